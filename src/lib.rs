@@ -1,0 +1,39 @@
+//! dispatch-tagger: tags news dispatches with IPTC Media Topics and UN M49
+//! regions, finds the countries they mention, and summarizes them.
+//!
+//! A dispatch goes through one pipeline whether it is being trained on or
+//! served: [`text::clean`] removes scraped boilerplate while keeping byte
+//! offsets into the original text, [`text::lang`] settles the language,
+//! [`geo::Gazetteer`] finds the countries named, and [`model::Model`] turns
+//! words and places into topic and region probabilities. [`tagger::Tagger`]
+//! is the core the transports call; [`server::run`] puts it behind gRPC.
+//!
+//! # Layout
+//! - [`config`]: command line and environment, validated once.
+//! - [`telemetry`]: tracing subscriber (text or JSON).
+//! - [`error`]: the core error type; no gRPC in it.
+//! - [`text`]: cleaning, language, sentence and word segmentation.
+//! - [`geo`]: places -> ISO 3166 countries -> UN M49 regions.
+//! - [`model`]: TF-IDF features, the sparse logistic-regression solver,
+//!   training, evaluation and the model file format.
+//! - [`summarize`]: the extractive summarizer.
+//! - [`tagger`]: the domain API (classify, summarize) over a loaded model.
+//! - [`grpc`]: generated code, the service implementation and the one
+//!   error-to-status table.
+//! - [`server`]: `run(listener, shutdown, state)` with health, reflection,
+//!   limits and logging layers.
+//! - [`cli`]: the offline subcommands (train, eval, classify, summarize).
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod geo;
+pub mod grpc;
+pub mod model;
+pub mod server;
+pub mod summarize;
+pub mod tagger;
+pub mod telemetry;
+pub mod text;
+
+pub use error::{Error, Result};

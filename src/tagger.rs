@@ -1,0 +1,355 @@
+//! The domain API the transports call: classify and summarize a dispatch
+//! with a loaded model. Knows nothing of gRPC.
+
+use std::sync::Arc;
+
+use crate::geo::{Gazetteer, PlaceCount};
+use crate::model::{LabelScore, Model, ModelInput};
+use crate::summarize::{self, Chosen};
+use crate::text::{self, Cleaned, Lang};
+use crate::{Error, Result};
+
+/// A dispatch after cleaning, language settling and place finding: the one
+/// form that both training and serving feed the model, so features match.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Language given or detected.
+    pub lang: Lang,
+    /// Segments of the original text.
+    pub cleaned: Cleaned,
+    /// The caller's title, or the headline found at the top of the text.
+    pub title: String,
+    /// Body text with boilerplate, captions and the headline removed.
+    pub body: String,
+    /// Countries named in title and body, most mentioned first.
+    pub places: Vec<PlaceCount>,
+}
+
+impl Prepared {
+    /// The view of this dispatch that the model reads.
+    pub fn input(&self) -> ModelInput<'_> {
+        ModelInput {
+            lang: self.lang,
+            title: &self.title,
+            body: &self.body,
+            places: &self.places,
+        }
+    }
+}
+
+/// Cleans `text`, settles the language (the hint wins) and finds places.
+#[tracing::instrument(level = "debug", skip_all, fields(bytes = text.len()))]
+pub fn prepare(title: &str, text: &str, hint: Option<Lang>, gazetteer: &Gazetteer) -> Prepared {
+    let cleaned = text::clean(text);
+    let title = if title.trim().is_empty() {
+        cleaned.headline().map(|r| &text[r]).unwrap_or("")
+    } else {
+        title.trim()
+    }
+    .to_string();
+    let body = cleaned.body_text(text);
+    let both = format!("{title}\n{body}");
+    let lang = hint.unwrap_or_else(|| text::lang::detect(&both));
+    let places = gazetteer.places(&both);
+    Prepared {
+        lang,
+        cleaned,
+        title,
+        body,
+        places,
+    }
+}
+
+/// Limits applied to every request, from the configuration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Largest `text` accepted, in bytes.
+    pub max_text_bytes: usize,
+    /// Largest `maxTopics`/`maxRegions` accepted.
+    pub max_labels: usize,
+    /// Largest `maxSentences` accepted.
+    pub max_sentences: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_text_bytes: 1 << 20,
+            max_labels: 20,
+            max_sentences: 20,
+        }
+    }
+}
+
+/// Topics returned when the caller asks for 0.
+pub const DEFAULT_MAX_TOPICS: usize = 3;
+/// Regions returned when the caller asks for 0.
+pub const DEFAULT_MAX_REGIONS: usize = 4;
+/// Sentences returned when the caller asks for 0.
+pub const DEFAULT_MAX_SENTENCES: usize = 3;
+/// Evidence terms per tag when `explain` is set.
+pub const EVIDENCE_TERMS: usize = 8;
+/// Longest caller `id` accepted, in bytes.
+pub const MAX_ID_BYTES: usize = 256;
+
+/// A classify call's options, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassifyOptions {
+    /// Language hint.
+    pub language: Option<Lang>,
+    /// Topics to return at most.
+    pub max_topics: usize,
+    /// Regions to return at most.
+    pub max_regions: usize,
+    /// Probability floor; `None` = the model's own thresholds.
+    pub min_score: Option<f32>,
+    /// Return evidence terms.
+    pub explain: bool,
+}
+
+/// One returned label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tag {
+    /// Label code.
+    pub code: String,
+    /// English name.
+    pub name: String,
+    /// Probability in [0, 1].
+    pub score: f32,
+    /// Contributing terms, strongest first (empty unless asked).
+    pub evidence: Vec<(String, f32)>,
+}
+
+/// A country found in the dispatch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// ISO alpha-2.
+    pub iso2: String,
+    /// English name.
+    pub name: String,
+    /// Mentions.
+    pub mentions: u32,
+    /// M49 sub-region.
+    pub subregion: String,
+    /// M49 region.
+    pub region: String,
+}
+
+/// What classify answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classification {
+    /// Language used.
+    pub language: Lang,
+    /// Topics, best first.
+    pub topics: Vec<Tag>,
+    /// Regions, best first.
+    pub regions: Vec<Tag>,
+    /// Places, most mentioned first.
+    pub places: Vec<Place>,
+}
+
+/// What summarize answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// Language used.
+    pub language: Lang,
+    /// Chosen sentences, in document order.
+    pub sentences: Vec<Chosen>,
+}
+
+/// Checks what every request shares: id length and a usable text.
+pub fn validate_text(id: &str, text: &str, limits: &Limits) -> Result<()> {
+    if id.len() > MAX_ID_BYTES {
+        return Err(Error::invalid(format!(
+            "id is {} bytes; use at most {MAX_ID_BYTES}",
+            id.len()
+        )));
+    }
+    if text.len() > limits.max_text_bytes {
+        return Err(Error::TooLarge {
+            what: "text",
+            got: text.len(),
+            limit: limits.max_text_bytes,
+        });
+    }
+    if text.trim().is_empty() {
+        return Err(Error::invalid(
+            "text is empty: send the body of the dispatch in `text`",
+        ));
+    }
+    Ok(())
+}
+
+/// Turns raw request limits (0 = default) into checked counts.
+pub fn label_limit(name: &str, asked: u32, default: usize, max: usize) -> Result<usize> {
+    match asked as usize {
+        0 => Ok(default.min(max)),
+        n if n <= max => Ok(n),
+        n => Err(Error::invalid(format!(
+            "{name} is {n}; use 0 for the default ({default}) or a value up to {max}"
+        ))),
+    }
+}
+
+/// Checks a `minScore`: 0 means none, otherwise a probability.
+pub fn min_score(asked: f32) -> Result<Option<f32>> {
+    if !asked.is_finite() || !(0.0..=1.0).contains(&asked) {
+        return Err(Error::invalid(format!(
+            "minScore is {asked}; use a probability between 0 and 1 (0 = the model's thresholds)"
+        )));
+    }
+    Ok((asked > 0.0).then_some(asked))
+}
+
+/// Classifies and summarizes with one loaded model.
+#[derive(Debug, Clone)]
+pub struct Tagger {
+    model: Arc<Model>,
+}
+
+impl Tagger {
+    /// Wraps a loaded model.
+    pub fn new(model: Arc<Model>) -> Self {
+        Tagger { model }
+    }
+
+    /// The loaded model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Tags one dispatch.
+    #[tracing::instrument(level = "debug", skip_all, fields(bytes = text.len()))]
+    pub fn classify(&self, title: &str, text: &str, opts: &ClassifyOptions) -> Classification {
+        let prepared = prepare(title, text, opts.language, self.model.gazetteer());
+        let explain = if opts.explain { EVIDENCE_TERMS } else { 0 };
+        let prediction = self.model.predict(&prepared.input(), explain);
+        let topics = pick(prediction.topics, opts.max_topics, opts.min_score);
+        let regions = pick(prediction.regions, opts.max_regions, opts.min_score);
+        let gazetteer = self.model.gazetteer();
+        let places = prepared
+            .places
+            .iter()
+            .filter_map(|p| {
+                let c = gazetteer.country(&p.iso2)?;
+                Some(Place {
+                    iso2: c.iso2.clone(),
+                    name: c.name_en.clone(),
+                    mentions: p.mentions,
+                    subregion: c.subregion.clone(),
+                    region: c.region.clone(),
+                })
+            })
+            .collect();
+        Classification {
+            language: prepared.lang,
+            topics,
+            regions,
+            places,
+        }
+    }
+
+    /// Picks up to `max_sentences` body sentences of a dispatch.
+    #[tracing::instrument(level = "debug", skip_all, fields(bytes = text.len()))]
+    pub fn summarize(
+        &self,
+        title: &str,
+        text: &str,
+        language: Option<Lang>,
+        max_sentences: usize,
+    ) -> Summary {
+        let prepared = prepare(title, text, language, self.model.gazetteer());
+        let sentences = summarize::summarize(
+            text,
+            &prepared.cleaned,
+            prepared.lang,
+            self.model.as_ref(),
+            max_sentences,
+        );
+        Summary {
+            language: prepared.lang,
+            sentences,
+        }
+    }
+}
+
+/// Keeps the labels a caller sees: those over the floor (the caller's
+/// `min_score`, or each label's own threshold), at least the best one when
+/// the caller set no floor, at most `max`.
+fn pick(scores: Vec<LabelScore>, max: usize, min_score: Option<f32>) -> Vec<Tag> {
+    scores
+        .into_iter()
+        .enumerate()
+        .filter(|(rank, s)| match min_score {
+            Some(floor) => s.score >= floor,
+            None => s.selected || *rank == 0,
+        })
+        .take(max)
+        .map(|(_, s)| Tag {
+            code: s.code,
+            name: s.name,
+            score: s.score,
+            evidence: s.evidence,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn score(code: &str, score: f32, selected: bool) -> LabelScore {
+        LabelScore {
+            code: code.into(),
+            name: code.into(),
+            score,
+            selected,
+            evidence: vec![],
+        }
+    }
+
+    #[test]
+    fn pick_keeps_the_best_label_even_under_its_threshold() {
+        let tags = pick(
+            vec![score("a", 0.4, false), score("b", 0.1, false)],
+            3,
+            None,
+        );
+        assert_eq!(tags.len(), 1);
+        assert_eq!(tags[0].code, "a");
+    }
+
+    #[test]
+    fn pick_honours_a_caller_floor_and_the_maximum() {
+        let scores = vec![
+            score("a", 0.9, true),
+            score("b", 0.6, true),
+            score("c", 0.5, false),
+        ];
+        assert_eq!(pick(scores.clone(), 3, Some(0.55)).len(), 2);
+        assert_eq!(pick(scores.clone(), 1, None).len(), 1);
+        assert!(pick(scores, 3, Some(0.95)).is_empty());
+    }
+
+    #[test]
+    fn limits_reject_out_of_range_values_with_a_fix() {
+        assert_eq!(label_limit("maxTopics", 0, 3, 20).unwrap(), 3);
+        let err = label_limit("maxTopics", 99, 3, 20).unwrap_err().to_string();
+        assert!(err.contains("maxTopics is 99"), "{err}");
+        assert!(min_score(1.5).is_err());
+        assert!(min_score(f32::NAN).is_err());
+        assert_eq!(min_score(0.0).unwrap(), None);
+    }
+
+    #[test]
+    fn empty_or_whitespace_text_is_rejected() {
+        let limits = Limits::default();
+        assert!(validate_text("x", " \n\t", &limits).is_err());
+        assert!(validate_text("x", "Alep", &limits).is_ok());
+        let big = "a".repeat(limits.max_text_bytes + 1);
+        assert!(matches!(
+            validate_text("x", &big, &limits),
+            Err(Error::TooLarge { .. })
+        ));
+    }
+}
