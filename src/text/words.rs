@@ -14,15 +14,114 @@ pub struct Token<'a> {
 }
 
 /// The words of `text` (letters or digits), with offsets.
+///
+/// French elisions are split off: "l'armée" yields "armée" and "d’Alep"
+/// yields "Alep", because UAX#29 keeps "l'armée" as one word (apostrophe is
+/// MidLetter) and features would otherwise see one term per article form.
 pub fn tokens(text: &str) -> impl Iterator<Item = Token<'_>> {
-    text.unicode_word_indices().map(|(start, w)| Token {
-        start,
-        end: start + w.len(),
-        text: w,
+    text.unicode_word_indices().filter_map(|(start, w)| {
+        let skip = elision_len(w);
+        let word = &w[skip..];
+        if word.is_empty() {
+            return None;
+        }
+        Some(Token {
+            start: start + skip,
+            end: start + w.len(),
+            text: word,
+        })
     })
 }
 
-/// Lowercased form of a word, as features see it.
+/// Bytes of a leading French elided article/pronoun ("l'", "qu’"), or 0.
+///
+/// Only the short closed set of elided words counts, so English "o'clock"
+/// or Irish "O'Neill" are left alone unless their prefix is one of them.
+pub fn elision_len(word: &str) -> usize {
+    const PREFIXES: [&str; 12] = [
+        "l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu",
+    ];
+    let Some(pos) = word.find(['\'', '\u{2019}']) else {
+        return 0;
+    };
+    let head = &word[..pos];
+    if !PREFIXES.iter().any(|p| head.eq_ignore_ascii_case(p)) {
+        return 0;
+    }
+    let apostrophe = word[pos..].chars().next().map_or(1, char::len_utf8);
+    let rest = &word[pos + apostrophe..];
+    // "n't" style English contractions never follow these prefixes with a
+    // vowel-less tail, but "l'" must be followed by a real word to count.
+    if rest.chars().next().is_some_and(char::is_alphabetic) {
+        pos + apostrophe
+    } else {
+        0
+    }
+}
+
+/// Lowercased form of a word, as features see it; elisions are dropped and
+/// the curly apostrophe is folded to the straight one.
 pub fn normalize(word: &str) -> String {
-    word.to_lowercase()
+    let word = &word[elision_len(word)..];
+    if word.is_ascii() {
+        // ASCII fast path: no Unicode case tables, no apostrophe folding.
+        return word.to_ascii_lowercase();
+    }
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        if c == '\u{2019}' {
+            out.push('\'');
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<&str> {
+        tokens(text).map(|t| t.text).collect()
+    }
+
+    #[test]
+    fn french_elisions_become_the_bare_word() {
+        let text = "l'armée d’Alep qu'il n'a s'est j'ai c'est";
+        assert_eq!(
+            words(text),
+            ["armée", "Alep", "il", "a", "est", "ai", "est"]
+        );
+        assert_eq!(normalize("L'Armée"), "armée");
+        assert_eq!(normalize("d’Alep"), "alep");
+        assert_eq!(normalize("Qu’il"), "il");
+    }
+
+    #[test]
+    fn offsets_slice_back_to_the_word() {
+        let text = "Hier, l’armée syrienne a repris 1,4 km.";
+        for t in tokens(text) {
+            assert_eq!(&text[t.start..t.end], t.text);
+        }
+        assert_eq!(
+            words(text),
+            ["Hier", "armée", "syrienne", "a", "repris", "1,4", "km"]
+        );
+    }
+
+    #[test]
+    fn english_words_keep_their_apostrophes() {
+        assert_eq!(words("O'Neill's don't"), ["O'Neill's", "don't"]);
+        assert_eq!(normalize("DON'T"), "don't");
+    }
+
+    #[test]
+    fn odd_input_does_not_panic() {
+        for s in ["", "'", "l'", "l’", "😀 l'😀", "\u{202e}عربي", "\0\x01"] {
+            let _ = words(s);
+            let _ = normalize(s);
+        }
+        assert_eq!(normalize("ÉCOLE"), "école");
+    }
 }
