@@ -1,1 +1,289 @@
-//! cli (being written).
+//! The offline subcommands: train, eval, classify, summarize, healthcheck.
+//! Each reads files, calls the core, and prints; errors carry one line.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use flate2::read::MultiGzDecoder;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ClassifyArgs, EvalArgs, HealthcheckArgs, SummarizeArgs, TrainArgs};
+use crate::model::Model;
+use crate::tagger::{self, ClassifyOptions, Tagger};
+use crate::text::Lang;
+use crate::{Error, Result};
+
+/// Loads `path`, or the embedded default model when `None`.
+pub fn load_model(path: Option<&Path>) -> Result<Model> {
+    match path {
+        Some(p) => Model::load(p),
+        None => Model::embedded(),
+    }
+}
+
+/// `train`: fits a model from a recipe and writes it atomically.
+pub fn train(args: &TrainArgs) -> Result<()> {
+    let _ = args;
+    Err(Error::Training("training is not wired into the CLI yet".into()))
+}
+
+/// `eval`: per-corpus and per-label figures on labelled files.
+pub fn eval(args: &EvalArgs) -> Result<()> {
+    let _ = args;
+    Err(Error::Training("eval is not wired into the CLI yet".into()))
+}
+
+/// One input record of `classify` / `summarize` (the shared JSON Lines
+/// schema; other keys are ignored).
+#[derive(Debug, Deserialize)]
+struct InputRecord {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    title: String,
+    text: String,
+    #[serde(default)]
+    lang: String,
+}
+
+/// Opens a file or stdin ("-"), gunzipping when the bytes are gzip.
+fn open_input(path: &Path) -> Result<Box<dyn BufRead>> {
+    let raw: Box<dyn Read> = if path == Path::new("-") {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(File::open(path).map_err(|e| Error::io(path, e))?)
+    };
+    let mut reader = BufReader::new(raw);
+    let head = reader.fill_buf().map_err(|e| Error::io(path, e))?;
+    Ok(if head.starts_with(&[0x1f, 0x8b]) {
+        Box::new(BufReader::new(MultiGzDecoder::new(reader)))
+    } else {
+        Box::new(reader)
+    })
+}
+
+/// Runs `f` on every record; bad lines are reported on stderr with their
+/// number and skipped. Returns (records done, lines skipped).
+fn for_each_record(
+    path: &Path,
+    mut f: impl FnMut(InputRecord) -> Result<()>,
+) -> Result<(usize, usize)> {
+    let input = open_input(path)?;
+    let (mut done, mut bad) = (0, 0);
+    for (n, line) in input.lines().enumerate() {
+        let line_no = n + 1;
+        let line = line.map_err(|e| Error::io(path, e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let outcome = serde_json::from_str::<InputRecord>(&line)
+            .map_err(|e| Error::invalid(format!("not a record: {e}")))
+            .and_then(&mut f);
+        match outcome {
+            Ok(()) => done += 1,
+            Err(Error::Io { path, source }) => return Err(Error::Io { path, source }),
+            Err(e) => {
+                bad += 1;
+                eprintln!("{}:{line_no}: skipped: {e}", path.display());
+            }
+        }
+    }
+    Ok((done, bad))
+}
+
+fn write_line(out: &mut impl Write, value: &impl Serialize) -> Result<()> {
+    serde_json::to_writer(&mut *out, value)
+        .map_err(io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .map_err(|e| Error::io("<stdout>", e))
+}
+
+#[derive(Serialize)]
+struct ScoreOut {
+    code: String,
+    name: String,
+    score: f32,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    evidence: Vec<(String, f32)>,
+}
+
+#[derive(Serialize)]
+struct CountryOut {
+    code: String,
+    name: String,
+    mentions: u32,
+}
+
+#[derive(Serialize)]
+struct ClassifyOut {
+    id: String,
+    language: &'static str,
+    topics: Vec<ScoreOut>,
+    regions: Vec<ScoreOut>,
+    countries: Vec<CountryOut>,
+}
+
+/// `classify`: one JSON object per input record on stdout.
+pub fn classify(args: &ClassifyArgs) -> Result<()> {
+    let tagger = Tagger::new(Arc::new(load_model(args.model.as_deref())?));
+    let limits = tagger::Limits::default();
+    let min_score = tagger::min_score(args.min_score)?;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let (done, bad) = for_each_record(&args.input, |rec| {
+        tagger::validate_text(&rec.id, &rec.text, &limits)?;
+        let options = ClassifyOptions {
+            language: Lang::from_hint(&rec.lang)?,
+            max_topics: args.max_topics,
+            max_regions: args.max_regions,
+            min_score,
+            explain: args.explain,
+        };
+        let c = tagger.classify(&rec.title, &rec.text, &options);
+        let scores = |tags: Vec<tagger::Tag>| {
+            tags.into_iter()
+                .map(|t| ScoreOut {
+                    code: t.code,
+                    name: t.name,
+                    score: t.score,
+                    evidence: t.evidence,
+                })
+                .collect()
+        };
+        write_line(
+            &mut out,
+            &ClassifyOut {
+                id: rec.id,
+                language: c.language.code(),
+                topics: scores(c.topics),
+                regions: scores(c.regions),
+                countries: c
+                    .places
+                    .into_iter()
+                    .map(|p| CountryOut {
+                        code: p.iso2,
+                        name: p.name,
+                        mentions: p.mentions,
+                    })
+                    .collect(),
+            },
+        )
+    })?;
+    out.flush().map_err(|e| Error::io("<stdout>", e))?;
+    tracing::info!(records = done, skipped = bad, "classified");
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct SentenceOut {
+    text: String,
+    index: usize,
+    score: f32,
+    start: usize,
+    end: usize,
+}
+
+#[derive(Serialize)]
+struct SummarizeOut {
+    id: String,
+    language: &'static str,
+    summary: String,
+    sentences: Vec<SentenceOut>,
+}
+
+/// `summarize`: one JSON object per input record on stdout.
+pub fn summarize(args: &SummarizeArgs) -> Result<()> {
+    let tagger = Tagger::new(Arc::new(load_model(args.model.as_deref())?));
+    let limits = tagger::Limits {
+        max_sentences: usize::MAX,
+        ..tagger::Limits::default()
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let (done, bad) = for_each_record(&args.input, |rec| {
+        tagger::validate_text(&rec.id, &rec.text, &limits)?;
+        let s = tagger.summarize(
+            &rec.title,
+            &rec.text,
+            Lang::from_hint(&rec.lang)?,
+            args.max_sentences.max(1),
+        );
+        let sentences: Vec<SentenceOut> = s
+            .sentences
+            .iter()
+            .map(|c| SentenceOut {
+                text: rec.text.get(c.start..c.end).unwrap_or_default().to_string(),
+                index: c.index,
+                score: c.score,
+                start: c.start,
+                end: c.end,
+            })
+            .collect();
+        let summary = sentences
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        write_line(
+            &mut out,
+            &SummarizeOut {
+                id: rec.id,
+                language: s.language.code(),
+                summary,
+                sentences,
+            },
+        )
+    })?;
+    out.flush().map_err(|e| Error::io("<stdout>", e))?;
+    tracing::info!(records = done, skipped = bad, "summarized");
+    Ok(())
+}
+
+/// `healthcheck`: true when the server answers SERVING in time.
+pub async fn healthcheck(args: &HealthcheckArgs) -> Result<bool> {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+
+    let timeout = Duration::from_secs(args.timeout.max(1));
+    let endpoint = tonic::transport::Endpoint::from_shared(args.addr.clone())
+        .map_err(|e| Error::invalid(format!("--addr {:?}: {e}", args.addr)))?
+        .connect_timeout(timeout)
+        .timeout(timeout);
+    let ask = async {
+        let channel = endpoint.connect().await.map_err(|e| e.to_string())?;
+        let reply = HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: args.service.clone(),
+            })
+            .await
+            .map_err(|s| format!("{}: {}", s.code(), s.message()))?;
+        Ok::<_, String>(reply.into_inner().status)
+    };
+    match tokio::time::timeout(timeout, ask).await {
+        Ok(Ok(status)) => {
+            let serving = status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
+            println!("{}", if serving { "SERVING" } else { "NOT_SERVING" });
+            Ok(serving)
+        }
+        Ok(Err(reason)) => {
+            println!("UNREACHABLE: {reason}");
+            Ok(false)
+        }
+        Err(_) => {
+            println!("UNREACHABLE: no answer within {}s", timeout.as_secs());
+            Ok(false)
+        }
+    }
+}
+
+/// Paths given to `eval`, for messages.
+pub fn display_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

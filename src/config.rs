@@ -1,1 +1,256 @@
-//! config (being written).
+//! Command line and environment: clap parses raw flags (every flag also an
+//! environment variable `DISPATCH_...`), then each subcommand validates its
+//! own into a config the rest of the program trusts.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::tagger::Limits;
+use crate::{Error, Result};
+
+/// Tags news dispatches with IPTC topics and UN M49 regions, and summarizes them.
+#[derive(Debug, Parser)]
+#[command(name = "dispatch-tagger", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, env = "DISPATCH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the dispatch.v1 gRPC API.
+    Serve(ServeArgs),
+    /// Ask a running server's gRPC health service; exit 0 when SERVING.
+    Healthcheck(HealthcheckArgs),
+    /// Train a model from a recipe and write the model file.
+    Train(TrainArgs),
+    /// Evaluate a model on labelled JSON Lines files.
+    Eval(EvalArgs),
+    /// Tag JSON Lines records (id, title, text, lang) and print one JSON object each.
+    Classify(ClassifyArgs),
+    /// Summarize JSON Lines records and print one JSON object each.
+    Summarize(SummarizeArgs),
+}
+
+/// Flags of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "DISPATCH_LISTEN", default_value = "0.0.0.0:50051")]
+    pub listen: String,
+    /// Model file; the embedded default model when absent.
+    #[arg(long, env = "DISPATCH_MODEL")]
+    pub model: Option<PathBuf>,
+    /// Largest dispatch text accepted, in bytes.
+    #[arg(long, env = "DISPATCH_MAX_TEXT_BYTES", default_value_t = 1 << 20)]
+    pub max_text_bytes: usize,
+    /// Largest gRPC message accepted, in bytes (must exceed --max-text-bytes).
+    #[arg(long, env = "DISPATCH_MAX_MESSAGE_BYTES", default_value_t = 4 << 20)]
+    pub max_message_bytes: usize,
+    /// Largest maxTopics / maxRegions a request may ask for.
+    #[arg(long, env = "DISPATCH_MAX_LABELS", default_value_t = 20)]
+    pub max_labels: usize,
+    /// Largest maxSentences a request may ask for.
+    #[arg(long, env = "DISPATCH_MAX_SENTENCES", default_value_t = 20)]
+    pub max_sentences: usize,
+    /// Seconds in-flight calls get to finish after SIGTERM/SIGINT.
+    #[arg(long, env = "DISPATCH_GRACE_PERIOD", default_value_t = 10)]
+    pub grace_period: u64,
+    /// Seconds a call may take before it fails with DEADLINE_EXCEEDED.
+    #[arg(long, env = "DISPATCH_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout: u64,
+}
+
+/// Validated `serve` configuration.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Model file, or the embedded model.
+    pub model: Option<PathBuf>,
+    /// Request limits.
+    pub limits: Limits,
+    /// Largest gRPC message.
+    pub max_message_bytes: usize,
+    /// Drain time at shutdown.
+    pub grace_period: Duration,
+    /// Per-call timeout.
+    pub request_timeout: Duration,
+}
+
+impl ServeArgs {
+    /// Checks the flags once; errors say which flag to fix.
+    pub fn validate(&self) -> Result<ServeConfig> {
+        let listen: SocketAddr = self.listen.parse().map_err(|_| {
+            Error::invalid(format!(
+                "--listen {:?} is not an address like 0.0.0.0:50051",
+                self.listen
+            ))
+        })?;
+        if self.max_text_bytes == 0 {
+            return Err(Error::invalid("--max-text-bytes must be above 0"));
+        }
+        if self.max_message_bytes <= self.max_text_bytes {
+            return Err(Error::invalid(format!(
+                "--max-message-bytes ({}) must exceed --max-text-bytes ({})",
+                self.max_message_bytes, self.max_text_bytes
+            )));
+        }
+        for (flag, v) in [
+            ("--max-labels", self.max_labels),
+            ("--max-sentences", self.max_sentences),
+        ] {
+            if !(1..=1000).contains(&v) {
+                return Err(Error::invalid(format!("{flag} {v} must be in 1..=1000")));
+            }
+        }
+        if self.request_timeout == 0 {
+            return Err(Error::invalid("--request-timeout must be at least 1 second"));
+        }
+        Ok(ServeConfig {
+            listen,
+            model: self.model.clone(),
+            limits: Limits {
+                max_text_bytes: self.max_text_bytes,
+                max_labels: self.max_labels,
+                max_sentences: self.max_sentences,
+            },
+            max_message_bytes: self.max_message_bytes,
+            grace_period: Duration::from_secs(self.grace_period),
+            request_timeout: Duration::from_secs(self.request_timeout),
+        })
+    }
+}
+
+/// Flags of `healthcheck`.
+#[derive(Debug, Clone, Args)]
+pub struct HealthcheckArgs {
+    /// Server to ask.
+    #[arg(long, env = "DISPATCH_HEALTHCHECK_ADDR", default_value = "http://127.0.0.1:50051")]
+    pub addr: String,
+    /// Service name to ask about ("" = the whole server).
+    #[arg(long, env = "DISPATCH_HEALTHCHECK_SERVICE", default_value = "")]
+    pub service: String,
+    /// Seconds to wait for an answer.
+    #[arg(long, env = "DISPATCH_HEALTHCHECK_TIMEOUT", default_value_t = 3)]
+    pub timeout: u64,
+}
+
+/// Flags of `train`.
+#[derive(Debug, Clone, Args)]
+pub struct TrainArgs {
+    /// Training recipe (TOML).
+    #[arg(long, env = "DISPATCH_RECIPE")]
+    pub recipe: PathBuf,
+    /// Where to write the model file (atomically).
+    #[arg(long, env = "DISPATCH_OUT")]
+    pub out: PathBuf,
+    /// Shared data folder (corpora/, taxonomy/); the recipe's when absent.
+    #[arg(long, env = "DISPATCH_DATA")]
+    pub data: Option<PathBuf>,
+}
+
+/// Flags of `eval`.
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// Model file; the embedded default model when absent.
+    #[arg(long, env = "DISPATCH_MODEL")]
+    pub model: Option<PathBuf>,
+    /// Labelled JSON Lines files (.jsonl or .jsonl.gz), one or more.
+    #[arg(long = "data", env = "DISPATCH_EVAL_DATA", value_delimiter = ',', required = true)]
+    pub data: Vec<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long, env = "DISPATCH_JSON")]
+    pub json: bool,
+}
+
+/// Flags of `classify`.
+#[derive(Debug, Clone, Args)]
+pub struct ClassifyArgs {
+    /// Model file; the embedded default model when absent.
+    #[arg(long, env = "DISPATCH_MODEL")]
+    pub model: Option<PathBuf>,
+    /// JSON Lines input (.jsonl or .jsonl.gz); "-" reads stdin.
+    #[arg(long, env = "DISPATCH_INPUT", default_value = "-")]
+    pub input: PathBuf,
+    /// Topics per record at most.
+    #[arg(long, env = "DISPATCH_MAX_TOPICS", default_value_t = crate::tagger::DEFAULT_MAX_TOPICS)]
+    pub max_topics: usize,
+    /// Regions per record at most.
+    #[arg(long, env = "DISPATCH_MAX_REGIONS", default_value_t = crate::tagger::DEFAULT_MAX_REGIONS)]
+    pub max_regions: usize,
+    /// Probability floor (0 = the model's thresholds).
+    #[arg(long, env = "DISPATCH_MIN_SCORE", default_value_t = 0.0)]
+    pub min_score: f32,
+    /// Include evidence terms.
+    #[arg(long, env = "DISPATCH_EXPLAIN")]
+    pub explain: bool,
+}
+
+/// Flags of `summarize`.
+#[derive(Debug, Clone, Args)]
+pub struct SummarizeArgs {
+    /// Model file; the embedded default model when absent.
+    #[arg(long, env = "DISPATCH_MODEL")]
+    pub model: Option<PathBuf>,
+    /// JSON Lines input (.jsonl or .jsonl.gz); "-" reads stdin.
+    #[arg(long, env = "DISPATCH_INPUT", default_value = "-")]
+    pub input: PathBuf,
+    /// Sentences per summary.
+    #[arg(long, env = "DISPATCH_MAX_SENTENCES", default_value_t = crate::tagger::DEFAULT_MAX_SENTENCES)]
+    pub max_sentences: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> ServeArgs {
+        let mut all = vec!["dispatch-tagger", "serve"];
+        all.extend_from_slice(args);
+        match Cli::try_parse_from(all).map(|c| c.command) {
+            Ok(Command::Serve(a)) => a,
+            other => panic!("not a serve command: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_validate() {
+        let cfg = serve(&[]).validate().unwrap();
+        assert_eq!(cfg.listen.port(), 50051);
+        assert!(cfg.model.is_none());
+    }
+
+    #[test]
+    fn bad_flags_say_which_flag_to_fix() {
+        let err = serve(&["--listen", "nowhere"]).validate().unwrap_err();
+        assert!(err.to_string().contains("--listen"), "{err}");
+        let err = serve(&["--max-text-bytes", "100", "--max-message-bytes", "50"])
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("--max-message-bytes"), "{err}");
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

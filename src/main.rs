@@ -1,1 +1,77 @@
-fn main() {}
+//! `dispatch-tagger`: parse the command line, start telemetry, run the
+//! subcommand, and print any error as one line.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use dispatch_tagger::config::{Cli, Command, ServeArgs};
+use dispatch_tagger::server::{self, ServerState};
+use dispatch_tagger::tagger::Tagger;
+use dispatch_tagger::{cli, telemetry};
+
+fn main() -> ExitCode {
+    let args = Cli::parse();
+    telemetry::init(args.log_format);
+    match run(args.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("dispatch-tagger: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve(args) => serve(&args)?,
+        Command::Healthcheck(args) => {
+            let serving = runtime(1)?.block_on(cli::healthcheck(&args))?;
+            return Ok(if serving {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
+        Command::Train(args) => cli::train(&args)?,
+        Command::Eval(args) => cli::eval(&args)?,
+        Command::Classify(args) => cli::classify(&args)?,
+        Command::Summarize(args) => cli::summarize(&args)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn serve(args: &ServeArgs) -> anyhow::Result<()> {
+    let config = args.validate()?;
+    let started = std::time::Instant::now();
+    let model = cli::load_model(config.model.as_deref())?;
+    tracing::info!(
+        version = %model.meta().version,
+        load_ms = started.elapsed().as_millis() as u64,
+        "model loaded"
+    );
+    let state = ServerState {
+        tagger: Arc::new(Tagger::new(Arc::new(model))),
+        limits: config.limits,
+        max_message_bytes: config.max_message_bytes,
+        grace_period: config.grace_period,
+        request_timeout: config.request_timeout,
+    };
+    let rt = runtime(std::thread::available_parallelism().map_or(2, usize::from))?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        server::run(listener, server::stop_signal(), state).await?;
+        Ok(())
+    })
+}

@@ -1,1 +1,132 @@
-//! server (being written).
+//! The gRPC server as a library function: `run(listener, shutdown, state)`
+//! serves dispatch.v1 with health and reflection until `shutdown` resolves,
+//! then drains in-flight calls for a bounded grace period.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+
+use crate::grpc::pb::dispatch_tagger_server::DispatchTaggerServer;
+use crate::grpc::{DispatchService, SERVICE_NAME, pb};
+use crate::tagger::{Limits, Tagger};
+
+/// Errors that stop the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The reflection service could not be built from the descriptors.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The transport failed.
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// What the server serves and how.
+#[derive(Debug, Clone)]
+pub struct ServerState {
+    /// The loaded tagger.
+    pub tagger: Arc<Tagger>,
+    /// Request limits.
+    pub limits: Limits,
+    /// Largest gRPC message accepted.
+    pub max_message_bytes: usize,
+    /// Drain time after `shutdown` resolves.
+    pub grace_period: Duration,
+    /// Per-call timeout.
+    pub request_timeout: Duration,
+}
+
+/// Serves until `shutdown` resolves, then reports NOT_SERVING, stops
+/// accepting, and lets in-flight calls finish for at most the grace period.
+pub async fn run(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+    state: ServerState,
+) -> Result<(), ServeError> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    // The model is loaded (state holds it): both names report SERVING.
+    health
+        .set_service_status("", ServingStatus::Serving)
+        .await;
+    health
+        .set_service_status(SERVICE_NAME, ServingStatus::Serving)
+        .await;
+
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
+
+    let service = DispatchTaggerServer::new(DispatchService::new(
+        Arc::clone(&state.tagger),
+        state.limits,
+    ))
+    .max_decoding_message_size(state.max_message_bytes)
+    .max_encoding_message_size(state.max_message_bytes);
+
+    let local = listener.local_addr().ok();
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let server = Server::builder()
+        .timeout(state.request_timeout)
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(service)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+            let _ = stop_rx.await;
+        });
+    tokio::pin!(server);
+    tracing::info!(addr = ?local, model = %state.tagger.model().meta().version, "serving");
+
+    tokio::select! {
+        result = &mut server => return result.map_err(Into::into),
+        () = shutdown => {}
+    }
+    tracing::info!(grace_ms = state.grace_period.as_millis() as u64, "shutting down");
+    health
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
+    health
+        .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
+        .await;
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(state.grace_period, server).await {
+        Ok(result) => result?,
+        Err(_) => tracing::warn!("grace period over; closing remaining calls"),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on the first SIGTERM or SIGINT (Ctrl-C).
+pub async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => tracing::info!(signal = "SIGTERM", "stop requested"),
+                    _ = tokio::signal::ctrl_c() => tracing::info!(signal = "SIGINT", "stop requested"),
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no SIGTERM handler; stopping on SIGINT only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

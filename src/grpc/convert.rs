@@ -1,0 +1,167 @@
+//! Proto <-> domain conversions, with request validation.
+
+use super::pb;
+use crate::Result;
+use crate::model::ModelMeta;
+use crate::tagger::{self, Classification, ClassifyOptions, Limits, Summary, Tag};
+use crate::text::Lang;
+
+/// A validated classify request.
+pub(crate) struct ClassifyCall {
+    pub id: String,
+    pub title: String,
+    pub text: String,
+    pub options: ClassifyOptions,
+}
+
+/// A validated summarize request.
+pub(crate) struct SummarizeCall {
+    pub id: String,
+    pub title: String,
+    pub text: String,
+    pub language: Option<Lang>,
+    pub max_sentences: usize,
+}
+
+pub(crate) fn classify_request(req: pb::ClassifyRequest, limits: &Limits) -> Result<ClassifyCall> {
+    tagger::validate_text(&req.id, &req.text, limits)?;
+    let options = ClassifyOptions {
+        language: Lang::from_hint(&req.language)?,
+        max_topics: tagger::label_limit(
+            "maxTopics",
+            req.max_topics,
+            tagger::DEFAULT_MAX_TOPICS,
+            limits.max_labels,
+        )?,
+        max_regions: tagger::label_limit(
+            "maxRegions",
+            req.max_regions,
+            tagger::DEFAULT_MAX_REGIONS,
+            limits.max_labels,
+        )?,
+        min_score: tagger::min_score(req.min_score)?,
+        explain: req.explain,
+    };
+    Ok(ClassifyCall {
+        id: req.id,
+        title: req.title,
+        text: req.text,
+        options,
+    })
+}
+
+pub(crate) fn summarize_request(
+    req: pb::SummarizeRequest,
+    limits: &Limits,
+) -> Result<SummarizeCall> {
+    tagger::validate_text(&req.id, &req.text, limits)?;
+    Ok(SummarizeCall {
+        language: Lang::from_hint(&req.language)?,
+        max_sentences: tagger::label_limit(
+            "maxSentences",
+            req.max_sentences,
+            tagger::DEFAULT_MAX_SENTENCES,
+            limits.max_sentences,
+        )?,
+        id: req.id,
+        title: req.title,
+        text: req.text,
+    })
+}
+
+fn tag(t: Tag) -> pb::Tag {
+    pb::Tag {
+        code: t.code,
+        name: t.name,
+        score: t.score,
+        evidence: t
+            .evidence
+            .into_iter()
+            .map(|(term, weight)| pb::Evidence { term, weight })
+            .collect(),
+    }
+}
+
+pub(crate) fn classify_response(
+    id: String,
+    c: Classification,
+    model_version: &str,
+) -> pb::ClassifyResponse {
+    pb::ClassifyResponse {
+        id,
+        language: c.language.code().to_string(),
+        topics: c.topics.into_iter().map(tag).collect(),
+        regions: c.regions.into_iter().map(tag).collect(),
+        places: c
+            .places
+            .into_iter()
+            .map(|p| pb::Place {
+                country_code: p.iso2,
+                name: p.name,
+                mentions: p.mentions,
+                subregion_code: p.subregion,
+                region_code: p.region,
+            })
+            .collect(),
+        model_version: model_version.to_string(),
+    }
+}
+
+pub(crate) fn summarize_response(id: String, text: &str, s: Summary) -> pb::SummarizeResponse {
+    let sentences: Vec<pb::Sentence> = s
+        .sentences
+        .into_iter()
+        .map(|c| pb::Sentence {
+            text: text.get(c.start..c.end).unwrap_or_default().to_string(),
+            index: u32::try_from(c.index).unwrap_or(u32::MAX),
+            score: c.score,
+            start: u32::try_from(c.start).unwrap_or(u32::MAX),
+            end: u32::try_from(c.end).unwrap_or(u32::MAX),
+        })
+        .collect();
+    let summary = sentences
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    pb::SummarizeResponse {
+        id,
+        language: s.language.code().to_string(),
+        summary,
+        sentences,
+    }
+}
+
+pub(crate) fn model_info(meta: &ModelMeta) -> pb::ModelInfo {
+    let label = |l: &crate::model::Label| pb::Label {
+        code: l.code.clone(),
+        name: l.name.clone(),
+    };
+    pb::ModelInfo {
+        version: meta.version.clone(),
+        topics: meta.topics.iter().map(label).collect(),
+        regions: meta.regions.iter().map(label).collect(),
+        vocabulary_size: meta.vocabulary_size,
+        corpora: meta
+            .corpora
+            .iter()
+            .map(|c| pb::Corpus {
+                name: c.name.clone(),
+                documents: c.documents,
+                licence: c.licence.clone(),
+            })
+            .collect(),
+        metrics: meta
+            .metrics
+            .iter()
+            .map(|m| pb::Metric {
+                split: m.split.clone(),
+                task: m.task.clone(),
+                name: m.name.clone(),
+                value: m.value,
+            })
+            .collect(),
+        format_version: meta.format_version,
+        recipe: meta.recipe.clone(),
+    }
+}

@@ -1,0 +1,164 @@
+//! The `dispatch.v1.DispatchTagger` service: validate, convert, run the core
+//! on the blocking pool, convert back. No business logic here.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::{Stream, StreamExt};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Code, Request, Response, Status, Streaming};
+
+use super::convert;
+use super::pb::{self, dispatch_tagger_server::DispatchTagger};
+use crate::Error;
+use crate::tagger::{Limits, Tagger};
+
+/// How many requests of one stream are tagged at once; answers still leave
+/// in request order.
+const STREAM_PIPELINE: usize = 4;
+
+/// The service state: a loaded tagger and the request limits.
+#[derive(Debug, Clone)]
+pub struct DispatchService {
+    tagger: Arc<Tagger>,
+    limits: Limits,
+}
+
+impl DispatchService {
+    /// Serves `tagger` with `limits`.
+    pub fn new(tagger: Arc<Tagger>, limits: Limits) -> Self {
+        DispatchService { tagger, limits }
+    }
+
+    async fn classify_one(&self, req: pb::ClassifyRequest) -> Result<pb::ClassifyResponse, Status> {
+        let call = convert::classify_request(req, &self.limits)?;
+        let tagger = Arc::clone(&self.tagger);
+        let result = blocking(move || {
+            let c = tagger.classify(&call.title, &call.text, &call.options);
+            convert::classify_response(call.id, c, &tagger.model().meta().version)
+        })
+        .await?;
+        Ok(result)
+    }
+}
+
+/// Runs CPU work on the blocking pool, off the reactor threads.
+async fn blocking<T, F>(f: F) -> Result<T, Status>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Status::from(Error::Internal(format!("worker failed: {e}"))))
+}
+
+/// One log line per call: method, status code, latency. Never the text.
+fn log_call(method: &'static str, started: Instant, code: Code, items: usize) {
+    let latency_us = started.elapsed().as_micros() as u64;
+    if code == Code::Ok {
+        tracing::info!(method, code = ?code, latency_us, items, "call");
+    } else {
+        tracing::warn!(method, code = ?code, latency_us, items, "call");
+    }
+}
+
+fn code_of<T>(r: &Result<T, Status>) -> Code {
+    r.as_ref().map_or_else(Status::code, |_| Code::Ok)
+}
+
+type ClassifyResponseStream =
+    Pin<Box<dyn Stream<Item = Result<pb::ClassifyResponse, Status>> + Send + 'static>>;
+
+#[tonic::async_trait]
+impl DispatchTagger for DispatchService {
+    async fn classify(
+        &self,
+        request: Request<pb::ClassifyRequest>,
+    ) -> Result<Response<pb::ClassifyResponse>, Status> {
+        let started = Instant::now();
+        let result = self.classify_one(request.into_inner()).await;
+        log_call("Classify", started, code_of(&result), 1);
+        result.map(Response::new)
+    }
+
+    type ClassifyStreamStream = ClassifyResponseStream;
+
+    async fn classify_stream(
+        &self,
+        request: Request<Streaming<pb::ClassifyRequest>>,
+    ) -> Result<Response<Self::ClassifyStreamStream>, Status> {
+        let started = Instant::now();
+        let inbound = request.into_inner();
+        let (tx, rx) = mpsc::channel(STREAM_PIPELINE * 2);
+        let svc = self.clone();
+        tokio::spawn(async move {
+            let mut answers = inbound
+                .enumerate()
+                .map(|(index, item)| {
+                    let svc = svc.clone();
+                    async move {
+                        let req = item?;
+                        let id = req.id.clone();
+                        svc.classify_one(req).await.map_err(|s| {
+                            // Say which request of the stream failed.
+                            Status::new(
+                                s.code(),
+                                format!("request #{index} (id {id:?}): {}", s.message()),
+                            )
+                        })
+                    }
+                })
+                .buffered(STREAM_PIPELINE);
+            let mut items = 0;
+            let mut code = Code::Ok;
+            while let Some(answer) = answers.next().await {
+                let failed = answer.as_ref().err().map(Status::code);
+                // A closed channel means the client went away: stop work.
+                if tx.send(answer).await.is_err() {
+                    code = Code::Cancelled;
+                    break;
+                }
+                if let Some(c) = failed {
+                    code = c;
+                    break;
+                }
+                items += 1;
+            }
+            log_call("ClassifyStream", started, code, items);
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn summarize(
+        &self,
+        request: Request<pb::SummarizeRequest>,
+    ) -> Result<Response<pb::SummarizeResponse>, Status> {
+        let started = Instant::now();
+        let result = async {
+            let call = convert::summarize_request(request.into_inner(), &self.limits)?;
+            let tagger = Arc::clone(&self.tagger);
+            blocking(move || {
+                let s =
+                    tagger.summarize(&call.title, &call.text, call.language, call.max_sentences);
+                convert::summarize_response(call.id, &call.text, s)
+            })
+            .await
+        }
+        .await;
+        log_call("Summarize", started, code_of(&result), 1);
+        result.map(Response::new)
+    }
+
+    async fn get_model_info(
+        &self,
+        _request: Request<pb::GetModelInfoRequest>,
+    ) -> Result<Response<pb::ModelInfo>, Status> {
+        let started = Instant::now();
+        let info = convert::model_info(self.tagger.model().meta());
+        log_call("GetModelInfo", started, Code::Ok, 1);
+        Ok(Response::new(info))
+    }
+}
