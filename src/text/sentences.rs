@@ -1,11 +1,391 @@
 //! Sentence segmentation for French and English news copy.
+//!
+//! Hand-written because unicode-segmentation's UAX#29 sentence bounds split
+//! after "M." and "Mme." in "M. Poutine", do not split OrangeSum's glued
+//! "jeudi.Le gouvernement", and know no news abbreviations ("Inc.", "Jan.").
 
 use std::ops::Range;
 
 use super::Lang;
 
+/// Words that take a full stop without ending a sentence (case-sensitive:
+/// "Me." is Maître, "me." ends an English sentence). French and English are
+/// merged because detection may be `Und` and dispatches quote each other.
+const ABBREVIATIONS: &[&str] = &[
+    // French titles and usual short forms.
+    "M", "MM", "Mme", "Mmes", "Mlle", "Mlles", "Me", "Mgr", "Dr", "Pr", "St", "Ste", "Sts", "av",
+    "apr", "cf", "env", "hab", "vol", "p", "pp", "chap", "fig", "éd", "Cie", "Gén", "Lt", "Cdt",
+    "janv", "févr", "avr", "juil", "sept", "oct", "nov", "déc",
+    // English titles, company forms, months.
+    "Mr", "Mrs", "Ms", "Messrs", "Prof", "Jr", "Sr", "Inc", "Corp", "Co", "Ltd", "Bros", "Gen",
+    "Gov", "Sen", "Rep", "Col", "Capt", "Sgt", "Rev", "Hon", "vs", "Jan", "Feb", "Mar", "Apr",
+    "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "No", "Nos", "approx", "Mt", "Ft",
+    "Ave", "Dept", "Univ", "Fig",
+];
+
+/// How far past a boundary candidate inside « » we look for the closing
+/// guillemet; bounded so that an unbalanced « cannot make the scan quadratic.
+const QUOTE_LOOKAHEAD: usize = 300;
+
 /// Splits `text[range]` into sentences; returns byte ranges into `text`.
+///
+/// Ranges are trimmed of surrounding whitespace and never empty. A newline
+/// always ends a sentence (paragraphs, list items, headlines without a
+/// full stop). An out-of-bounds or mid-character `range` is clamped.
 pub fn split(text: &str, range: Range<usize>, lang: Lang) -> Vec<Range<usize>> {
-    let _ = (text, lang);
-    vec![range]
+    // The rules are shared: a French dispatch quotes English and vice versa.
+    let _ = lang;
+    let range = clamp(text, range);
+    let base = range.start;
+    let s = &text[range];
+    let cs: Vec<(usize, char)> = s.char_indices().collect();
+    let n = cs.len();
+    let byte = |k: usize| if k < n { cs[k].0 } else { s.len() };
+
+    let mut out = Vec::new();
+    let mut sent_start = 0;
+    let mut quote_depth: u32 = 0;
+    let mut i = 0;
+    while i < n {
+        let c = cs[i].1;
+        match c {
+            '\n' => {
+                push(&mut out, s, base, sent_start, cs[i].0);
+                sent_start = cs[i].0 + 1;
+                quote_depth = 0;
+                i += 1;
+            }
+            '«' => {
+                quote_depth += 1;
+                i += 1;
+            }
+            '»' => {
+                quote_depth = quote_depth.saturating_sub(1);
+                i += 1;
+            }
+            '.' | '!' | '?' | '…' => {
+                let mut j = i;
+                while j < n && is_terminator(cs[j].1) {
+                    j += 1;
+                }
+                let k = absorb_closers(&cs, j);
+                if cs[j..k].iter().any(|&(_, c)| c == '»') {
+                    quote_depth = quote_depth.saturating_sub(1);
+                }
+                if is_boundary(s, &cs, i, j, k) && !inside_quote(&cs, k, quote_depth) {
+                    push(&mut out, s, base, sent_start, byte(k));
+                    sent_start = byte(k);
+                }
+                i = k;
+            }
+            _ => i += 1,
+        }
+    }
+    push(&mut out, s, base, sent_start, s.len());
+    out
+}
+
+/// Moves `range` inside `text` and onto char boundaries.
+fn clamp(text: &str, range: Range<usize>) -> Range<usize> {
+    let mut end = range.end.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut start = range.start.min(end);
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    start..end
+}
+
+/// Appends `s[from..to]` trimmed, as absolute offsets, unless blank.
+fn push(out: &mut Vec<Range<usize>>, s: &str, base: usize, from: usize, to: usize) {
+    let Some(piece) = s.get(from..to) else {
+        return;
+    };
+    let lead = piece.len() - piece.trim_start().len();
+    let trimmed = piece.trim();
+    if !trimmed.is_empty() {
+        let start = base + from + lead;
+        out.push(start..start + trimmed.len());
+    }
+}
+
+fn is_terminator(c: char) -> bool {
+    matches!(c, '.' | '!' | '?' | '…')
+}
+
+/// Closing marks that belong to the sentence they follow.
+fn is_closer(c: char) -> bool {
+    matches!(c, '"' | '»' | '”' | '’' | '\'' | ')' | ']')
+}
+
+/// Spaces French typography puts before "»" (plain, no-break, narrow).
+fn is_inline_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\u{a0}' | '\u{202f}')
+}
+
+/// Index after the closers that follow a terminator run ending at `j`,
+/// including a spaced French "»" (`partir. »`).
+fn absorb_closers(cs: &[(usize, char)], mut k: usize) -> usize {
+    loop {
+        while k < cs.len() && is_closer(cs[k].1) {
+            k += 1;
+        }
+        let mut m = k;
+        while m < cs.len() && is_inline_space(cs[m].1) {
+            m += 1;
+        }
+        if m > k && m < cs.len() && cs[m].1 == '»' {
+            k = m;
+            continue;
+        }
+        return k;
+    }
+}
+
+/// Whether the terminator run `cs[i..j]` (closers up to `k`) ends a sentence.
+fn is_boundary(s: &str, cs: &[(usize, char)], i: usize, j: usize, k: usize) -> bool {
+    let n = cs.len();
+    if k >= n {
+        return true;
+    }
+    // "(...)" and "[...]" mark a cut inside a quotation, never an end.
+    if i > 0 && matches!(cs[i - 1].1, '(' | '[') {
+        return false;
+    }
+    let single_stop = j == i + 1 && cs[i].1 == '.';
+    let next = cs[k].1;
+    if next.is_whitespace() {
+        let mut m = k;
+        while m < n && cs[m].1.is_whitespace() && cs[m].1 != '\n' {
+            m += 1;
+        }
+        if m >= n || cs[m].1 == '\n' {
+            return true;
+        }
+        if !starts_sentence(cs[m].1) {
+            return false;
+        }
+        return !(single_stop && is_abbreviation(s, cs, i));
+    }
+    // OrangeSum glued paragraphs: "jeudi.Le gouvernement". Only a stop after a
+    // lowercase word or a number, before a capitalised word, and outside
+    // URLs and e-mail addresses, so "U.S.A" or "www.BBC.co.uk" stay whole.
+    if next.is_uppercase() {
+        let after = cs.get(k + 1).map(|&(_, c)| c);
+        let word_follows = after.is_some_and(|c| c.is_lowercase() || c == '\'' || c == '’');
+        return word_follows && glued_after_word(cs, i) && !in_address(s, cs, i);
+    }
+    false
+}
+
+/// Characters a sentence may start with after a space.
+fn starts_sentence(c: char) -> bool {
+    c.is_uppercase()
+        || c.is_numeric()
+        || matches!(
+            c,
+            '«' | '"' | '“' | '‘' | '\'' | '(' | '[' | '-' | '–' | '—' | '¿' | '¡' | '•' | '*'
+        )
+}
+
+/// The alphabetic word that ends just before `cs[i]`, as char indices.
+fn word_before(cs: &[(usize, char)], i: usize) -> Range<usize> {
+    let mut b = i;
+    while b > 0 && cs[b - 1].1.is_alphabetic() {
+        b -= 1;
+    }
+    b..i
+}
+
+/// "M.", "Mme.", "Inc.", "Jan.", and initials: "J. K. Rowling", "U.S.".
+fn is_abbreviation(s: &str, cs: &[(usize, char)], i: usize) -> bool {
+    let w = word_before(cs, i);
+    if w.is_empty() {
+        return false;
+    }
+    let word = &s[cs[w.start].0..cs[i].0];
+    let mut chars = word.chars();
+    let single_capital =
+        matches!((chars.next(), chars.next()), (Some(c), None) if c.is_uppercase());
+    // "e.g." or "J.-C.": a one-letter word after a dot or hyphen is an initial.
+    let after_initial = w.len() == 1 && w.start > 0 && matches!(cs[w.start - 1].1, '.' | '-');
+    single_capital || after_initial || ABBREVIATIONS.contains(&word)
+}
+
+/// A glued stop needs a real lowercase word (two letters or more) or a
+/// number before it.
+fn glued_after_word(cs: &[(usize, char)], i: usize) -> bool {
+    let Some(&(_, prev)) = i.checked_sub(1).and_then(|p| cs.get(p)) else {
+        return false;
+    };
+    if prev.is_numeric() || is_closer(prev) {
+        return true;
+    }
+    let w = word_before(cs, i);
+    w.len() >= 2 && cs[w.clone()].iter().all(|&(_, c)| c.is_lowercase())
+}
+
+/// Whether the whitespace-delimited token around `cs[i]` is a URL or address.
+fn in_address(s: &str, cs: &[(usize, char)], i: usize) -> bool {
+    let mut b = i;
+    while b > 0 && !cs[b - 1].1.is_whitespace() {
+        b -= 1;
+    }
+    let token = &s[cs[b].0..cs[i].0];
+    token.contains('@') || token.contains("://") || token.starts_with("www")
+}
+
+/// Inside « », a stop is not an end when the quotation closes soon after on
+/// the same line: « Il faut partir. Nous sommes prêts », a-t-il dit.
+fn inside_quote(cs: &[(usize, char)], k: usize, depth: u32) -> bool {
+    if depth == 0 {
+        return false;
+    }
+    let start = cs.get(k).map_or(0, |&(b, _)| b);
+    for &(b, c) in &cs[k.min(cs.len())..] {
+        if b - start > QUOTE_LOOKAHEAD || c == '\n' || c == '«' {
+            return false;
+        }
+        if c == '»' {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sentences(text: &str) -> Vec<&str> {
+        split(text, 0..text.len(), Lang::Fr)
+            .into_iter()
+            .map(|r| &text[r])
+            .collect()
+    }
+
+    #[test]
+    fn french_titles_do_not_end_sentences() {
+        let text = "MM. Poutine et Rohani ont parlé. M. Guyot a rappelé qu'en 2019, elles s'étaient élevées à 839.000 euros. Mme Dupont et Mlle Martin ont voté.";
+        assert_eq!(
+            sentences(text),
+            [
+                "MM. Poutine et Rohani ont parlé.",
+                "M. Guyot a rappelé qu'en 2019, elles s'étaient élevées à 839.000 euros.",
+                "Mme Dupont et Mlle Martin ont voté.",
+            ]
+        );
+    }
+
+    #[test]
+    fn english_abbreviations_and_initials_do_not_end_sentences() {
+        let text = "Mr. Smith met Dr. Jones of Acme Inc. in the U.S. on Jan. 5. J. K. Rowling was there. It rose 3.5% to $1.13bn. Mrs. Brown left.";
+        assert_eq!(
+            split(text, 0..text.len(), Lang::En)
+                .into_iter()
+                .map(|r| &text[r])
+                .collect::<Vec<_>>(),
+            [
+                "Mr. Smith met Dr. Jones of Acme Inc. in the U.S. on Jan. 5.",
+                "J. K. Rowling was there.",
+                "It rose 3.5% to $1.13bn.",
+                "Mrs. Brown left.",
+            ]
+        );
+    }
+
+    #[test]
+    fn orangesum_glued_paragraphs_are_split_with_exact_offsets() {
+        let text =
+            "La réunion a eu lieu jeudi.Le gouvernement a 1,4 million d'euros.L'État paiera.";
+        let ranges = split(text, 0..text.len(), Lang::Fr);
+        assert_eq!(ranges, [0..28, 28..66, 66..text.len()]);
+        assert_eq!(
+            &text[ranges[1].clone()],
+            "Le gouvernement a 1,4 million d'euros."
+        );
+        assert_eq!(&text[ranges[2].clone()], "L'État paiera.");
+    }
+
+    #[test]
+    fn quotes_stay_with_their_sentence() {
+        let text =
+            "Il a dit : « Nous partons. » Le président a salué la \"victoire.\" Puis il est parti.";
+        assert_eq!(
+            sentences(text),
+            [
+                "Il a dit : « Nous partons. »",
+                "Le président a salué la \"victoire.\"",
+                "Puis il est parti.",
+            ]
+        );
+        let quoted = "« Il faut partir. Nous sommes prêts », a-t-il dit. Fin.";
+        assert_eq!(
+            sentences(quoted),
+            ["« Il faut partir. Nous sommes prêts », a-t-il dit.", "Fin."]
+        );
+    }
+
+    #[test]
+    fn ellipses_urls_and_emails() {
+        let text = "La coopération entre Téhéran et Moscou (...) allait se poursuivre. Voir www.bbc.co.uk ou écrire à info@bbc.co.uk. Et puis... Rien.";
+        assert_eq!(
+            sentences(text),
+            [
+                "La coopération entre Téhéran et Moscou (...) allait se poursuivre.",
+                "Voir www.bbc.co.uk ou écrire à info@bbc.co.uk.",
+                "Et puis...",
+                "Rien.",
+            ]
+        );
+    }
+
+    #[test]
+    fn newlines_end_sentences_and_ranges_are_trimmed() {
+        let text = "  Titre sans point\n\nPremière phrase. Deuxième ?  \nTroisième";
+        let ranges = split(text, 0..text.len(), Lang::Fr);
+        assert_eq!(
+            ranges.iter().map(|r| &text[r.clone()]).collect::<Vec<_>>(),
+            [
+                "Titre sans point",
+                "Première phrase.",
+                "Deuxième ?",
+                "Troisième"
+            ]
+        );
+        assert_eq!(ranges[0], 2..18);
+    }
+
+    #[test]
+    fn a_sub_range_yields_offsets_into_the_whole_text() {
+        let text = "Ignoré. Une phrase. Une autre.";
+        let ranges = split(text, 9..text.len(), Lang::Fr);
+        assert_eq!(ranges, [9..20, 21..31]);
+        assert_eq!(&text[ranges[0].clone()], "Une phrase.");
+    }
+
+    #[test]
+    fn odd_input_does_not_panic() {
+        let huge = "a".repeat(1 << 20);
+        for text in [
+            "",
+            ".",
+            "...",
+            "«.»",
+            "é.É",
+            "😀. 😀",
+            "\u{202e}مرحبا. عالم",
+            "\0.\x01",
+            &huge,
+        ] {
+            for r in split(text, 0..text.len(), Lang::Und) {
+                assert!(text.get(r).is_some());
+            }
+        }
+        // Out-of-range and mid-character ranges are clamped.
+        assert_eq!(split("é. A", 1..100, Lang::Fr), [0..3, 4..5]);
+        assert!(split("abc", 5..2, Lang::Fr).is_empty());
+    }
 }
