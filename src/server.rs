@@ -51,9 +51,7 @@ pub async fn run(
 ) -> Result<(), ServeError> {
     let (health, health_service) = tonic_health::server::health_reporter();
     // The model is loaded (state holds it): both names report SERVING.
-    health
-        .set_service_status("", ServingStatus::Serving)
-        .await;
+    health.set_service_status("", ServingStatus::Serving).await;
     health
         .set_service_status(SERVICE_NAME, ServingStatus::Serving)
         .await;
@@ -62,6 +60,12 @@ pub async fn run(
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            // Both reflection versions list each other, whichever a client speaks.
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            )
+            .include_reflection_service(false)
     };
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
@@ -91,7 +95,10 @@ pub async fn run(
         result = &mut server => return result.map_err(Into::into),
         () = shutdown => {}
     }
-    tracing::info!(grace_ms = state.grace_period.as_millis() as u64, "shutting down");
+    tracing::info!(
+        grace_ms = state.grace_period.as_millis() as u64,
+        "shutting down"
+    );
     health
         .set_service_status("", ServingStatus::NotServing)
         .await;

@@ -1,1 +1,6 @@
-//! Integration tests.
+//! Integration tests: the real server in-process on 127.0.0.1:0, called
+//! through the generated client, good input and bad.
+
+mod common;
+
+mod grpc;

@@ -1,0 +1,100 @@
+//! Test support: start the real server in-process on 127.0.0.1:0.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dispatch_tagger::grpc::pb::dispatch_tagger_client::DispatchTaggerClient;
+use dispatch_tagger::model::Model;
+use dispatch_tagger::server::{self, ServeError, ServerState};
+use dispatch_tagger::tagger::{Limits, Tagger};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+/// The French example dispatch, exactly as scraped.
+pub const ALEPPO_FR: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/examples/aleppo-fr.txt"
+));
+
+/// A running server and how to stop it.
+pub struct TestServer {
+    pub addr: std::net::SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    pub handle: JoinHandle<Result<(), ServeError>>,
+}
+
+impl TestServer {
+    /// A client on a fresh connection.
+    pub async fn client(&self) -> DispatchTaggerClient<Channel> {
+        DispatchTaggerClient::new(self.channel().await)
+    }
+
+    /// A fresh channel to the server.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .expect("valid uri")
+            .connect()
+            .await
+            .expect("server accepts connections")
+    }
+
+    /// Asks the server to stop (as SIGTERM does) without waiting.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Stops the server and waits for `run` to return.
+    pub async fn shutdown(mut self) -> Result<(), ServeError> {
+        self.begin_shutdown();
+        tokio::time::timeout(Duration::from_secs(20), self.handle)
+            .await
+            .expect("server stops within its grace period")
+            .expect("server task did not panic")
+    }
+}
+
+/// Limits small enough to test the too-large paths cheaply.
+pub fn test_limits() -> Limits {
+    Limits {
+        max_text_bytes: 64 * 1024,
+        max_labels: 20,
+        max_sentences: 20,
+    }
+}
+
+/// Starts the server on the embedded model.
+pub async fn spawn_server() -> TestServer {
+    spawn_server_with(test_limits(), 256 * 1024).await
+}
+
+/// Starts the server with explicit limits.
+pub async fn spawn_server_with(limits: Limits, max_message_bytes: usize) -> TestServer {
+    let model = Model::embedded().expect("embedded model loads");
+    let state = ServerState {
+        tagger: Arc::new(Tagger::new(Arc::new(model))),
+        limits,
+        max_message_bytes,
+        grace_period: Duration::from_secs(10),
+        request_timeout: Duration::from_secs(30),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let handle = tokio::spawn(server::run(
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+        state,
+    ));
+    TestServer {
+        addr,
+        stop: Some(stop),
+        handle,
+    }
+}
