@@ -1,0 +1,31 @@
+# dispatch-tagger: release binary with its embedded default model on a
+# distroless runtime (non-root, no shell). Build: podman build -t dispatch-tagger .
+
+FROM docker.io/library/rust:1.95-slim-bookworm AS builder
+WORKDIR /src
+# Dependency layer: build every crate once against a placeholder crate, so a
+# source change rebuilds only dispatch-tagger itself.
+COPY Cargo.toml Cargo.lock build.rs ./
+COPY proto ./proto
+RUN mkdir -p src tests \
+    && echo 'fn main() {}' > src/main.rs \
+    && touch src/lib.rs tests/tests.rs \
+    && cargo build --release --locked \
+    && rm -rf src tests
+COPY src ./src
+COPY tests ./tests
+COPY models ./models
+RUN touch src/main.rs src/lib.rs \
+    && cargo build --release --locked \
+    && cp target/release/dispatch-tagger /dispatch-tagger
+
+FROM gcr.io/distroless/cc-debian12:nonroot
+COPY --from=builder /dispatch-tagger /usr/local/bin/dispatch-tagger
+USER nonroot:nonroot
+ENV DISPATCH_LISTEN=0.0.0.0:50051 \
+    DISPATCH_LOG_FORMAT=json
+EXPOSE 50051
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+    CMD ["/usr/local/bin/dispatch-tagger", "healthcheck", "--addr", "http://127.0.0.1:50051"]
+ENTRYPOINT ["/usr/local/bin/dispatch-tagger"]
+CMD ["serve"]
