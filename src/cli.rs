@@ -27,7 +27,9 @@ pub fn load_model(path: Option<&Path>) -> Result<Model> {
 /// `train`: fits a model from a recipe and writes it atomically.
 pub fn train(args: &TrainArgs) -> Result<()> {
     let _ = args;
-    Err(Error::Training("training is not wired into the CLI yet".into()))
+    Err(Error::Training(
+        "training is not wired into the CLI yet".into(),
+    ))
 }
 
 /// `eval`: per-corpus and per-label figures on labelled files.
@@ -264,7 +266,8 @@ pub async fn healthcheck(args: &HealthcheckArgs) -> Result<bool> {
     };
     match tokio::time::timeout(timeout, ask).await {
         Ok(Ok(status)) => {
-            let serving = status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
+            let serving =
+                status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
             println!("{}", if serving { "SERVING" } else { "NOT_SERVING" });
             Ok(serving)
         }

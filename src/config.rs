@@ -122,7 +122,9 @@ impl ServeArgs {
             }
         }
         if self.request_timeout == 0 {
-            return Err(Error::invalid("--request-timeout must be at least 1 second"));
+            return Err(Error::invalid(
+                "--request-timeout must be at least 1 second",
+            ));
         }
         Ok(ServeConfig {
             listen,
@@ -143,7 +145,11 @@ impl ServeArgs {
 #[derive(Debug, Clone, Args)]
 pub struct HealthcheckArgs {
     /// Server to ask.
-    #[arg(long, env = "DISPATCH_HEALTHCHECK_ADDR", default_value = "http://127.0.0.1:50051")]
+    #[arg(
+        long,
+        env = "DISPATCH_HEALTHCHECK_ADDR",
+        default_value = "http://127.0.0.1:50051"
+    )]
     pub addr: String,
     /// Service name to ask about ("" = the whole server).
     #[arg(long, env = "DISPATCH_HEALTHCHECK_SERVICE", default_value = "")]
@@ -174,7 +180,12 @@ pub struct EvalArgs {
     #[arg(long, env = "DISPATCH_MODEL")]
     pub model: Option<PathBuf>,
     /// Labelled JSON Lines files (.jsonl or .jsonl.gz), one or more.
-    #[arg(long = "data", env = "DISPATCH_EVAL_DATA", value_delimiter = ',', required = true)]
+    #[arg(
+        long = "data",
+        env = "DISPATCH_EVAL_DATA",
+        value_delimiter = ',',
+        required = true
+    )]
     pub data: Vec<PathBuf>,
     /// Print the report as JSON.
     #[arg(long, env = "DISPATCH_JSON")]
