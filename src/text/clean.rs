@@ -1,6 +1,14 @@
 //! Removes scraped boilerplate, keeping byte offsets into the original text.
+//!
+//! Written by hand because the boilerplate is ours: no crate knows BBC
+//! Afrique teasers, OrangeSum player residue or Reuters sign-offs, and
+//! readability-style extractors need HTML and rewrite the text, losing the
+//! byte offsets that callers slice summaries with.
 
 use std::ops::Range;
+
+use super::boilerplate::{self, opens_french_sentence, teaser_marker_len};
+use super::{Lang, sentences};
 
 /// What a segment of the original text is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,21 +71,519 @@ impl Cleaned {
     }
 }
 
+/// Longest line taken for a headline: longer ones are paragraphs.
+const MAX_HEADLINE_BYTES: usize = 200;
+
+/// Longest one-sentence paragraph taken for a dated photo caption.
+const MAX_CAPTION_BYTES: usize = 300;
+
+/// How far into a line a "(Reuters) -" dateline may end.
+const MAX_DATELINE_BYTES: usize = 120;
+
+/// Agency datelines: "PARIS (Reuters) - The ..." keeps only what follows.
+const DATELINES: &[&str] = &[
+    "(Reuters) -",
+    "(Reuters) –",
+    "(Reuters) —",
+    "(AFP) -",
+    "(AFP) –",
+    "(AP) -",
+    "(AP) –",
+];
+
+/// Openings of OrangeSum's embedded video player code.
+const PLAYER_STARTS: &[&str] = &["window.pvp_", "new Pvp(", "\"dm-public\"}"];
+
+/// Last field of OrangeSum's embedded player code.
+const PLAYER_END: &str = "\"autoplay\": false";
+
+/// Photo credits that run to the end of the line (or of their parentheses).
+const PHOTO_CREDITS: &[&str] = &[
+    "Photo :",
+    "Photo:",
+    "Photos :",
+    "Crédit photo",
+    "Crédits photo",
+    "Crédit :",
+    "Photo d'illustration",
+];
+
+/// French and English month names, for captions that end in a date.
+const MONTHS: &[&str] = &[
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
 /// Splits `text` into headline, body, caption and boilerplate segments.
 pub fn clean(text: &str) -> Cleaned {
+    let lines = lines(text);
     let mut segments = Vec::new();
+    let mut first_content = true;
+    let mut headline = false;
+    let mut seen_body = false;
+    for (idx, line) in lines.iter().enumerate() {
+        let Some(range) = line.clone() else {
+            continue;
+        };
+        let t = &text[range.clone()];
+        let whole = |kind| Segment {
+            start: range.start,
+            end: range.end,
+            kind,
+        };
+        if boilerplate::is_boilerplate_line(t) {
+            segments.push(whole(SegmentKind::Boilerplate));
+            continue;
+        }
+        if boilerplate::is_caption_line(t) {
+            segments.push(whole(SegmentKind::Caption));
+            continue;
+        }
+        if first_content {
+            first_content = false;
+            if is_headline(t, &lines, idx) {
+                headline = true;
+                segments.push(whole(SegmentKind::Headline));
+                continue;
+            }
+        }
+        // Only a scraped page (one with a headline) has captions between the
+        // headline and the story; elsewhere a dated sentence is news.
+        if headline
+            && !seen_body
+            && is_paragraph(&lines, idx)
+            && is_dated_caption(text, range.clone())
+        {
+            segments.push(whole(SegmentKind::Caption));
+            continue;
+        }
+        let before = segments.len();
+        split_line(text, range, &mut segments);
+        seen_body |= segments[before..]
+            .iter()
+            .any(|s| s.kind == SegmentKind::Body);
+    }
+    Cleaned { segments }
+}
+
+/// Trimmed byte range of each line of `text`; `None` for blank lines.
+fn lines(text: &str) -> Vec<Option<Range<usize>>> {
+    let mut out = Vec::new();
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let trimmed = line.trim();
-        if !trimmed.is_empty() {
+        out.push((!trimmed.is_empty()).then(|| {
             let start = offset + (line.len() - line.trim_start().len());
-            segments.push(Segment {
-                start,
-                end: start + trimmed.len(),
-                kind: SegmentKind::Body,
-            });
-        }
+            start..start + trimmed.len()
+        }));
         offset += line.len();
     }
-    Cleaned { segments }
+    out
+}
+
+/// A short first line without a final stop, set off by a blank line and
+/// followed by more text, is a scraped page's headline. A hard-wrapped
+/// first line (Reuters) is not set off, a first paragraph ends with a stop.
+fn is_headline(t: &str, lines: &[Option<Range<usize>>], idx: usize) -> bool {
+    let words = t.split_whitespace().count();
+    let first = t.chars().next();
+    let last = t.chars().last();
+    t.len() <= MAX_HEADLINE_BYTES
+        && (2..=30).contains(&words)
+        && first.is_some_and(|c| c.is_uppercase() || c.is_numeric() || "\"«“'".contains(c))
+        && !last.is_some_and(|c| ".,;:…".contains(c))
+        && lines.get(idx + 1).is_some_and(Option::is_none)
+        && lines[idx + 1..].iter().any(Option::is_some)
+}
+
+/// Whether the line stands alone between blank lines (or the text's ends).
+fn is_paragraph(lines: &[Option<Range<usize>>], idx: usize) -> bool {
+    let before = idx == 0 || lines[idx - 1].is_none();
+    let after = lines.get(idx + 1).is_none_or(Option::is_none);
+    before && after
+}
+
+/// One sentence ending in a date: "... à Moscou, le 23 décembre 2016.".
+fn is_dated_caption(text: &str, range: Range<usize>) -> bool {
+    let t = &text[range.clone()];
+    if t.len() > MAX_CAPTION_BYTES || sentences::split(text, range, Lang::Und).len() != 1 {
+        return false;
+    }
+    let words: Vec<&str> = t
+        .trim_end_matches(['.', ' ', ')'])
+        .split_whitespace()
+        .rev()
+        .take(3)
+        .collect();
+    let [year, b, a] = words[..] else {
+        return false;
+    };
+    let is_year = year.len() == 4 && year.bytes().all(|c| c.is_ascii_digit());
+    let is_day = |w: &str| {
+        let w = w.trim_end_matches(',').trim_end_matches("er");
+        (1..=2).contains(&w.len()) && w.bytes().all(|c| c.is_ascii_digit())
+    };
+    let is_month = |w: &str| MONTHS.contains(&w.to_lowercase().as_str());
+    // "23 décembre 2016" or "December 23, 2016".
+    is_year && ((is_day(a) && is_month(b)) || (is_month(a) && is_day(b)))
+}
+
+/// Classifies the inside of one content line: inline boilerplate pieces
+/// (datelines, teasers with their headlines, player code, photo credits)
+/// become their own segments, the rest is body, split around them.
+fn split_line(text: &str, range: Range<usize>, out: &mut Vec<Segment>) {
+    let base = range.start;
+    let line = &text[range];
+    let mut cuts = inline_boilerplate(line);
+    cuts.sort_by_key(|r| r.start);
+    let mut pos = 0;
+    for cut in merge(cuts) {
+        body_piece(text, base + pos, base + cut.start, out);
+        push_trimmed(
+            text,
+            base + cut.start..base + cut.end,
+            SegmentKind::Boilerplate,
+            out,
+        );
+        pos = cut.end;
+    }
+    body_piece(text, base + pos, base + line.len(), out);
+}
+
+/// Byte ranges (relative to `line`) of boilerplate inside a content line.
+fn inline_boilerplate(line: &str) -> Vec<Range<usize>> {
+    let mut cuts = Vec::new();
+    for d in DATELINES {
+        if let Some(p) = line.find(d).filter(|p| p + d.len() <= MAX_DATELINE_BYTES) {
+            cuts.push(0..p + d.len());
+            break;
+        }
+    }
+    if let Some(start) = PLAYER_STARTS.iter().filter_map(|p| line.find(p)).min() {
+        let end = line[start..].find(PLAYER_END).map_or(line.len(), |e| {
+            let after = start + e + PLAYER_END.len();
+            after
+                + (line[after..].len()
+                    - line[after..].trim_start_matches(['}', ')', ';', ' ']).len())
+        });
+        cuts.push(start..end);
+    }
+    let mut i = 0;
+    while i < line.len() {
+        let Some(c) = line[i..].chars().next() else {
+            break;
+        };
+        let step = c.len_utf8();
+        if !"ALRVÀPC".contains(c) || !at_sentence_start(line, i) {
+            i += step;
+            continue;
+        }
+        if let Some(m) = teaser_marker_len(&line[i..]) {
+            let end = teaser_end(line, i + m);
+            cuts.push(i..end);
+            i = end.max(i + m);
+            continue;
+        }
+        if PHOTO_CREDITS.iter().any(|p| line[i..].starts_with(p)) {
+            let open = line[..i].trim_end().ends_with('(');
+            let (start, end) = if open {
+                let start = line[..i].trim_end().len() - 1;
+                let end = line[i..].find(')').map_or(line.len(), |e| i + e + 1);
+                (start, end)
+            } else {
+                (i, line.len())
+            };
+            cuts.push(start..end);
+            i = end.max(i + step);
+            continue;
+        }
+        i += step;
+    }
+    cuts
+}
+
+/// Whether `line[i..]` starts a sentence: line start, or after a stop,
+/// a closing quote or an opening parenthesis (glued OrangeSum text too).
+fn at_sentence_start(line: &str, i: usize) -> bool {
+    match line[..i].trim_end().chars().last() {
+        None => true,
+        Some(c) => ".!?…\"»”)(:".contains(c),
+    }
+}
+
+/// Where the story resumes after a teaser marker ending at `from`.
+///
+/// The teaser's headline has no final stop, so it is glued to the next
+/// story sentence: "Lire aussi : Le Soudan dévalue sa monnaie Le
+/// gouvernement indien a nié ce fait." The stretch up to the first full
+/// stop is searched for the last place where a French sentence visibly
+/// starts (a capitalised article or pronoun after a word, or a capital after
+/// "?"/"!"); the headline(s) end there. With no such place the stretch is a
+/// story sentence (the teaser had no headline) unless no stop ends it.
+fn teaser_end(line: &str, from: usize) -> usize {
+    let from = from + (line[from..].len() - line[from..].trim_start().len());
+    let mut end = line.len();
+    let mut terminated = false;
+    for s in sentences::split(line, from..line.len(), Lang::Fr) {
+        let t = line[s.clone()].trim_end_matches(['"', '»', '”', ')', ' ', '\u{a0}']);
+        if t.ends_with(['.', '…']) {
+            end = s.end;
+            terminated = true;
+            break;
+        }
+    }
+    let tokens: Vec<(usize, &str)> = line[from..end]
+        .split_whitespace()
+        .map(|w| (w.as_ptr() as usize - line.as_ptr() as usize, w))
+        .collect();
+    let mut cut = None;
+    for k in 1..tokens.len() {
+        let (at, word) = tokens[k];
+        if teaser_marker_len(&line[at..]).is_some() {
+            // Another teaser follows: all before it was this one's headline.
+            return at;
+        }
+        let prev = tokens[k - 1].1;
+        let next = tokens.get(k + 1).map(|t| t.1);
+        let after_question = prev.ends_with(['?', '!'])
+            && word
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_uppercase() || "\"«“".contains(c));
+        let after_word = prev
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_alphanumeric() || "\"»”)".contains(c))
+            && opens_french_sentence(word, next);
+        if after_question || after_word {
+            cut = Some(at);
+        }
+    }
+    match cut {
+        Some(at) => at,
+        None if terminated => from,
+        None => end,
+    }
+}
+
+/// Merges overlapping ranges (sorted by start).
+fn merge(cuts: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(cuts.len());
+    for c in cuts {
+        match out.last_mut() {
+            Some(last) if c.start <= last.end => last.end = last.end.max(c.end),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Body text between inline cuts; sentences that are credits or footers
+/// ("... a-t-il dit. Avec AFP", a trailing "Reuter") become boilerplate.
+fn body_piece(text: &str, start: usize, end: usize, out: &mut Vec<Segment>) {
+    if start >= end {
+        return;
+    }
+    let mut run: Option<Range<usize>> = None;
+    for s in sentences::split(text, start..end, Lang::Und) {
+        if boilerplate::is_boilerplate_sentence(&text[s.clone()]) {
+            if let Some(r) = run.take() {
+                push_trimmed(text, r, SegmentKind::Body, out);
+            }
+            push_trimmed(text, s, SegmentKind::Boilerplate, out);
+        } else {
+            run = Some(run.map_or(s.clone(), |r| r.start..s.end));
+        }
+    }
+    if let Some(r) = run {
+        push_trimmed(text, r, SegmentKind::Body, out);
+    }
+}
+
+fn push_trimmed(text: &str, r: Range<usize>, kind: SegmentKind, out: &mut Vec<Segment>) {
+    let Some(piece) = text.get(r.clone()) else {
+        return;
+    };
+    let lead = piece.len() - piece.trim_start().len();
+    let trimmed = piece.trim();
+    if !trimmed.is_empty() {
+        let start = r.start + lead;
+        out.push(Segment {
+            start,
+            end: start + trimmed.len(),
+            kind,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scraped page of /work/shared/examples/aleppo-fr.txt, abridged.
+    const ALEPPO: &str = "Liens d'accessibilité\n\nPoutine et Rohani saluent la \"victoire\" à Alep\n\n\nLe président russe lors d'une conférence à Moscou en Russie, le 23 décembre 2016.\n\nLes présidents iranien et russe, Hassan Rohani et Vladimir Poutine, ont salué la \"victoire de l'armée syrienne contre les terroristes à Alep\" lors d'un entretien téléphonique samedi soir, a rapporté dimanche le site de la présidence iranienne.\n\n\"La victoire de l'armée syrienne a pour message que les terroristes ne peuvent atteindre leurs objectifs\", a déclaré le président iranien. \"Il faut empêcher que les terroristes utilisent le cessez-le-feu pour reprendre des forces et créer de nouvelles bases dans d'autres régions en Syrie\".\n\nSelon le communiqué officiel, le président Poutine a également \"salué la victoire de l'armée syrienne\" en ajoutant que \"la coopération entre Téhéran et Moscou (...) allait se poursuivre\".\n\nMM. Poutine et Rohani ont également réaffirmé que des \"négociations\" de paix inter-syriennes devaient commencer au Kazakhstan, sans donner plus de détails.\n\nAvec AFP\n\nXS\nSM\nMD\nLG";
+
+    fn kinds(text: &str, kind: SegmentKind) -> Vec<&str> {
+        clean(text)
+            .segments
+            .iter()
+            .filter(|s| s.kind == kind)
+            .map(|s| &text[s.start..s.end])
+            .collect()
+    }
+
+    #[test]
+    fn aleppo_page_yields_headline_body_and_no_page_furniture() {
+        let cleaned = clean(ALEPPO);
+        let headline = cleaned.headline().map(|r| &ALEPPO[r]);
+        assert_eq!(
+            headline,
+            Some("Poutine et Rohani saluent la \"victoire\" à Alep")
+        );
+        assert_eq!(
+            kinds(ALEPPO, SegmentKind::Caption),
+            ["Le président russe lors d'une conférence à Moscou en Russie, le 23 décembre 2016."]
+        );
+        let body = cleaned.body_text(ALEPPO);
+        assert!(body.starts_with("Les présidents iranien et russe"));
+        assert!(body.ends_with("sans donner plus de détails."));
+        for junk in [
+            "Liens d'accessibilité",
+            "XS",
+            "LG",
+            "Avec AFP",
+            "Le président russe lors",
+            "saluent",
+        ] {
+            assert!(!body.contains(junk), "{junk:?} left in body");
+        }
+        assert_eq!(cleaned.body().count(), 4);
+    }
+
+    #[test]
+    fn segments_are_ordered_disjoint_and_slice_the_original() {
+        let cleaned = clean(ALEPPO);
+        let mut last = 0;
+        for s in &cleaned.segments {
+            assert!(s.start >= last && s.start < s.end);
+            let piece = &ALEPPO[s.start..s.end];
+            assert_eq!(piece, piece.trim());
+            last = s.end;
+        }
+    }
+
+    #[test]
+    fn masakhanews_teasers_go_with_their_headlines() {
+        let text = "Les faits remontent à 2012. Lire aussi : Kenya-corruption : des fonctionnaires convoqués à la police L'ex-président kényan Daniel Arap Moi condamné pour expropriation de terres La justice kényane enquête sur la façon dont l'appel d'offres a été attribué. Il y aurait eu un montant supplémentaire. A ne pas manquer sur BBC Afrique : La couche d'ozone est une fine partie de l'atmosphère.";
+        assert_eq!(
+            kinds(text, SegmentKind::Body),
+            [
+                "Les faits remontent à 2012.",
+                "La justice kényane enquête sur la façon dont l'appel d'offres a été attribué. Il y aurait eu un montant supplémentaire.",
+                "La couche d'ozone est une fine partie de l'atmosphère.",
+            ]
+        );
+        let junk = kinds(text, SegmentKind::Boilerplate);
+        assert!(junk[0].starts_with("Lire aussi : Kenya-corruption"));
+        assert!(junk[0].ends_with("expropriation de terres"));
+        assert_eq!(junk[1], "A ne pas manquer sur BBC Afrique :");
+    }
+
+    #[test]
+    fn teaser_headline_ending_in_a_question_and_teaser_at_the_end() {
+        let text = "Les pays doivent agir. Lire aussi : Qu'attend l'Afrique de la COP? En Europe, ces enfants qui se mobilisent pour le climat L'aide financière fait débat. Regarder :";
+        assert_eq!(
+            kinds(text, SegmentKind::Body),
+            ["Les pays doivent agir.", "L'aide financière fait débat."]
+        );
+    }
+
+    #[test]
+    fn reuters_sign_off_and_dateline_are_dropped() {
+        let text = "Showers continued throughout the week in\nthe Bahia cocoa zone, alleviating the drought.\n Reuter";
+        assert_eq!(
+            kinds(text, SegmentKind::Body),
+            [
+                "Showers continued throughout the week in",
+                "the Bahia cocoa zone, alleviating the drought."
+            ]
+        );
+        assert_eq!(clean(text).headline(), None);
+        let wire = "LONDON (Reuters) - Shares rose on Monday.";
+        assert_eq!(kinds(wire, SegmentKind::Body), ["Shares rose on Monday."]);
+    }
+
+    #[test]
+    fn bbc_footers_sign_offs_and_image_lines_are_not_body() {
+        let text = "The scheme starts next month.\n\nImage caption Julie Byrne at home\n\nIt ends in March.\nFollow BBC West on Facebook, Twitter and Instagram. Send your story ideas to: bristol@bbc.co.uk\nBill Thompson is a regular commentator on the BBC World Service programme Go Digital.";
+        assert_eq!(
+            kinds(text, SegmentKind::Body),
+            ["The scheme starts next month.", "It ends in March."]
+        );
+        assert_eq!(
+            kinds(text, SegmentKind::Caption),
+            ["Image caption Julie Byrne at home"]
+        );
+    }
+
+    #[test]
+    fn orangesum_player_code_and_photo_credits_are_dropped() {
+        let text = "Les voyageurs portaient des masques. window.pvp_cf = new Pvp('dmpublic', {idDM: \"x7\", mediaType: \"dm-public\"}, { 'sequenceUrl': \"//pms.orange.fr/embed\", \"origin\": \"embed\", \"mute\": true, \"autoplay\": false La suite.Photo : Morgan Plus Six";
+        assert_eq!(
+            kinds(text, SegmentKind::Body),
+            ["Les voyageurs portaient des masques.", "La suite."]
+        );
+    }
+
+    #[test]
+    fn clean_text_comes_through_unchanged() {
+        let text = "Quarterly profits at US media giant TimeWarner jumped 76% to $1.13bn (£600m).\n\nThe firm, which is now one of the biggest investors in Google, benefited from sales.\n\nAvec lui, la France a gagné le 23 décembre 2016.";
+        let body: Vec<&str> = text.split("\n\n").collect();
+        assert_eq!(kinds(text, SegmentKind::Body), body);
+        let one_line = "M. Guyot a rappelé qu'en 2019, elles s'étaient élevées à 839.000 euros.Alors que les estives ont commencé, l'aide arrive.";
+        assert_eq!(kinds(one_line, SegmentKind::Body), [one_line]);
+    }
+
+    #[test]
+    fn odd_input_does_not_panic() {
+        let huge = "x".repeat(1 << 20);
+        for text in [
+            "",
+            "\n\n",
+            "Lire aussi :",
+            "Lire aussi : ",
+            "(Photo :",
+            "window.pvp_",
+            "😀\n\n😀 😀",
+            "\u{202e}مرحبا\n\nعالم.",
+            "A\0B\n\x01",
+            &huge,
+        ] {
+            for s in clean(text).segments {
+                assert!(text.get(s.start..s.end).is_some());
+            }
+        }
+    }
 }

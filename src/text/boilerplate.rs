@@ -1,0 +1,395 @@
+//! Recognisers for the repeated non-story lines and fragments of our sources.
+//!
+//! No crate knows these: they are the lines our datasheet counts per source
+//! (BBC footers and columnist sign-offs, MasakhaNEWS teasers, OrangeSum
+//! player residue, agency credits, Reuters sign-offs) plus the navigation
+//! and font-size scraps of scraped French pages. Matchers are literal and
+//! anchored so that a real sentence is never taken for boilerplate.
+
+/// Whole lines of web navigation and accessibility links (compared
+/// lowercased, without trailing ':' or '.').
+const NAVIGATION: &[&str] = &[
+    "liens d'accessibilité",
+    "liens d’accessibilité",
+    "accessibility links",
+    "aller au contenu",
+    "aller au contenu principal",
+    "passer au contenu",
+    "passer au contenu principal",
+    "aller au menu",
+    "aller à la recherche",
+    "skip to content",
+    "skip to main content",
+    "menu",
+    "accueil",
+    "home",
+    "partager",
+    "partager cette page",
+    "share",
+    "share this page",
+    "share this with",
+    "copier le lien",
+    "copy this link",
+    "recherche",
+    "rechercher",
+    "search",
+    "fermer",
+    "close",
+    "imprimer",
+    "print",
+    "publicité",
+    "advertisement",
+    "s'abonner",
+    "abonnez-vous",
+    "newsletter",
+    "se connecter",
+    "connexion",
+    "sign in",
+    "mon compte",
+    "sujets associés",
+    "related topics",
+    "plus sur cette histoire",
+    "more on this story",
+    "top stories",
+    "facebook",
+    "twitter",
+    "whatsapp",
+    "messenger",
+    "linkedin",
+    "instagram",
+    "youtube",
+    "email",
+    "e-mail",
+];
+
+/// Font-size switches ("XS SM MD LG"), one per line or all on one line.
+const FONT_SIZES: &[&str] = &[
+    "XS", "SM", "MD", "LG", "XL", "XXL", "XXXL", "A-", "A+", "A−", "S", "M", "L",
+];
+
+/// News agencies named in credits ("Avec AFP", "avec Reuters").
+const AGENCIES: &[&str] = &[
+    "afp",
+    "reuters",
+    "ap",
+    "associated press",
+    "agence france-presse",
+    "agence france presse",
+    "agences",
+    "anp",
+    "dpa",
+    "belga",
+    "ats",
+    "aps",
+    "xinhua",
+    "bloomberg",
+    "relaxnews",
+    "pa",
+];
+
+/// Words that introduce a credit line before the agency names.
+const CREDIT_LEADS: &[&str] = &[
+    "avec",
+    "with",
+    "source :",
+    "source:",
+    "sources :",
+    "©",
+    "(c)",
+];
+
+/// Sentence or line openings of BBC footers and calls to action.
+const FOOTER_STARTS: &[&str] = &[
+    "Follow BBC ",
+    "Find BBC News",
+    "Why not follow BBC ",
+    "Follow Newsbeat on ",
+    "Follow us on Facebook",
+    "Follow us on Twitter",
+    "If you are reading this page and can't see the form",
+    "Please include a contact number if you are willing to speak to a BBC journalist",
+    "Listen to Newsbeat live",
+    "Send your story ideas to",
+    "You can also send story ideas to",
+    "If you have a story suggestion email",
+    "More technology of business:",
+    "Suivez BBC Afrique",
+    "Retrouvez BBC Afrique",
+];
+
+/// Fragments of BBC columnist sign-offs ("Bill Thompson is a regular
+/// commentator on the BBC World Service programme Go Digital.").
+const SIGN_OFFS: &[&str] = &[
+    "is a regular commentator on the BBC World Service programme Go Digital",
+    "is technology correspondent for The World, a BBC World Service and WGBH-Boston co-production",
+];
+
+/// Openings of photo captions and credits that BBC pages put on their own line.
+const CAPTION_STARTS: &[&str] = &[
+    "Image caption",
+    "Image copyright",
+    "Media caption",
+    "Légende :",
+];
+
+/// MasakhaNEWS-fr teaser markers; each may be followed by " sur BBC Afrique"
+/// and then " :" or ":".
+pub const TEASERS: &[&str] = &[
+    "A ne pas surtout manquer",
+    "A ne pas manquer",
+    "À ne pas manquer",
+    "A surtout lire",
+    "À surtout lire",
+    "A lire aussi",
+    "À lire aussi",
+    "A lire également",
+    "Lire aussi",
+    "Lire également",
+    "A regarder",
+    "À regarder",
+    "Regarder",
+    "A voir aussi",
+    "À voir aussi",
+    "Voir aussi",
+];
+
+/// Capitalised words that open a French sentence; used to find where a
+/// teaser's headline (which has no final stop) ends and the story resumes.
+const FRENCH_STARTERS: &[&str] = &[
+    "Le",
+    "La",
+    "Les",
+    "Un",
+    "Une",
+    "Des",
+    "Du",
+    "De",
+    "Ce",
+    "Cet",
+    "Cette",
+    "Ces",
+    "Il",
+    "Elle",
+    "Ils",
+    "Elles",
+    "On",
+    "Nous",
+    "Vous",
+    "Je",
+    "Mais",
+    "Et",
+    "Pour",
+    "Selon",
+    "En",
+    "Au",
+    "Aux",
+    "Dans",
+    "Sur",
+    "Par",
+    "Avec",
+    "Bien",
+    "Si",
+    "Alors",
+    "Pendant",
+    "Depuis",
+    "Après",
+    "Avant",
+    "Lors",
+    "Sans",
+    "Seules",
+    "Seuls",
+    "Seule",
+    "Quand",
+    "Lorsque",
+    "Comme",
+    "Cependant",
+    "Pourtant",
+    "Toutefois",
+    "Ainsi",
+    "Enfin",
+    "Parmi",
+    "Plus",
+    "Malgré",
+    "Son",
+    "Sa",
+    "Ses",
+    "Leur",
+    "Leurs",
+    "Cela",
+    "Ceci",
+    "Tous",
+    "Tout",
+    "Toutes",
+    "Certains",
+    "Certaines",
+    "Beaucoup",
+    "Aujourd'hui",
+    "Actuellement",
+    "Désormais",
+    "Outre",
+];
+
+/// Subject pronouns may be followed by a capitalised name or number.
+const FRENCH_PRONOUNS: &[&str] = &["Il", "Elle", "Ils", "Elles", "On", "Nous", "Je"];
+
+/// Elided French articles/pronouns that open a sentence ("L'ex-président").
+const FRENCH_ELIDED: &[&str] = &["L", "D", "C", "J", "Qu", "S", "N", "Lorsqu"];
+
+/// A whole line that is navigation, font sizes, a credit or a footer.
+pub fn is_boilerplate_line(line: &str) -> bool {
+    is_navigation(line) || is_font_sizes(line) || is_boilerplate_sentence(line)
+}
+
+/// A sentence (or line) that is a credit, sign-off or footer.
+pub fn is_boilerplate_sentence(s: &str) -> bool {
+    let s = s.trim();
+    is_agency_credit(s)
+        || is_reuter_sign_off(s)
+        || FOOTER_STARTS.iter().any(|f| s.starts_with(f))
+        || SIGN_OFFS.iter().any(|f| s.contains(f))
+}
+
+/// "Image caption ..." and similar lines.
+pub fn is_caption_line(line: &str) -> bool {
+    CAPTION_STARTS.iter().any(|c| line.starts_with(c))
+}
+
+fn is_navigation(line: &str) -> bool {
+    if line.len() > 40 {
+        return false;
+    }
+    let key = line.trim_end_matches([':', '.', ' ']).to_lowercase();
+    NAVIGATION.contains(&key.as_str())
+}
+
+fn is_font_sizes(line: &str) -> bool {
+    let mut words = line.split_whitespace().peekable();
+    if words.peek().is_none() {
+        return false;
+    }
+    let all: Vec<&str> = words.collect();
+    // A lone "S", "M" or "L" could be anything; the two-letter codes cannot.
+    let strong = all.iter().any(|w| w.len() >= 2);
+    strong && all.iter().all(|w| FONT_SIZES.contains(w))
+}
+
+/// "Avec AFP", "avec Reuters", "(AFP)", "Source : AFP et Reuters", "© AFP 2016".
+pub fn is_agency_credit(s: &str) -> bool {
+    if s.len() > 60 {
+        return false;
+    }
+    let lower = s.to_lowercase();
+    let mut rest = lower
+        .trim()
+        .trim_start_matches('(')
+        .trim_end_matches(['.', ')', ' '])
+        .trim();
+    for lead in CREDIT_LEADS {
+        if let Some(r) = rest.strip_prefix(lead) {
+            rest = r.trim();
+            break;
+        }
+    }
+    let rest = rest.trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ');
+    let parts: Vec<&str> = rest
+        .split([',', '/'])
+        .flat_map(|p| p.split(" et "))
+        .flat_map(|p| p.split(" and "))
+        .map(str::trim)
+        .collect();
+    !rest.is_empty() && parts.iter().all(|p| AGENCIES.contains(p))
+}
+
+fn is_reuter_sign_off(s: &str) -> bool {
+    matches!(s, "Reuter" | "REUTER" | "Reuters" | "REUTERS")
+}
+
+/// Byte length of a teaser marker ("Lire aussi :", "A ne pas manquer sur
+/// BBC Afrique :") at the start of `s`, colon included.
+pub fn teaser_marker_len(s: &str) -> Option<usize> {
+    let head = TEASERS.iter().find(|t| s.starts_with(*t))?;
+    let mut rest = &s[head.len()..];
+    if let Some(r) = rest.strip_prefix(" sur BBC Afrique") {
+        rest = r;
+    }
+    let rest = rest.trim_start_matches([' ', '\u{a0}', '\u{202f}']);
+    let rest = rest.strip_prefix(':')?;
+    Some(s.len() - rest.len())
+}
+
+/// Whether `word` (a whitespace-delimited token) followed by `next` looks
+/// like the first word of a French sentence.
+pub fn opens_french_sentence(word: &str, next: Option<&str>) -> bool {
+    let word = word.trim_start_matches(['"', '«', '“']);
+    if let Some(pos) = word.find(['\'', '’']) {
+        let tail = &word[pos..];
+        let tail = tail.trim_start_matches(['\'', '’']);
+        return FRENCH_ELIDED.contains(&&word[..pos])
+            && tail.chars().next().is_some_and(char::is_lowercase);
+    }
+    if !FRENCH_STARTERS.contains(&word) {
+        return false;
+    }
+    if FRENCH_PRONOUNS.contains(&word) {
+        return true;
+    }
+    next.and_then(|n| n.chars().next())
+        .is_some_and(|c| c.is_lowercase() || c.is_numeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credits_and_sign_offs_are_recognised() {
+        for s in [
+            "Avec AFP",
+            "avec Reuters",
+            "(AFP)",
+            "Source : AFP et Reuters",
+            "© AFP 2016",
+            "Reuter",
+            "REUTER",
+        ] {
+            assert!(is_boilerplate_sentence(s), "{s}");
+        }
+        for s in [
+            "Avec l'AFP, il a parlé.",
+            "Reuters said profits rose.",
+            "Avec lui",
+        ] {
+            assert!(!is_boilerplate_sentence(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn navigation_and_font_sizes_but_not_words() {
+        assert!(is_boilerplate_line("Liens d'accessibilité"));
+        assert!(is_boilerplate_line("XS"));
+        assert!(is_boilerplate_line("XS SM MD LG"));
+        assert!(!is_boilerplate_line("M"));
+        assert!(!is_boilerplate_line("Le menu du jour était copieux."));
+    }
+
+    #[test]
+    fn teaser_markers_include_the_colon() {
+        assert_eq!(teaser_marker_len("Lire aussi : X"), Some(12));
+        assert_eq!(teaser_marker_len("Lire aussi: X"), Some(11));
+        assert_eq!(
+            teaser_marker_len("A ne pas manquer sur BBC Afrique : X"),
+            Some("A ne pas manquer sur BBC Afrique :".len())
+        );
+        assert_eq!(teaser_marker_len("Lire aussi le livre"), None);
+    }
+
+    #[test]
+    fn french_sentence_openings() {
+        assert!(opens_french_sentence("L'ex-président", Some("kényan")));
+        assert!(opens_french_sentence("La", Some("justice")));
+        assert!(opens_french_sentence("Il", Some("a")));
+        assert!(!opens_french_sentence("La", Some("Rue")));
+        assert!(!opens_french_sentence("Daniel", Some("Arap")));
+        assert!(!opens_french_sentence("L'", None));
+    }
+}
