@@ -1,5 +1,22 @@
 //! The fitted model: TF-IDF features, one-vs-rest logistic-regression heads
 //! for topics and regions, the gazetteer, and the file they live in.
+//!
+//! # Layout
+//! - [`data`]: shared-corpus records and the Reuters dev carve.
+//! - [`features`]: vocabulary, stored idf, place features, CSR rows.
+//! - [`solver`]: sparse weighted logistic regression (linfa `Fit`).
+//! - [`recipe`]: the TOML training recipe.
+//! - [`train`]: `train_recipe`, from recipe to fitted [`Model`].
+//! - [`eval`]: per-split precision/recall/F1 of a model.
+//! - [`file`]: the versioned, checksummed model file.
+
+pub mod data;
+pub mod eval;
+pub mod features;
+pub mod file;
+pub mod recipe;
+pub mod solver;
+pub mod train;
 
 use std::path::Path;
 
@@ -7,6 +24,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::geo::{Gazetteer, PlaceCount};
 use crate::text::Lang;
+
+pub use data::Carve;
+pub use eval::{EvalReport, evaluate};
+pub use features::TfIdf;
+pub use recipe::Recipe;
+pub use train::{TrainReport, train_recipe};
 
 /// What the model reads of one prepared dispatch.
 #[derive(Debug, Clone, Copy)]
@@ -97,6 +120,64 @@ pub struct ModelMeta {
     pub corpora: Vec<CorpusInfo>,
     /// Dev metrics.
     pub metrics: Vec<MetricValue>,
+    /// The dev split carved from a training file, so that `evaluate` on
+    /// that file scores only the held-out records.
+    pub holdout: Option<Carve>,
+}
+
+/// One head: a binary logistic model per label over the shared features.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Head {
+    pub(crate) labels: Vec<Label>,
+    /// Per label, one weight per feature column.
+    pub(crate) weights: Vec<Vec<f32>>,
+    pub(crate) bias: Vec<f32>,
+    /// Per-label decision thresholds, tuned on dev.
+    pub(crate) thresholds: Vec<f32>,
+}
+
+impl Head {
+    /// Scores of every label, best first (ties by code), with evidence.
+    fn score(&self, features: &TfIdf, idx: &[u32], val: &[f32], explain: usize) -> Vec<LabelScore> {
+        let mut out: Vec<LabelScore> = self
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(l, label)| {
+                let w = &self.weights[l];
+                let contrib = idx
+                    .iter()
+                    .zip(val)
+                    .map(|(&j, &v)| (j, v * w.get(j as usize).copied().unwrap_or(0.0)));
+                let z: f32 = contrib.clone().map(|(_, c)| c).sum::<f32>() + self.bias[l];
+                let score = solver::sigmoid(z);
+                let evidence = if explain == 0 {
+                    Vec::new()
+                } else {
+                    let mut c: Vec<(u32, f32)> = contrib.filter(|&(_, c)| c > 0.0).collect();
+                    c.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                    c.into_iter()
+                        .take(explain)
+                        .map(|(j, c)| (features.name(j as usize).to_string(), c))
+                        .collect()
+                };
+                let threshold = self.thresholds.get(l).copied().unwrap_or(0.5);
+                LabelScore {
+                    code: label.code.clone(),
+                    name: label.name.clone(),
+                    score,
+                    selected: score >= threshold,
+                    evidence,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.code.cmp(&b.code))
+        });
+        out
+    }
 }
 
 /// A loaded, immutable model; share it with `Arc`.
@@ -104,18 +185,36 @@ pub struct ModelMeta {
 pub struct Model {
     meta: ModelMeta,
     gazetteer: Gazetteer,
+    features: TfIdf,
+    topics: Head,
+    regions: Head,
 }
 
+/// The default model file, produced by `recipes/default.toml`.
+static EMBEDDED: &[u8] = include_bytes!("../../models/default.dtm");
+
 impl Model {
-    /// The default model embedded in the binary.
+    /// The default model embedded in the binary (an empty model if the
+    /// build has no model file yet).
     pub fn embedded() -> crate::Result<Model> {
-        Ok(Model::default())
+        if EMBEDDED.is_empty() {
+            return Ok(Model::default());
+        }
+        file::decode(EMBEDDED, Path::new("<embedded>"))
     }
 
     /// Reads and checks a model file.
     pub fn load(path: &Path) -> crate::Result<Model> {
-        let _ = path;
-        Ok(Model::default())
+        let bytes = std::fs::read(path).map_err(|e| crate::Error::Model {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        file::decode(&bytes, path)
+    }
+
+    /// Writes the model file atomically (temporary file, then rename).
+    pub fn save(&self, path: &Path) -> crate::Result<()> {
+        file::save(self, path)
     }
 
     /// Header: version, labels, corpora, metrics.
@@ -128,16 +227,28 @@ impl Model {
         &self.gazetteer
     }
 
+    /// The vectorizer.
+    pub fn features(&self) -> &TfIdf {
+        &self.features
+    }
+
+    /// Per-label decision thresholds of (topics, regions).
+    pub fn thresholds(&self) -> (&[f32], &[f32]) {
+        (&self.topics.thresholds, &self.regions.thresholds)
+    }
+
     /// Scores every label; `explain` is how many evidence terms per label.
     pub fn predict(&self, input: &ModelInput<'_>, explain: usize) -> Prediction {
-        let _ = (input, explain);
-        Prediction::default()
+        let (idx, val) = self.features.transform(input, &self.gazetteer);
+        Prediction {
+            topics: self.topics.score(&self.features, &idx, &val, explain),
+            regions: self.regions.score(&self.features, &idx, &val, explain),
+        }
     }
 }
 
 impl crate::summarize::TermWeights for Model {
     fn idf(&self, term: &str) -> Option<f32> {
-        let _ = term;
-        None
+        self.features.idf_of(term)
     }
 }

@@ -1,0 +1,342 @@
+//! The model file: magic, format version, header (ModelMeta), deflated
+//! payload (vocabulary, idf, gazetteer, f16 weights), CRC32.
+//!
+//! ```text
+//! "DTAGMDL\x1a" | u32 version | u32 header len | header (postcard)
+//!   | u64 payload len | payload (deflate(postcard)) | u32 crc32 of all before
+//! ```
+//! All integers little-endian.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use half::f16;
+use serde::{Deserialize, Serialize};
+
+use super::features::{FeatureParams, TfIdf};
+use super::{Head, Label, Model, ModelMeta};
+use crate::geo::Gazetteer;
+use crate::{Error, Result};
+
+/// First bytes of every model file.
+pub const MAGIC: &[u8; 8] = b"DTAGMDL\x1a";
+/// The format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct StoredFeatures {
+    params: FeatureParams,
+    terms: Vec<String>,
+    idf: Vec<f32>,
+    places: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredHead {
+    labels: Vec<Label>,
+    bias: Vec<f32>,
+    thresholds: Vec<f32>,
+    /// Per label, one f16 per feature; pruned weights are exact zeros.
+    weights: Vec<Vec<f16>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Payload {
+    features: StoredFeatures,
+    gazetteer: Gazetteer,
+    topics: StoredHead,
+    regions: StoredHead,
+}
+
+/// Rounds weights as the file stores them: |w| < `prune` -> 0, then f16.
+/// Training applies it before tuning thresholds, so the saved model scores
+/// exactly what was measured.
+pub(crate) fn quantize(weights: &mut [f32], prune: f32) {
+    for w in weights {
+        *w = if w.abs() < prune {
+            0.0
+        } else {
+            f16::from_f32(*w).to_f32()
+        };
+    }
+}
+
+fn store_head(h: &Head) -> StoredHead {
+    StoredHead {
+        labels: h.labels.clone(),
+        bias: h.bias.clone(),
+        thresholds: h.thresholds.clone(),
+        weights: h
+            .weights
+            .iter()
+            .map(|w| w.iter().map(|&v| f16::from_f32(v)).collect())
+            .collect(),
+    }
+}
+
+fn load_head(s: StoredHead, n_features: usize, what: &str) -> std::result::Result<Head, String> {
+    let n = s.labels.len();
+    if s.bias.len() != n || s.thresholds.len() != n || s.weights.len() != n {
+        return Err(format!(
+            "{what} head: label, bias, threshold and weight counts differ"
+        ));
+    }
+    if s.weights.iter().any(|w| w.len() != n_features) {
+        return Err(format!(
+            "{what} head: weights do not match the {n_features} features"
+        ));
+    }
+    Ok(Head {
+        labels: s.labels,
+        bias: s.bias,
+        thresholds: s.thresholds,
+        weights: s
+            .weights
+            .into_iter()
+            .map(|w| w.into_iter().map(f16::to_f32).collect())
+            .collect(),
+    })
+}
+
+/// Serialises a model to the file format.
+pub fn encode(model: &Model) -> Result<Vec<u8>> {
+    let internal = |e: &dyn std::fmt::Display| Error::Internal(format!("encoding model: {e}"));
+    let mut meta = model.meta.clone();
+    meta.format_version = FORMAT_VERSION;
+    let header = postcard::to_stdvec(&meta).map_err(|e| internal(&e))?;
+    let f = &model.features;
+    let payload = Payload {
+        features: StoredFeatures {
+            params: f.params.clone(),
+            terms: f.terms.clone(),
+            idf: f.idf.clone(),
+            places: f.places.clone(),
+        },
+        gazetteer: model.gazetteer.clone(),
+        topics: store_head(&model.topics),
+        regions: store_head(&model.regions),
+    };
+    let raw = postcard::to_stdvec(&payload).map_err(|e| internal(&e))?;
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(&raw).map_err(|e| internal(&e))?;
+    let packed = z.finish().map_err(|e| internal(&e))?;
+    let mut out = Vec::with_capacity(packed.len() + header.len() + 32);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&(packed.len() as u64).to_le_bytes());
+    out.extend_from_slice(&packed);
+    let crc = crc32fast::hash(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    Ok(out)
+}
+
+fn take<'a>(bytes: &'a [u8], at: &mut usize, n: usize) -> std::result::Result<&'a [u8], String> {
+    let end = at
+        .checked_add(n)
+        .filter(|&e| e <= bytes.len())
+        .ok_or_else(|| {
+            format!(
+                "truncated: {} bytes, expected more than {}",
+                bytes.len(),
+                *at + n
+            )
+        })?;
+    let s = &bytes[*at..end];
+    *at = end;
+    Ok(s)
+}
+
+fn u32_at(bytes: &[u8], at: &mut usize) -> std::result::Result<u32, String> {
+    let s = take(bytes, at, 4)?;
+    Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+fn decode_inner(bytes: &[u8]) -> std::result::Result<Model, String> {
+    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        return Err("not a dispatch-tagger model (wrong magic bytes)".into());
+    }
+    let mut at = MAGIC.len();
+    let version = u32_at(bytes, &mut at)?;
+    if version != FORMAT_VERSION {
+        return Err(format!(
+            "format version {version}; this build reads version {FORMAT_VERSION}"
+        ));
+    }
+    let header_len = u32_at(bytes, &mut at)? as usize;
+    let header = take(bytes, &mut at, header_len)?;
+    let len = take(bytes, &mut at, 8)?;
+    let mut b8 = [0u8; 8];
+    b8.copy_from_slice(len);
+    let payload_len = usize::try_from(u64::from_le_bytes(b8))
+        .map_err(|_| "corrupted: payload length out of range".to_string())?;
+    let packed = take(bytes, &mut at, payload_len)?;
+    let body_end = at;
+    let crc = u32_at(bytes, &mut at)?;
+    if at != bytes.len() {
+        return Err(format!("corrupted: {} trailing bytes", bytes.len() - at));
+    }
+    if crc32fast::hash(&bytes[..body_end]) != crc {
+        return Err("corrupted: checksum mismatch".into());
+    }
+    let meta: ModelMeta =
+        postcard::from_bytes(header).map_err(|e| format!("corrupted header: {e}"))?;
+    let mut raw = Vec::new();
+    flate2::read::DeflateDecoder::new(packed)
+        .read_to_end(&mut raw)
+        .map_err(|e| format!("corrupted payload: {e}"))?;
+    let p: Payload = postcard::from_bytes(&raw).map_err(|e| format!("corrupted payload: {e}"))?;
+    if p.features.idf.len() != p.features.terms.len() {
+        return Err("corrupted payload: idf and vocabulary differ in length".into());
+    }
+    let features = TfIdf::from_parts(
+        p.features.params,
+        p.features.terms,
+        p.features.idf,
+        p.features.places,
+    );
+    let n = features.n_features();
+    let topics = load_head(p.topics, n, "topic")?;
+    let regions = load_head(p.regions, n, "region")?;
+    Ok(Model {
+        meta,
+        gazetteer: p.gazetteer,
+        features,
+        topics,
+        regions,
+    })
+}
+
+/// Reads a model from bytes; `path` names it in errors.
+pub fn decode(bytes: &[u8], path: &Path) -> Result<Model> {
+    decode_inner(bytes).map_err(|reason| Error::Model {
+        path: path.to_path_buf(),
+        reason,
+    })
+}
+
+/// Writes the model next to `path` and renames it into place, so a reader
+/// never sees half a file.
+pub fn save(model: &Model, path: &Path) -> Result<()> {
+    let bytes = encode(model)?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ModelInput, Prediction};
+    use crate::text::Lang;
+
+    fn tiny() -> Model {
+        let features = TfIdf::from_parts(
+            FeatureParams::default(),
+            vec!["alep".into(), "match".into()],
+            vec![1.5, 2.0],
+            vec!["place:145".into()],
+        );
+        let head = |codes: &[&str]| Head {
+            labels: codes
+                .iter()
+                .map(|c| Label {
+                    code: c.to_string(),
+                    name: format!("label {c}"),
+                })
+                .collect(),
+            weights: codes.iter().map(|_| vec![1.0, -2.0, 0.5]).collect(),
+            bias: vec![0.1; codes.len()],
+            thresholds: vec![0.5; codes.len()],
+        };
+        Model {
+            meta: ModelMeta {
+                version: "t".into(),
+                ..ModelMeta::default()
+            },
+            gazetteer: Gazetteer::default(),
+            features,
+            topics: head(&["medtop:11000000"]),
+            regions: head(&["145", "142"]),
+        }
+    }
+
+    fn scores(p: &Prediction) -> Vec<f32> {
+        p.topics.iter().chain(&p.regions).map(|s| s.score).collect()
+    }
+
+    #[test]
+    fn round_trip_keeps_predictions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.dtm");
+        let m = tiny();
+        m.save(&path).unwrap();
+        let back = Model::load(&path).unwrap();
+        assert_eq!(back.meta().version, "t");
+        assert_eq!(back.meta().format_version, FORMAT_VERSION);
+        let input = ModelInput {
+            lang: Lang::Fr,
+            title: "Alep",
+            body: "alep alep",
+            places: &[],
+        };
+        assert_eq!(
+            scores(&m.predict(&input, 2)),
+            scores(&back.predict(&input, 2))
+        );
+        assert_eq!(encode(&m).unwrap(), encode(&back).unwrap());
+    }
+
+    fn reason(bytes: &[u8]) -> String {
+        match decode(bytes, Path::new("m.dtm")) {
+            Err(Error::Model { reason, .. }) => reason,
+            other => panic!("expected a model error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn truncated_files_are_refused() {
+        let bytes = encode(&tiny()).unwrap();
+        for cut in [0, 5, 12, 20, bytes.len() / 2, bytes.len() - 1] {
+            let r = reason(&bytes[..cut]);
+            assert!(r.contains("truncated") || r.contains("magic"), "{cut}: {r}");
+            assert!(!r.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn a_flipped_byte_is_refused() {
+        let mut bytes = encode(&tiny()).unwrap();
+        let i = bytes.len() - 10;
+        bytes[i] ^= 0x40;
+        assert!(reason(&bytes).contains("checksum"));
+    }
+
+    #[test]
+    fn wrong_magic_and_version_are_refused() {
+        let mut bytes = encode(&tiny()).unwrap();
+        bytes[0] = b'X';
+        assert!(reason(&bytes).contains("magic"));
+        let mut bytes = encode(&tiny()).unwrap();
+        bytes[8] = 9;
+        assert!(reason(&bytes).contains("format version 9"));
+        assert!(reason(b"hello").contains("magic"));
+    }
+}

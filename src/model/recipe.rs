@@ -1,0 +1,167 @@
+//! Training recipes (TOML): data, label fields, features and solver settings.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::data::Carve;
+use super::features::FeatureParams;
+use crate::{Error, Result};
+
+/// A training recipe; `recipes/default.toml` documents every field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipe {
+    /// Model version written into the file.
+    pub version: String,
+    /// Recipe name.
+    pub name: String,
+    /// Shared data folder, relative to the working directory.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Vectorizer settings.
+    pub features: FeatureParams,
+    /// Topic head.
+    pub topics: HeadRecipe,
+    /// Region head.
+    pub regions: HeadRecipe,
+    /// Dev split carved from a training file.
+    pub holdout: Carve,
+    /// Weights with a smaller magnitude are stored as 0.
+    #[serde(default = "default_prune")]
+    pub prune: f32,
+    /// Licence in a few words, per source.
+    #[serde(default)]
+    pub licences: BTreeMap<String, String>,
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("../shared/data")
+}
+
+fn default_prune() -> f32 {
+    1e-3
+}
+
+fn default_threshold() -> f32 {
+    0.5
+}
+
+/// One head (topics or regions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadRecipe {
+    /// Label field of the records ("topics" or "regions").
+    pub field: String,
+    /// Training splits (file stems under `corpora/`; the holdout's file is
+    /// used minus the holdout).
+    pub train: Vec<String>,
+    /// Dev splits, used to tune thresholds and report metrics.
+    pub dev: Vec<String>,
+    /// Sources whose gold is positive-only: their records train only the
+    /// labels they list (as positives) and never serve as negatives.
+    #[serde(default)]
+    pub positive_only: Vec<String>,
+    /// Inverse regularisation strength (scikit-learn's C).
+    pub c: f64,
+    /// Per-label C overrides.
+    #[serde(default)]
+    pub c_per_label: BTreeMap<String, f64>,
+    /// Corpus balancing exponent: weight of a record of a corpus with `n`
+    /// labelled records is `(mean n / n)^balance` (0 = none, 1 = equal mass).
+    #[serde(default)]
+    pub balance: f64,
+    /// Extra weight multipliers per source.
+    #[serde(default)]
+    pub source_weights: BTreeMap<String, f64>,
+    /// Most L-BFGS iterations per label.
+    pub max_iter: usize,
+    /// Relative gradient tolerance.
+    pub tol: f64,
+    /// Threshold of a label with no dev positives.
+    #[serde(default = "default_threshold")]
+    pub default_threshold: f32,
+}
+
+impl Recipe {
+    /// Reads and checks a recipe file.
+    pub fn load(path: &Path) -> Result<Recipe> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let recipe: Recipe = toml::from_str(&text)
+            .map_err(|e| Error::data(path, e.to_string().replace('\n', " ")))?;
+        recipe.check().map_err(|r| Error::data(path, r))?;
+        Ok(recipe)
+    }
+
+    /// Checks what serde cannot.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        self.features.check()?;
+        for (head, field) in [(&self.topics, "topics"), (&self.regions, "regions")] {
+            if head.field != field {
+                return Err(format!(
+                    "[{field}] field is {:?}; use {field:?}",
+                    head.field
+                ));
+            }
+            if head.train.is_empty() {
+                return Err(format!("[{field}] train is empty"));
+            }
+            let has = |p: &str| head.train.iter().any(|t| t.starts_with(p));
+            if has("bbc-") && has("bbcsum-") {
+                return Err(format!(
+                    "[{field}] trains on bbc and bbcsum: they are the same documents"
+                ));
+            }
+            if !(head.c.is_finite() && head.c > 0.0)
+                || head.c_per_label.values().any(|&c| !(c > 0.0))
+            {
+                return Err(format!("[{field}] C must be positive"));
+            }
+            if head.max_iter == 0 || !(head.tol > 0.0) {
+                return Err(format!("[{field}] max_iter and tol must be positive"));
+            }
+            if !(head.balance >= 0.0) {
+                return Err(format!("[{field}] balance must be >= 0"));
+            }
+        }
+        if !(self.holdout.fraction > 0.0 && self.holdout.fraction < 1.0) {
+            return Err(format!("holdout fraction is {}", self.holdout.fraction));
+        }
+        if !(self.prune >= 0.0) {
+            return Err(format!("prune is {}", self.prune));
+        }
+        Ok(())
+    }
+
+    /// Path of a split's file under `data`.
+    pub fn split_path(&self, data: &Path, split: &str) -> PathBuf {
+        let file = if split == self.holdout.dev_name {
+            &self.holdout.file
+        } else {
+            split
+        };
+        data.join("corpora").join(format!("{file}.jsonl.gz"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_recipe_parses_and_checks() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes/default.toml");
+        let r = Recipe::load(&path).unwrap();
+        assert_eq!(r.topics.field, "topics");
+        assert!(!r.topics.train.iter().any(|t| t.starts_with("bbcsum")));
+    }
+
+    #[test]
+    fn bbc_with_bbcsum_is_refused() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes/default.toml");
+        let mut r = Recipe::load(&path).unwrap();
+        r.topics.train.push("bbcsum-en-train".into());
+        assert!(r.check().unwrap_err().contains("bbcsum"));
+    }
+}

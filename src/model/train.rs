@@ -1,0 +1,589 @@
+//! From a recipe to a fitted [`Model`]: read, prepare (the serving
+//! pipeline), vectorise, fit both heads, tune thresholds and measure on dev.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ndarray::Array1;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::data::{Record, read_records};
+use super::eval::{self, EvalReport};
+use super::features::{Features, TfIdf};
+use super::file::quantize;
+use super::recipe::{HeadRecipe, Recipe};
+use super::solver::{BinaryTask, LogisticParams, fit_one_vs_rest};
+use super::{CorpusInfo, Head, Label, Model, ModelInput, ModelMeta, Prediction};
+use crate::geo::Gazetteer;
+use crate::tagger::prepare;
+use crate::{Error, Result};
+
+/// Documents of one training split.
+#[derive(Debug, Clone, Serialize)]
+pub struct CorpusCount {
+    /// Split name.
+    pub split: String,
+    /// Records read (minus the holdout).
+    pub documents: usize,
+    /// Records with topic gold.
+    pub topic_labelled: usize,
+    /// Records with region gold.
+    pub region_labelled: usize,
+}
+
+/// One label's fit.
+#[derive(Debug, Clone, Serialize)]
+pub struct LabelFit {
+    /// Label code.
+    pub code: String,
+    /// Positive training rows.
+    pub positives: usize,
+    /// L-BFGS iterations.
+    pub iterations: usize,
+    /// Whether the tolerance was reached.
+    pub converged: bool,
+    /// Decision threshold chosen on dev.
+    pub threshold: f32,
+    /// Weights that survived pruning.
+    pub nonzero: usize,
+}
+
+/// What a training run did and how long it took.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainReport {
+    /// Recipe name and model version.
+    pub recipe: String,
+    /// Model version.
+    pub version: String,
+    /// Data folder used.
+    pub data_dir: PathBuf,
+    /// Training splits.
+    pub corpora: Vec<CorpusCount>,
+    /// Terms kept.
+    pub vocabulary_size: usize,
+    /// Columns (terms + place features).
+    pub features: usize,
+    /// Stored non-zeros of the training matrix.
+    pub nnz: usize,
+    /// Seconds spent reading and preparing records.
+    pub prepare_seconds: f64,
+    /// Seconds spent building the vocabulary and matrix.
+    pub vectorize_seconds: f64,
+    /// Seconds fitting the topic head.
+    pub fit_topics_seconds: f64,
+    /// Seconds fitting the region head.
+    pub fit_regions_seconds: f64,
+    /// Whole run.
+    pub total_seconds: f64,
+    /// Per-label fits: topics then regions.
+    pub labels: Vec<LabelFit>,
+    /// Dev evaluation.
+    pub dev: EvalReport,
+}
+
+impl fmt::Display for TrainReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "recipe {} (model {})", self.recipe, self.version)?;
+        writeln!(f, "data {}", self.data_dir.display())?;
+        writeln!(
+            f,
+            "{:<24} {:>8} {:>8} {:>8}",
+            "split", "docs", "topics", "regions"
+        )?;
+        for c in &self.corpora {
+            writeln!(
+                f,
+                "{:<24} {:>8} {:>8} {:>8}",
+                c.split, c.documents, c.topic_labelled, c.region_labelled
+            )?;
+        }
+        writeln!(
+            f,
+            "vocabulary {} terms, {} features, {} non-zeros",
+            self.vocabulary_size, self.features, self.nnz
+        )?;
+        writeln!(
+            f,
+            "time: prepare {:.1}s, vectorize {:.1}s, fit topics {:.1}s, fit regions {:.1}s, total {:.1}s",
+            self.prepare_seconds,
+            self.vectorize_seconds,
+            self.fit_topics_seconds,
+            self.fit_regions_seconds,
+            self.total_seconds
+        )?;
+        writeln!(
+            f,
+            "{:<18} {:>6} {:>6} {:>5} {:>9} {:>8}",
+            "label", "pos", "iters", "conv", "threshold", "nonzero"
+        )?;
+        for l in &self.labels {
+            writeln!(
+                f,
+                "{:<18} {:>6} {:>6} {:>5} {:>9.3} {:>8}",
+                l.code, l.positives, l.iterations, l.converged, l.threshold, l.nonzero
+            )?;
+        }
+        write!(f, "{}", self.dev)
+    }
+}
+
+/// Trains the model a recipe describes; `data_dir` overrides the recipe's.
+pub fn train_recipe(recipe_path: &Path, data_dir: Option<&Path>) -> Result<(Model, TrainReport)> {
+    let recipe = Recipe::load(recipe_path)?;
+    let data = data_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| recipe.data_dir.clone());
+    train(&recipe, &data)
+}
+
+/// Reads a split; the holdout's file loses its holdout, the holdout's name
+/// reads only it.
+pub fn read_split(recipe: &Recipe, data: &Path, split: &str) -> Result<Vec<Record>> {
+    let path = recipe.split_path(data, split);
+    let records = read_records(&path)?;
+    let carve = &recipe.holdout;
+    Ok(if split == carve.dev_name {
+        records
+            .into_iter()
+            .filter(|r| carve.held_out(&r.id))
+            .collect()
+    } else if split == carve.file {
+        records
+            .into_iter()
+            .filter(|r| !carve.held_out(&r.id))
+            .collect()
+    } else {
+        records
+    })
+}
+
+/// Code -> English name from a taxonomy TSV (code in column 0, name in 1).
+fn taxonomy_names(path: &Path) -> Result<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    Ok(text
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut cols = l.split('\t');
+            Some((cols.next()?.to_string(), cols.next()?.to_string()))
+        })
+        .collect())
+}
+
+/// The rows of `x` listed in `rows`, in that order.
+fn select_rows(x: &Features, rows: &[usize]) -> Features {
+    let mut indptr = Vec::with_capacity(rows.len() + 1);
+    let mut indices = Vec::new();
+    let mut data = Vec::new();
+    indptr.push(0);
+    for &i in rows {
+        if let Some(row) = x.outer_view(i) {
+            indices.extend_from_slice(row.indices());
+            data.extend_from_slice(row.data());
+        }
+        indptr.push(indices.len());
+    }
+    Features::new((rows.len(), x.cols()), indptr, indices, data)
+}
+
+/// Chooses the threshold that maximises F1 over (score, positive) pairs;
+/// midway between the last score kept and the next one.
+pub(crate) fn best_threshold(mut pairs: Vec<(f32, bool)>, default: f32) -> f32 {
+    let positives = pairs.iter().filter(|p| p.1).count();
+    if positives == 0 {
+        return default;
+    }
+    pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let (mut tp, mut best, mut best_t) = (0usize, -1.0f64, default);
+    for k in 0..pairs.len() {
+        if pairs[k].1 {
+            tp += 1;
+        }
+        let next = pairs.get(k + 1).map(|p| p.0);
+        if next == Some(pairs[k].0) {
+            continue;
+        }
+        let f1 = 2.0 * tp as f64 / (positives + k + 1) as f64;
+        if f1 > best {
+            best = f1;
+            best_t = match next {
+                Some(n) => (pairs[k].0 + n) / 2.0,
+                None => pairs[k].0 * 0.5,
+            };
+        }
+    }
+    best_t
+}
+
+struct HeadFit {
+    head: Head,
+    fits: Vec<LabelFit>,
+    seconds: f64,
+}
+
+/// Fits one head on the labelled rows of its training splits.
+fn fit_head(
+    name: &str,
+    hr: &HeadRecipe,
+    x_all: &Features,
+    records: &[Record],
+    split_of: &[usize],
+    splits: &[String],
+    label_names: &BTreeMap<String, String>,
+    prune: f32,
+) -> Result<HeadFit> {
+    let t0 = Instant::now();
+    let field = hr.field.as_str();
+    let rows: Vec<usize> = (0..records.len())
+        .filter(|&i| hr.train.contains(&splits[split_of[i]]) && records[i].is_labelled(field))
+        .collect();
+    if rows.is_empty() {
+        return Err(Error::Training(format!(
+            "{name}: no labelled training records"
+        )));
+    }
+    let codes: BTreeSet<&str> = rows
+        .iter()
+        .flat_map(|&i| records[i].labels(field).iter().map(String::as_str))
+        .collect();
+    let labels: Vec<Label> = codes
+        .iter()
+        .map(|c| Label {
+            code: c.to_string(),
+            name: label_names
+                .get(*c)
+                .cloned()
+                .unwrap_or_else(|| c.to_string()),
+        })
+        .collect();
+    // Corpus balance: (mean corpus size / corpus size)^balance, then source
+    // multipliers, normalised to mean 1 so that C keeps its meaning.
+    let mut per_split: BTreeMap<usize, usize> = BTreeMap::new();
+    for &i in &rows {
+        *per_split.entry(split_of[i]).or_insert(0) += 1;
+    }
+    let mean = rows.len() as f64 / per_split.len() as f64;
+    let mut base: Vec<f64> = rows
+        .iter()
+        .map(|&i| {
+            let n = per_split[&split_of[i]] as f64;
+            let src = hr
+                .source_weights
+                .get(&records[i].source)
+                .copied()
+                .unwrap_or(1.0);
+            (mean / n).powf(hr.balance) * src
+        })
+        .collect();
+    let total: f64 = base.iter().sum();
+    for b in &mut base {
+        *b *= rows.len() as f64 / total;
+    }
+    let x = select_rows(x_all, &rows);
+    let tasks: Vec<BinaryTask> = labels
+        .iter()
+        .map(|l| {
+            let targets: Array1<bool> = rows
+                .iter()
+                .map(|&i| records[i].labels(field).contains(&l.code))
+                .collect();
+            let weights: Array1<f32> = rows
+                .iter()
+                .zip(&base)
+                .zip(targets.iter())
+                .map(|((&i, &b), &pos)| {
+                    if !pos && hr.positive_only.contains(&records[i].source) {
+                        0.0
+                    } else {
+                        b as f32
+                    }
+                })
+                .collect();
+            BinaryTask {
+                targets,
+                weights,
+                c: hr.c_per_label.get(&l.code).copied().unwrap_or(hr.c),
+            }
+        })
+        .collect();
+    let positives: Vec<usize> = tasks
+        .iter()
+        .map(|t| t.targets.iter().filter(|&&p| p).count())
+        .collect();
+    tracing::info!(
+        head = name,
+        rows = rows.len(),
+        labels = labels.len(),
+        nnz = x.nnz(),
+        "fitting"
+    );
+    let params = LogisticParams::new().max_iter(hr.max_iter).tol(hr.tol);
+    let fitted =
+        fit_one_vs_rest(&x, tasks, &params).map_err(|e| Error::Training(format!("{name}: {e}")))?;
+    let mut head = Head {
+        labels: labels.clone(),
+        ..Head::default()
+    };
+    let mut fits = Vec::new();
+    for ((l, mut m), pos) in labels.iter().zip(fitted).zip(positives) {
+        quantize(&mut m.weights, prune);
+        let nonzero = m.weights.iter().filter(|w| **w != 0.0).count();
+        tracing::info!(head = name, label = %l.code, iterations = m.iterations, converged = m.converged, nonzero, "label fitted");
+        fits.push(LabelFit {
+            code: l.code.clone(),
+            positives: pos,
+            iterations: m.iterations,
+            converged: m.converged,
+            threshold: hr.default_threshold,
+            nonzero,
+        });
+        head.weights.push(m.weights);
+        head.bias.push(m.intercept);
+        head.thresholds.push(hr.default_threshold);
+    }
+    Ok(HeadFit {
+        head,
+        fits,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// Predictions for records, prepared exactly as serving prepares them.
+pub(crate) fn predict_records(model: &Model, records: &[Record]) -> Vec<Prediction> {
+    records
+        .par_iter()
+        .map(|r| {
+            let p = prepare(&r.title, &r.text, r.lang_hint(), model.gazetteer());
+            model.predict(&p.input(), 0)
+        })
+        .collect()
+}
+
+/// Trains with a loaded recipe and a data folder.
+#[tracing::instrument(skip_all, fields(recipe = %recipe.name))]
+pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
+    let t0 = Instant::now();
+    let gazetteer = Gazetteer::from_taxonomy(&data.join("taxonomy"))?;
+    let topic_names = taxonomy_names(&data.join("taxonomy/iptc_mediatopic_top.tsv"))?;
+    let region_names = taxonomy_names(&data.join("taxonomy/m49_regions.tsv"))?;
+
+    let mut splits: Vec<String> = Vec::new();
+    for s in recipe.topics.train.iter().chain(&recipe.regions.train) {
+        if !splits.contains(s) {
+            splits.push(s.clone());
+        }
+    }
+    let mut records = Vec::new();
+    let mut split_of = Vec::new();
+    let mut corpora = Vec::new();
+    for (k, s) in splits.iter().enumerate() {
+        let recs = read_split(recipe, data, s)?;
+        tracing::info!(split = %s, records = recs.len(), "read");
+        corpora.push(CorpusCount {
+            split: s.clone(),
+            documents: recs.len(),
+            topic_labelled: recs.iter().filter(|r| r.is_labelled("topics")).count(),
+            region_labelled: recs.iter().filter(|r| r.is_labelled("regions")).count(),
+        });
+        split_of.extend(std::iter::repeat_n(k, recs.len()));
+        records.extend(recs);
+    }
+    let prepared: Vec<_> = records
+        .par_iter()
+        .map(|r| prepare(&r.title, &r.text, r.lang_hint(), &gazetteer))
+        .collect();
+    let prepare_seconds = t0.elapsed().as_secs_f64();
+    tracing::info!(
+        documents = prepared.len(),
+        seconds = prepare_seconds,
+        "prepared"
+    );
+
+    let t1 = Instant::now();
+    let inputs: Vec<ModelInput<'_>> = prepared.iter().map(|p| p.input()).collect();
+    let features = TfIdf::fit(&recipe.features, &inputs, &gazetteer)?;
+    let x_all = features.matrix(&inputs, &gazetteer);
+    drop(inputs);
+    drop(prepared);
+    let vectorize_seconds = t1.elapsed().as_secs_f64();
+    tracing::info!(
+        terms = features.n_terms(),
+        features = features.n_features(),
+        nnz = x_all.nnz(),
+        seconds = vectorize_seconds,
+        "vectorized"
+    );
+
+    let topics = fit_head(
+        "topics",
+        &recipe.topics,
+        &x_all,
+        &records,
+        &split_of,
+        &splits,
+        &topic_names,
+        recipe.prune,
+    )?;
+    let regions = fit_head(
+        "regions",
+        &recipe.regions,
+        &x_all,
+        &records,
+        &split_of,
+        &splits,
+        &region_names,
+        recipe.prune,
+    )?;
+    let nnz = x_all.nnz();
+    drop(x_all);
+    drop(records);
+
+    let meta = ModelMeta {
+        format_version: super::file::FORMAT_VERSION,
+        version: recipe.version.clone(),
+        recipe: recipe.name.clone(),
+        topics: topics.head.labels.clone(),
+        regions: regions.head.labels.clone(),
+        vocabulary_size: features.n_terms() as u64,
+        corpora: corpora
+            .iter()
+            .map(|c| CorpusInfo {
+                name: c.split.clone(),
+                documents: c.documents as u64,
+                licence: recipe
+                    .licences
+                    .iter()
+                    .find(|(src, _)| c.split.starts_with(&format!("{src}-")))
+                    .map(|(_, l)| l.clone())
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        metrics: Vec::new(),
+        holdout: Some(recipe.holdout.clone()),
+    };
+    let mut model = Model {
+        meta,
+        gazetteer,
+        features,
+        topics: topics.head,
+        regions: regions.head,
+    };
+
+    // Dev: predict once, tune thresholds, then score with them.
+    let mut dev_splits: Vec<String> = Vec::new();
+    for s in recipe.topics.dev.iter().chain(&recipe.regions.dev) {
+        if !dev_splits.contains(s) {
+            dev_splits.push(s.clone());
+        }
+    }
+    let mut dev = Vec::new();
+    for s in &dev_splits {
+        let recs = read_split(recipe, data, s)?;
+        let preds = predict_records(&model, &recs);
+        dev.push((s.clone(), recs, preds));
+    }
+    let mut label_fits = Vec::new();
+    for (hr, mut fits, is_topics) in [
+        (&recipe.topics, topics.fits, true),
+        (&recipe.regions, regions.fits, false),
+    ] {
+        let head = if is_topics {
+            &mut model.topics
+        } else {
+            &mut model.regions
+        };
+        for (l, fit) in fits.iter_mut().enumerate() {
+            let code = &head.labels[l].code;
+            let mut pairs = Vec::new();
+            for (s, recs, preds) in &dev {
+                if !hr.dev.contains(s) {
+                    continue;
+                }
+                for (r, p) in recs.iter().zip(preds) {
+                    if !r.is_labelled(&hr.field) || hr.positive_only.contains(&r.source) {
+                        continue;
+                    }
+                    let scores = if is_topics { &p.topics } else { &p.regions };
+                    if let Some(sc) = scores.iter().find(|sc| &sc.code == code) {
+                        pairs.push((sc.score, r.labels(&hr.field).contains(code)));
+                    }
+                }
+            }
+            let t = best_threshold(pairs, hr.default_threshold);
+            head.thresholds[l] = t;
+            fit.threshold = t;
+        }
+        label_fits.extend(fits);
+    }
+    let mut report = EvalReport {
+        model_version: model.meta.version.clone(),
+        splits: Vec::new(),
+    };
+    for (s, recs, mut preds) in dev {
+        eval::reselect(&model, &mut preds);
+        report
+            .splits
+            .push(eval::split_report(&model, &s, &recs, &preds));
+    }
+    model.meta.metrics = report.metrics();
+
+    let train_report = TrainReport {
+        recipe: recipe.name.clone(),
+        version: recipe.version.clone(),
+        data_dir: data.to_path_buf(),
+        corpora,
+        vocabulary_size: model.features.n_terms(),
+        features: model.features.n_features(),
+        nnz,
+        prepare_seconds,
+        vectorize_seconds,
+        fit_topics_seconds: topics.seconds,
+        fit_regions_seconds: regions.seconds,
+        total_seconds: t0.elapsed().as_secs_f64(),
+        labels: label_fits,
+        dev: report,
+    };
+    tracing::info!(seconds = train_report.total_seconds, "trained");
+    Ok((model, train_report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threshold_maximises_f1() {
+        let pairs = vec![
+            (0.9, true),
+            (0.8, true),
+            (0.6, false),
+            (0.3, true),
+            (0.1, false),
+        ];
+        let t = best_threshold(pairs, 0.5);
+        // Keeping the top two gives F1 0.8; keeping four gives 0.857.
+        assert!(t > 0.1 && t < 0.3, "{t}");
+        assert_eq!(best_threshold(vec![(0.4, false)], 0.5), 0.5);
+    }
+
+    /// Trains the default recipe on the shared data (minutes): run with
+    /// `cargo test --release -- --ignored train_default --nocapture`.
+    #[test]
+    #[ignore]
+    fn train_default() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let data = std::env::var("DT_DATA")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| root.join("../shared/data"));
+        let out = std::env::var("DT_OUT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| root.join("models/default.dtm"));
+        let (model, report) =
+            train_recipe(&root.join("recipes/default.toml"), Some(&data)).unwrap();
+        println!("{report}");
+        model.save(&out).unwrap();
+    }
+}
