@@ -1,8 +1,24 @@
 //! Places -> ISO 3166 countries -> UN M49 regions.
+//!
+//! [`Gazetteer::from_taxonomy`] reads the shared taxonomy (names, aliases,
+//! capitals, demonyms, M49 placement) and the hand-curated `cities.tsv`
+//! (French capitals, major cities, inflected demonyms, blocked homonyms),
+//! settles which country each written form names, and indexes the forms by
+//! word sequence. [`Gazetteer::places`] then counts the longest names found
+//! at each word of a text.
+
+mod curated;
+mod forms;
+mod index;
+mod scan;
+mod taxonomy;
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use forms::{Forms, Source};
+use index::{Case, Entry, Index};
 
 /// A country of the gazetteer with its M49 placement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,35 +43,451 @@ pub struct PlaceCount {
 }
 
 /// Finds countries named in French or English text.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+///
+/// Serialised as its tables (countries, regions, name entries); the word
+/// index is rebuilt on deserialisation, so a stored gazetteer is compact
+/// and its bytes do not depend on hash order.
+#[derive(Debug, Clone, Default)]
 pub struct Gazetteer {
+    /// Sorted by ISO code; entries refer to countries by position.
     countries: Vec<Country>,
+    /// (code, English name) of every M49 region level, sorted by code.
     regions: Vec<(String, String)>,
+    index: Index,
 }
 
 impl Gazetteer {
-    /// Builds the gazetteer from the shared taxonomy folder.
+    /// Builds the gazetteer from the shared taxonomy folder
+    /// (`countries.tsv`, `country_aliases.tsv`, `m49_regions.tsv`) and the
+    /// embedded curated table.
+    #[tracing::instrument(skip_all, fields(dir = %dir.display()))]
     pub fn from_taxonomy(dir: &Path) -> crate::Result<Self> {
-        let _ = dir;
-        Ok(Self::default())
+        let tax = taxonomy::read(dir)?;
+        let curated = curated::lines()?;
+        let mut forms = Forms::default();
+        for (id, c) in (0u16..).zip(&tax.countries) {
+            let id = Some(id);
+            for name in [&c.name_en, &c.name_fr].into_iter().chain(&c.capitals) {
+                forms.add(name, id, Case::Capital, Source::Name);
+            }
+            for d in c.demonyms_fr.iter().flat_map(|d| demonym_parts(d)) {
+                forms.add(d, id, Case::Any, Source::Demonym);
+                if let Some(p) = forms::plural_fr(d) {
+                    forms.add(&p, id, Case::Any, Source::Demonym);
+                }
+            }
+            for d in c.demonyms_en.iter().flat_map(|d| demonym_parts(d)) {
+                forms.add(d, id, Case::Capital, Source::Demonym);
+                if let Some(p) = forms::plural_en(d) {
+                    forms.add(&p, id, Case::Capital, Source::Demonym);
+                }
+            }
+        }
+        let position = |iso2: &str| {
+            tax.countries
+                .binary_search_by(|c| c.iso2.as_str().cmp(iso2))
+                .ok()
+                .and_then(|i| u16::try_from(i).ok())
+        };
+        for a in &tax.aliases {
+            let case = if is_acronym(&a.alias) {
+                Case::Upper
+            } else {
+                Case::Capital
+            };
+            forms.add(&a.alias, position(&a.iso2), case, Source::Name);
+        }
+        for line in &curated {
+            let id = match &line.iso2 {
+                None => None,
+                Some(iso2) => Some(position(iso2).ok_or_else(|| {
+                    crate::Error::data(curated::PATH, format!("unknown country {iso2}"))
+                })?),
+            };
+            let case = match line.kind {
+                curated::Kind::Name => Case::Capital,
+                curated::Kind::Adj | curated::Kind::Block => Case::Any,
+                curated::Kind::Acronym => Case::Upper,
+                curated::Kind::Abbrev => Case::Abbrev,
+            };
+            for form in &line.forms {
+                forms.add(form, id, case, Source::Curated);
+                if line.kind == curated::Kind::Adj
+                    && let Some(p) = forms::plural_fr(form)
+                {
+                    forms.add(&p, id, case, Source::Curated);
+                }
+            }
+        }
+        if !forms.conflicts().is_empty() {
+            tracing::debug!(forms = ?forms.conflicts(), "names claimed by two countries are ignored");
+        }
+        let countries = tax
+            .countries
+            .into_iter()
+            .map(|c| Country {
+                iso2: c.iso2,
+                name_en: c.name_en,
+                subregion: c.subregion,
+                region: c.region,
+            })
+            .collect();
+        Ok(Self {
+            countries,
+            regions: tax.regions,
+            index: Index::new(forms.into_entries()),
+        })
     }
 
     /// Countries named in `text`, most mentioned first (ties by code).
+    ///
+    /// Counts names, aliases, capitals, major cities and demonyms; at each
+    /// word the longest known name wins, so "Guinée équatoriale" is not also
+    /// "Guinée" and "New Jersey" is not Jersey.
     pub fn places(&self, text: &str) -> Vec<PlaceCount> {
-        let _ = text;
-        Vec::new()
+        let words = scan::words(text);
+        let mut counts = vec![0u32; self.countries.len()];
+        let mut at = 0;
+        while at < words.len() {
+            match self.index.longest(&words, at) {
+                Some((country, n)) => {
+                    if let Some(slot) = country.and_then(|c| counts.get_mut(usize::from(c))) {
+                        *slot = slot.saturating_add(1);
+                    }
+                    at += n.max(1);
+                }
+                None => at += 1,
+            }
+        }
+        let mut found: Vec<PlaceCount> = counts
+            .iter()
+            .zip(&self.countries)
+            .filter(|&(&n, _)| n > 0)
+            .map(|(&mentions, c)| PlaceCount {
+                iso2: c.iso2.clone(),
+                mentions,
+            })
+            .collect();
+        // Countries are in code order, so a stable sort keeps ties by code.
+        found.sort_by(|a, b| b.mentions.cmp(&a.mentions));
+        found
     }
 
     /// The country with this ISO alpha-2 code.
     pub fn country(&self, iso2: &str) -> Option<&Country> {
-        self.countries.iter().find(|c| c.iso2 == iso2)
+        self.countries
+            .binary_search_by(|c| c.iso2.as_str().cmp(iso2))
+            .ok()
+            .and_then(|i| self.countries.get(i))
     }
 
-    /// English name of an M49 region or sub-region code.
+    /// All countries, sorted by ISO code.
+    pub fn countries(&self) -> &[Country] {
+        &self.countries
+    }
+
+    /// English name of an M49 region, sub-region or intermediate region code.
     pub fn region_name(&self, code: &str) -> Option<&str> {
         self.regions
-            .iter()
-            .find(|(c, _)| c == code)
+            .binary_search_by(|(c, _)| c.as_str().cmp(code))
+            .ok()
+            .and_then(|i| self.regions.get(i))
             .map(|(_, n)| n.as_str())
+    }
+
+    /// M49 (sub-region, region) codes of a country, as the corpora label
+    /// them; either may be empty (Antarctica has none).
+    pub fn regions_of(&self, iso2: &str) -> Option<(&str, &str)> {
+        self.country(iso2)
+            .map(|c| (c.subregion.as_str(), c.region.as_str()))
+    }
+}
+
+/// The single demonyms of a taxonomy cell item: "Antiguan, Barbudan" and
+/// "Kittitian or Nevisian" hold two; French compounds joined by " et " are
+/// not how the press writes them.
+fn demonym_parts(item: &str) -> impl Iterator<Item = &str> {
+    item.split(',')
+        .flat_map(|p| p.split(" or "))
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && !p.contains(" et "))
+}
+
+/// "UAE", "US", "U.S.A.": upper-case ASCII letters with optional dots.
+fn is_acronym(alias: &str) -> bool {
+    let letters = alias.bytes().filter(|b| *b != b'.').count();
+    (2..=5).contains(&letters) && alias.bytes().all(|b| b.is_ascii_uppercase() || b == b'.')
+}
+
+/// The stored form of a [`Gazetteer`].
+#[derive(Serialize)]
+struct TablesRef<'a> {
+    countries: &'a [Country],
+    regions: &'a [(String, String)],
+    entries: &'a [Entry],
+}
+
+#[derive(Deserialize)]
+struct Tables {
+    countries: Vec<Country>,
+    regions: Vec<(String, String)>,
+    entries: Vec<Entry>,
+}
+
+impl Serialize for Gazetteer {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        TablesRef {
+            countries: &self.countries,
+            regions: &self.regions,
+            entries: self.index.entries(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Gazetteer {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let Tables {
+            countries,
+            mut regions,
+            entries,
+        } = Tables::deserialize(deserializer)?;
+        // A model file is input: check what `places` and `country` rely on.
+        if !countries.windows(2).all(|w| w[0].iso2 < w[1].iso2) {
+            return Err(serde::de::Error::custom(
+                "gazetteer countries are not sorted by code",
+            ));
+        }
+        let valid = |e: &Entry| {
+            usize::from(e.head) < e.words.len()
+                && e.country.is_none_or(|c| usize::from(c) < countries.len())
+        };
+        if !entries.iter().all(valid) {
+            return Err(serde::de::Error::custom("gazetteer entry out of range"));
+        }
+        regions.sort();
+        Ok(Self {
+            countries,
+            regions,
+            index: Index::new(entries),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use super::*;
+
+    const TAXONOMY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/taxonomy");
+
+    /// /work/shared/examples/aleppo-fr.txt (AFP via a scraped page).
+    const ALEPPO_FR: &str = r#"Liens d'accessibilité
+
+Poutine et Rohani saluent la "victoire" à Alep
+
+
+Le président russe lors d'une conférence à Moscou en Russie, le 23 décembre 2016.
+
+Les présidents iranien et russe, Hassan Rohani et Vladimir Poutine, ont salué la "victoire de l'armée syrienne contre les terroristes à Alep" lors d'un entretien téléphonique samedi soir, a rapporté dimanche le site de la présidence iranienne.
+
+"La victoire de l'armée syrienne a pour message que les terroristes ne peuvent atteindre leurs objectifs", a déclaré le président iranien. "Il faut empêcher que les terroristes utilisent le cessez-le-feu pour reprendre des forces et créer de nouvelles bases dans d'autres régions en Syrie".
+
+Selon le communiqué officiel, le président Poutine a également "salué la victoire de l'armée syrienne" en ajoutant que "la coopération entre Téhéran et Moscou (...) allait se poursuivre".
+
+L'Iran et la Russie, tout comme le gouvernement syrien, qualifient de "terroristes" tous les groupes rebelles qui se battent en Syrie.
+
+"Le résultat de cette coopération est une grande victoire dans la lutte contre le terrorisme international", a ajouté le président russe.
+
+Téhéran et Moscou soutiennent politiquement, financièrement et militairement le régime du président syrien Bachar al-Assad.
+
+L'armée syrienne a annoncé jeudi soir la reprise de la moitié de la deuxième ville de Syrie Alep qui lui échappait depuis juillet 2012, après une offensive dévastatrice d'un mois qui a abouti à l'évacuation de dizaines de milliers de résidents et d'insurgés vers des régions rebelles du nord du pays.
+
+L'intervention militaire de la Russie en septembre 2015 a permis aux troupes du régime, alors en déroute, d'inverser la situation face aux insurgés.
+
+L'Iran a de son côté envoyé en Syrie des "conseillers militaires" et des volontaires qui se battent contre les groupes rebelles syriens et les jihadistes.
+
+MM. Poutine et Rohani ont également réaffirmé que des "négociations" de paix inter-syriennes devaient commencer au Kazakhstan, sans donner plus de détails.
+
+Astana, la capitale du Kazakhstan a déjà abrité des rencontres entre des représentants du régime de Damas et des personnalités de l'opposition tolérée par le régime.
+
+Avec AFP
+
+XS
+SM
+MD
+LG"#;
+
+    fn gazetteer() -> &'static Gazetteer {
+        static G: OnceLock<Gazetteer> = OnceLock::new();
+        G.get_or_init(|| Gazetteer::from_taxonomy(Path::new(TAXONOMY)).expect("taxonomy"))
+    }
+
+    fn codes(text: &str) -> Vec<String> {
+        let mut c: Vec<_> = gazetteer()
+            .places(text)
+            .into_iter()
+            .map(|p| p.iso2)
+            .collect();
+        c.sort();
+        c
+    }
+
+    fn mentions(places: &[PlaceCount], iso2: &str) -> u32 {
+        places
+            .iter()
+            .find(|p| p.iso2 == iso2)
+            .map_or(0, |p| p.mentions)
+    }
+
+    #[test]
+    fn aleppo_dispatch_is_mostly_about_syria() {
+        let places = gazetteer().places(ALEPPO_FR);
+        assert_eq!(places.first().map(|p| p.iso2.as_str()), Some("SY"));
+        // Alep x3, Syrie x4, syrienne(s) x5, syrien(s) x3, Damas.
+        assert_eq!(mentions(&places, "SY"), 16);
+        // russe x3, Moscou x3, Russie x3.
+        assert_eq!(mentions(&places, "RU"), 9);
+        // iranien(ne) x3, Téhéran x2, Iran x2.
+        assert_eq!(mentions(&places, "IR"), 7);
+        // Kazakhstan x2, Astana.
+        assert_eq!(mentions(&places, "KZ"), 3);
+        assert_eq!(codes(ALEPPO_FR), ["IR", "KZ", "RU", "SY"]);
+    }
+
+    #[test]
+    fn reuters_style_english() {
+        let text =
+            "Brazil's coffee exports to the U.S. and West Germany rose, Brasilia officials said";
+        assert_eq!(codes(text), ["BR", "DE", "US"]);
+        let places = gazetteer().places(text);
+        assert_eq!(mentions(&places, "BR"), 2);
+    }
+
+    #[test]
+    fn hyphenated_and_multiword_french_names() {
+        assert_eq!(codes("Le Royaume-Uni et la Corée du Sud"), ["GB", "KR"]);
+        assert_eq!(codes("la Guinée équatoriale"), ["GQ"]);
+        assert_eq!(codes("la Guinée-Bissau et la Guinée"), ["GN", "GW"]);
+        assert_eq!(codes("le Soudan du Sud"), ["SS"]);
+        assert_eq!(codes("Belfast, en Irlande du Nord"), ["GB"]);
+        assert_eq!(codes("l'Arabie saoudite et les Etats-Unis"), ["SA", "US"]);
+        assert_eq!(codes("d'Alep, de l'Inde"), ["IN", "SY"]);
+    }
+
+    #[test]
+    fn congo_is_the_republic_unless_democratic() {
+        assert_eq!(codes("au Congo"), ["CG"]);
+        assert_eq!(codes("en RDC"), ["CD"]);
+        assert_eq!(codes("en RD Congo"), ["CD"]);
+        assert_eq!(codes("la République démocratique du Congo"), ["CD"]);
+        assert_eq!(codes("à Kinshasa"), ["CD"]);
+        assert_eq!(codes("the Democratic Republic of the Congo"), ["CD"]);
+    }
+
+    #[test]
+    fn common_words_are_not_places() {
+        assert!(codes("The man said us and them").is_empty());
+        assert!(codes("il a niger").is_empty());
+        assert!(codes("a guinea pig, roast turkey, une inde, in china cups").is_empty());
+        assert!(codes("TELL US ABOUT IT").is_empty());
+        assert!(codes("Maurice et Dominique en Réunion à Victoria, Georgia").is_empty());
+    }
+
+    #[test]
+    fn acronyms_need_exact_capitals() {
+        assert_eq!(codes("the US and UK and UAE"), ["AE", "GB", "US"]);
+        assert!(codes("the us and uk and uae").is_empty());
+        assert_eq!(codes("U.S. TO RAISE TARIFFS"), ["US"]);
+    }
+
+    #[test]
+    fn longer_names_shadow_the_shorter_inside() {
+        assert_eq!(codes("New Jersey and New Mexico"), ["US"]);
+        assert_eq!(codes("Papua New Guinea"), ["PG"]);
+        assert_eq!(codes("the Indian Ocean"), Vec::<String>::new());
+        assert_eq!(codes("Latin American debt"), Vec::<String>::new());
+        assert_eq!(codes("la dette latino-américaine"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn demonyms_in_both_languages() {
+        assert_eq!(codes("les ministres français et allemands"), ["DE", "FR"]);
+        assert_eq!(codes("Japanese and Chinese officials"), ["CN", "JP"]);
+        assert_eq!(codes("les sud-coréens et les Nord-Coréennes"), ["KP", "KR"]);
+        assert_eq!(codes("Iraqis and Americans"), ["IQ", "US"]);
+    }
+
+    #[test]
+    fn order_is_mentions_then_code() {
+        let places = gazetteer().places("Peru, Chile, Chile, Bolivia, Peru, Argentina");
+        let order: Vec<_> = places
+            .iter()
+            .map(|p| (p.iso2.as_str(), p.mentions))
+            .collect();
+        assert_eq!(order, [("CL", 2), ("PE", 2), ("AR", 1), ("BO", 1)]);
+    }
+
+    #[test]
+    fn region_names_and_placement() {
+        let g = gazetteer();
+        assert_eq!(g.region_name("145"), Some("Western Asia"));
+        assert_eq!(g.region_name("142"), Some("Asia"));
+        assert_eq!(g.region_name("029"), Some("Caribbean"));
+        assert_eq!(g.region_name("999"), None);
+        assert_eq!(g.regions_of("SY"), Some(("145", "142")));
+        assert_eq!(g.country("FR").map(|c| c.name_en.as_str()), Some("France"));
+        assert_eq!(g.country("XX"), None);
+    }
+
+    #[test]
+    fn survives_a_postcard_round_trip() {
+        let g = gazetteer();
+        let bytes = postcard::to_stdvec(g).expect("serialise");
+        let back: Gazetteer = postcard::from_bytes(&bytes).expect("deserialise");
+        assert_eq!(back.places(ALEPPO_FR), g.places(ALEPPO_FR));
+        assert_eq!(back.region_name("145"), Some("Western Asia"));
+        assert_eq!(postcard::to_stdvec(&back).ok(), Some(bytes));
+    }
+
+    #[test]
+    fn corrupt_stored_entries_are_rejected() {
+        let bad = TablesRef {
+            countries: &[],
+            regions: &[],
+            entries: &[Entry {
+                words: vec!["x".into()],
+                country: Some(3),
+                case: Case::Any,
+                head: 0,
+            }],
+        };
+        let bytes = postcard::to_stdvec(&bad).expect("serialise");
+        assert!(postcard::from_bytes::<Gazetteer>(&bytes).is_err());
+    }
+
+    #[test]
+    fn empty_gazetteer_and_odd_text_do_not_panic() {
+        assert!(Gazetteer::default().places("France").is_empty());
+        for text in ["", "\u{0}", "U.S", "É\u{301}tats-Unis", "'-'", "L'"] {
+            let _ = gazetteer().places(text);
+        }
+    }
+
+    #[test]
+    fn places_is_fast_on_a_long_dispatch() {
+        let text = ALEPPO_FR.repeat(2);
+        let words = text.split_whitespace().count();
+        let g = gazetteer();
+        let runs = 200;
+        let start = std::time::Instant::now();
+        for _ in 0..runs {
+            std::hint::black_box(g.places(std::hint::black_box(&text)));
+        }
+        let per_call = start.elapsed() / runs;
+        eprintln!("places(): {per_call:?} per call on {words} words");
+        // Generous even for an unoptimised build: catches a quadratic slip.
+        assert!(per_call < std::time::Duration::from_millis(20));
     }
 }

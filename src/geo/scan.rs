@@ -1,0 +1,244 @@
+//! Splits text into lowercased words with the case facts place matching needs.
+//!
+//! Own tokeniser rather than `text::words`: place matching needs to know
+//! whether a word was capitalised, all upper case, written with dots
+//! ("U.S.") or followed by a dot ("Calif."), and whether its line is a
+//! shouted headline, and it must split elisions ("d'Alep") and hyphenated
+//! names ("Royaume-Uni") the same way for the text and for the gazetteer.
+
+/// One word of the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Word {
+    /// Start of the lowercased word in [`Words::lower`].
+    key_start: usize,
+    /// End of the lowercased word in [`Words::lower`].
+    key_end: usize,
+    /// First letter upper case ("Alep", "US", "ÉTATS").
+    pub capital: bool,
+    /// Has a letter and no lower-case letter ("US", "RDC").
+    pub upper: bool,
+    /// Written as single letters with dots ("U.S.", "N.Z.").
+    pub dotted: bool,
+    /// Directly followed by a dot ("Calif.").
+    pub dot_after: bool,
+    /// On a line written mostly in capitals (a wire headline).
+    pub shouting: bool,
+}
+
+/// The words of a text, lowercased into one buffer.
+#[derive(Debug, Default)]
+pub(crate) struct Words {
+    lower: String,
+    words: Vec<Word>,
+}
+
+impl Words {
+    /// Number of words.
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    /// The `i`-th word, if any.
+    pub fn get(&self, i: usize) -> Option<&Word> {
+        self.words.get(i)
+    }
+
+    /// Lowercased form of the `i`-th word ("" past the end).
+    pub fn key(&self, i: usize) -> &str {
+        self.words
+            .get(i)
+            .and_then(|w| self.lower.get(w.key_start..w.key_end))
+            .unwrap_or("")
+    }
+
+    /// Lowercased forms of all words, for building gazetteer keys.
+    pub fn keys(&self) -> Vec<String> {
+        (0..self.len()).map(|i| self.key(i).to_owned()).collect()
+    }
+}
+
+/// A line with at least this many words, this share of them in capitals
+/// (per ten), is a headline: "US" there may be the pronoun.
+const SHOUT_MIN_WORDS: usize = 3;
+const SHOUT_TENTHS: usize = 6;
+
+/// Letters, digits and combining accents (decomposed input keeps its words
+/// whole even if it then fails to match the composed gazetteer forms).
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || ('\u{300}'..='\u{36f}').contains(&c)
+}
+
+/// Splits `text` into words: runs of letters and digits; apostrophes,
+/// hyphens and all other punctuation separate words.
+pub(crate) fn words(text: &str) -> Words {
+    let mut out = Words {
+        lower: String::with_capacity(text.len()),
+        words: Vec::with_capacity(text.len() / 5),
+    };
+    let bytes = text.as_bytes();
+    let mut line_start = 0;
+    let mut i = 0;
+    while i < text.len() {
+        let Some(c) = text[i..].chars().next() else {
+            break;
+        };
+        if c == '\n' {
+            mark_shouting(&mut out.words[line_start..]);
+            line_start = out.words.len();
+        }
+        if !is_word_char(c) {
+            i += c.len_utf8();
+            continue;
+        }
+        if let Some(end) = dotted_acronym(bytes, i) {
+            push_dotted(&mut out, &text[i..end]);
+            i = end;
+            continue;
+        }
+        let end = text[i..]
+            .char_indices()
+            .find(|&(_, c)| !is_word_char(c))
+            .map_or(text.len(), |(k, _)| i + k);
+        push_word(&mut out, &text[i..end], bytes.get(end) == Some(&b'.'));
+        i = end;
+    }
+    mark_shouting(&mut out.words[line_start..]);
+    out
+}
+
+/// End of a dotted acronym ("U.S.", "N.Z.", "U.S") starting at `i`: two or
+/// more single capital ASCII letters each followed by a dot (the last dot
+/// may be missing).
+fn dotted_acronym(bytes: &[u8], i: usize) -> Option<usize> {
+    let single_letter = |j: usize| {
+        bytes.get(j).is_some_and(u8::is_ascii_uppercase)
+            && !bytes
+                .get(j + 1)
+                .is_some_and(|&b| b.is_ascii_alphanumeric() || b >= 0x80)
+    };
+    let (mut j, mut letters) = (i, 0);
+    while single_letter(j) {
+        letters += 1;
+        j += 1;
+        if bytes.get(j) != Some(&b'.') {
+            break;
+        }
+        j += 1;
+    }
+    (letters >= 2 && bytes.get(i + 1) == Some(&b'.')).then_some(j)
+}
+
+fn push_dotted(out: &mut Words, raw: &str) {
+    let key_start = out.lower.len();
+    out.lower.extend(
+        raw.chars()
+            .filter(char::is_ascii_alphabetic)
+            .map(|c| c.to_ascii_lowercase()),
+    );
+    out.words.push(Word {
+        key_start,
+        key_end: out.lower.len(),
+        capital: true,
+        upper: true,
+        dotted: true,
+        dot_after: raw.ends_with('.'),
+        shouting: false,
+    });
+}
+
+fn push_word(out: &mut Words, raw: &str, dot_after: bool) {
+    let key_start = out.lower.len();
+    let (mut has_letter, mut has_lower) = (false, false);
+    if raw.is_ascii() {
+        for b in raw.bytes() {
+            has_letter |= b.is_ascii_alphabetic();
+            has_lower |= b.is_ascii_lowercase();
+            out.lower.push(char::from(b.to_ascii_lowercase()));
+        }
+    } else {
+        for c in raw.chars() {
+            has_letter |= c.is_alphabetic();
+            has_lower |= c.is_lowercase();
+            out.lower.extend(c.to_lowercase());
+        }
+    }
+    out.words.push(Word {
+        key_start,
+        key_end: out.lower.len(),
+        capital: raw.chars().next().is_some_and(char::is_uppercase),
+        upper: has_letter && !has_lower,
+        dotted: false,
+        dot_after,
+        shouting: false,
+    });
+}
+
+fn mark_shouting(line: &mut [Word]) {
+    let upper = line.iter().filter(|w| w.upper).count();
+    if line.len() >= SHOUT_MIN_WORDS && upper * 10 >= line.len() * SHOUT_TENTHS {
+        for w in line {
+            w.shouting = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elisions_and_hyphens_split_words() {
+        let w = words("d'Alep, l’Iran et le Royaume-Uni");
+        assert_eq!(
+            w.keys(),
+            ["d", "alep", "l", "iran", "et", "le", "royaume", "uni"]
+        );
+        assert!(w.get(1).is_some_and(|w| w.capital && !w.upper));
+    }
+
+    #[test]
+    fn dotted_acronyms_are_one_upper_word() {
+        let w = words("the U.S. and N.Z. but A. Smith and J.P.Morgan");
+        assert_eq!(
+            w.keys(),
+            [
+                "the", "us", "and", "nz", "but", "a", "smith", "and", "jp", "morgan"
+            ]
+        );
+        assert!(w.get(1).is_some_and(|w| w.dotted && w.upper));
+        assert!(w.get(5).is_some_and(|w| !w.dotted));
+    }
+
+    #[test]
+    fn accents_are_kept_and_case_recorded() {
+        let w = words("ÉTATS-UNIS Téhéran syrienne");
+        assert_eq!(w.keys(), ["états", "unis", "téhéran", "syrienne"]);
+        assert!(w.get(0).is_some_and(|w| w.upper && w.capital));
+        assert!(w.get(3).is_some_and(|w| !w.capital));
+    }
+
+    #[test]
+    fn headlines_are_shouting_and_body_is_not() {
+        let w = words("TELL US ABOUT IT\nThe US said so.");
+        assert!(w.get(1).is_some_and(|w| w.shouting));
+        assert!(w.get(5).is_some_and(|w| !w.shouting && !w.dot_after));
+        assert!(w.get(7).is_some_and(|w| w.dot_after));
+    }
+
+    #[test]
+    fn odd_input_does_not_panic() {
+        for text in [
+            "",
+            ".",
+            "U.",
+            "U.S",
+            "A.B.C.D.E.F.",
+            "é\u{301}",
+            "\u{0}\n\n",
+            "'-'",
+        ] {
+            let _ = words(text);
+        }
+        assert_eq!(words("U.S").keys(), ["us"]);
+    }
+}
