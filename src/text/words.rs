@@ -62,12 +62,21 @@ pub fn elision_len(word: &str) -> usize {
 /// Lowercased form of a word, as features see it; elisions are dropped and
 /// the curly apostrophe is folded to the straight one.
 pub fn normalize(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    normalize_into(word, &mut out);
+    out
+}
+
+/// [`normalize`] into a reused buffer (cleared first), for hot loops.
+pub fn normalize_into(word: &str, out: &mut String) {
+    out.clear();
     let word = &word[elision_len(word)..];
     if word.is_ascii() {
         // ASCII fast path: no Unicode case tables, no apostrophe folding.
-        return word.to_ascii_lowercase();
+        out.push_str(word);
+        out.make_ascii_lowercase();
+        return;
     }
-    let mut out = String::with_capacity(word.len());
     for c in word.chars() {
         if c == '\u{2019}' {
             out.push('\'');
@@ -75,7 +84,6 @@ pub fn normalize(word: &str) -> String {
             out.extend(c.to_lowercase());
         }
     }
-    out
 }
 
 #[cfg(test)]
