@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,16 +26,25 @@ pub fn load_model(path: Option<&Path>) -> Result<Model> {
 
 /// `train`: fits a model from a recipe and writes it atomically.
 pub fn train(args: &TrainArgs) -> Result<()> {
-    let _ = args;
-    Err(Error::Training(
-        "training is not wired into the CLI yet".into(),
-    ))
+    let (model, report) = crate::model::train::train_recipe(&args.recipe, args.data.as_deref())?;
+    model.save(&args.out)?;
+    println!("{report}");
+    println!("wrote {}", args.out.display());
+    Ok(())
 }
 
 /// `eval`: per-corpus and per-label figures on labelled files.
 pub fn eval(args: &EvalArgs) -> Result<()> {
-    let _ = args;
-    Err(Error::Training("eval is not wired into the CLI yet".into()))
+    let model = load_model(args.model.as_deref())?;
+    let report = crate::model::eval::evaluate(&model, &args.data)?;
+    if args.json {
+        let json = serde_json::to_string_pretty(&report)
+            .map_err(|e| Error::Internal(format!("report to JSON: {e}")))?;
+        println!("{json}");
+    } else {
+        println!("{report}");
+    }
+    Ok(())
 }
 
 /// One input record of `classify` / `summarize` (the shared JSON Lines
@@ -280,13 +289,4 @@ pub async fn healthcheck(args: &HealthcheckArgs) -> Result<bool> {
             Ok(false)
         }
     }
-}
-
-/// Paths given to `eval`, for messages.
-pub fn display_paths(paths: &[PathBuf]) -> String {
-    paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
