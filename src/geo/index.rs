@@ -47,7 +47,7 @@ impl Entry {
             Case::Any => true,
             Case::Capital => head.is_some_and(|w| w.capital),
             Case::Abbrev => {
-                head.is_some_and(|w| w.capital) && span().last().is_some_and(|w| w.dot_after)
+                head.is_some_and(|w| w.capital) && span().next_back().is_some_and(|w| w.dot_after)
             }
             Case::Upper => span().all(|w| w.upper),
             Case::UpperWord => span().all(|w: &Word| w.upper && (w.dotted || !w.shouting)),
