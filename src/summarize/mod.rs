@@ -62,21 +62,27 @@ pub struct Params {
 }
 
 impl Params {
-    /// Fitted on bbcsum-en-train (references are central article sentences).
+    /// Fitted on bbcsum-en-train by grid search on ROUGE-1+2+L F (3
+    /// sentences): its references are the article's most central sentences,
+    /// so centrality alone wins and the position prior fits to 0 (0.1 already
+    /// costs 0.7 ROUGE-L on train). The headline is unused: no dataset text
+    /// carries one, so its weight could not be fitted.
     pub const EN: Params = Params {
         centrality: 1.0,
-        centroid: 1.0,
+        centroid: 0.0,
         headline: 0.0,
-        position: 0.3,
+        position: 0.0,
         redundancy: 0.7,
     };
 
-    /// Fitted on orangesum-fr-train (abstract references that follow the lead).
+    /// Fitted on 3,000 orangesum-fr-train records the same way (2
+    /// sentences): abstract references paraphrase the lead, so position
+    /// dominates, with centrality breaking ties among the first sentences.
     pub const FR: Params = Params {
-        centrality: 0.3,
-        centroid: 0.3,
+        centrality: 1.0,
+        centroid: 0.5,
         headline: 0.0,
-        position: 1.0,
+        position: 2.0,
         redundancy: 0.7,
     };
 

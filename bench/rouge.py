@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""ROUGE of the service's extractive summarizer against Lead-k (and sumy).
+
+Run from the repository root after `cargo build --release`:
+
+    pip install -r bench/requirements-rouge.txt
+    python3 bench/rouge.py --quick          # 100 documents per corpus
+    python3 bench/rouge.py                  # full dev splits
+
+Corpora: bbcsum-en-dev (3 sentences; references are article sentences
+chosen by centrality) and orangesum-fr-dev (2 sentences; abstract
+references). Scores are rouge-score F-measures x 100: English with its
+default tokenizer and the Porter stemmer, French with a tokenizer that
+lowercases and splits on every non letter/digit Unicode character (the
+default one drops accented letters). `--split train` exists to check a
+fitted setting on training data; never tune on dev.
+"""
+
+import argparse
+import gzip
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+from rouge_score import rouge_scorer
+
+DATA = "/work/shared/data/corpora"
+CORPORA = [("bbcsum-en", "en", 3), ("orangesum-fr", "fr", 2)]
+WORD = re.compile(r"[^\W_]+")
+
+
+class FrenchTokenizer:
+    """Lowercase, split on non letter/digit Unicode characters."""
+
+    def tokenize(self, text):
+        return WORD.findall(text.lower())
+
+
+def scorer(lang):
+    types = ["rouge1", "rouge2", "rougeL"]
+    if lang == "fr":
+        return rouge_scorer.RougeScorer(types, tokenizer=FrenchTokenizer())
+    return rouge_scorer.RougeScorer(types, use_stemmer=True)
+
+
+# Lead-k baseline sentences: paragraph breaks, a stop before a space and a
+# capital, and OrangeSum's glued "jeudi.Le" (the datasheet's own rule).
+SPLIT = re.compile(
+    r"\n+|(?<=[.!?»\"])\s+(?=[\"«A-ZÀ-Þ0-9])|(?<=[a-zà-ÿ0-9][.!?])(?=[A-ZÀ-Þ][a-zà-ÿ'])"
+)
+ABBREV = re.compile(r"(?:\b(?:M|MM|Mme|Mlle|Dr|Mr|Mrs|Ms|St|Inc|Corp|Jan|Feb|[A-Z])\.)$")
+
+
+def lead_sentences(text):
+    out = []
+    for piece in SPLIT.split(text):
+        piece = piece.strip()
+        if not piece:
+            continue
+        if out and ABBREV.search(out[-1]):
+            out[-1] = out[-1] + " " + piece
+        else:
+            out.append(piece)
+    return out
+
+
+def load(name, split, limit):
+    path = os.path.join(DATA, f"{name}-{split}.jsonl.gz")
+    docs = []
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            rec = json.loads(line)
+            if rec.get("summary"):
+                docs.append(rec)
+            if limit and len(docs) >= limit:
+                break
+    return docs
+
+
+def run_service(binary, docs, k):
+    """Summaries from `dispatch-tagger summarize`; seconds per document."""
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as tmp:
+        for d in docs:
+            rec = {"id": d["id"], "title": d["title"], "text": d["text"], "lang": d["lang"]}
+            tmp.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        path = tmp.name
+    try:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [binary, "summarize", "--input", path, "--max-sentences", str(k)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        elapsed = time.perf_counter() - start
+    finally:
+        os.unlink(path)
+    by_id = {}
+    for line in proc.stdout.splitlines():
+        if line.strip():
+            out = json.loads(line)
+            by_id[out["id"]] = "\n".join(s["text"] for s in out.get("sentences", []))
+    return [by_id.get(d["id"], "") for d in docs], elapsed / max(len(docs), 1)
+
+
+def run_lead(docs, k):
+    start = time.perf_counter()
+    outs = ["\n".join(lead_sentences(d["text"])[:k]) for d in docs]
+    return outs, (time.perf_counter() - start) / max(len(docs), 1)
+
+
+class WordTokenizer:
+    """sumy tokenizer without nltk data: our sentence and word regexes."""
+
+    def __init__(self, lang):
+        self.language = "french" if lang == "fr" else "english"
+
+    def to_sentences(self, paragraph):
+        return lead_sentences(paragraph)
+
+    def to_words(self, sentence):
+        return WORD.findall(sentence)
+
+
+def run_sumy(kind, docs, k, lang):
+    """sumy TextRank/LexRank, or None when sumy is not installed."""
+    try:
+        from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
+        from sumy.nlp.stemmers import Stemmer
+        from sumy.summarizers.lex_rank import LexRankSummarizer
+        from sumy.summarizers.text_rank import TextRankSummarizer
+    except ImportError:
+        return None
+    tok = WordTokenizer(lang)
+    cls = TextRankSummarizer if kind == "textrank" else LexRankSummarizer
+    try:
+        summ = cls(Stemmer(tok.language))
+    except Exception:  # stemmer needs nltk data for some languages
+        summ = cls()
+    outs = []
+    start = time.perf_counter()
+    for d in docs:
+        sents = [Sentence(s, tok) for s in lead_sentences(d["text"])]
+        doc = ObjectDocumentModel([Paragraph(sents)])
+        try:
+            picked = summ(doc, k)
+        except Exception:
+            picked = sents[:k]
+        outs.append("\n".join(str(s) for s in picked))
+    return outs, (time.perf_counter() - start) / max(len(docs), 1)
+
+
+def rouge(docs, outs, lang):
+    sc = scorer(lang)
+    tot = [0.0, 0.0, 0.0]
+    for d, hyp in zip(docs, outs):
+        r = sc.score(d["summary"], hyp)
+        tot[0] += r["rouge1"].fmeasure
+        tot[1] += r["rouge2"].fmeasure
+        tot[2] += r["rougeL"].fmeasure
+    n = max(len(docs), 1)
+    return [100 * t / n for t in tot]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="100 documents per corpus")
+    ap.add_argument("--limit", type=int, default=0, help="documents per corpus (0 = all)")
+    ap.add_argument("--split", default="dev", choices=["dev", "train"])
+    ap.add_argument("--bin", default="target/release/dispatch-tagger", help="service binary")
+    ap.add_argument("--no-sumy", action="store_true", help="skip sumy TextRank/LexRank")
+    args = ap.parse_args()
+    limit = args.limit or (100 if args.quick else 0)
+    if not os.path.exists(args.bin):
+        sys.exit(f"{args.bin} not found: run `cargo build --release` from the repository root")
+
+    rows = []
+    for name, lang, k in CORPORA:
+        docs = load(name, args.split, limit)
+        systems = [(f"Lead-{k}", run_lead(docs, k)), ("dispatch-tagger", run_service(args.bin, docs, k))]
+        if not args.no_sumy:
+            for kind in ("textrank", "lexrank"):
+                res = run_sumy(kind, docs, k, lang)
+                if res is not None:
+                    systems.append((f"sumy {kind}", res))
+        for system, (outs, secs) in systems:
+            r1, r2, rl = rouge(docs, outs, lang)
+            rows.append((f"{name}-{args.split}", len(docs), k, system, r1, r2, rl, secs * 1000))
+
+    print(f"{'corpus':<20} {'docs':>5} {'k':>2}  {'system':<16} {'R1':>6} {'R2':>6} {'RL':>6} {'ms/doc':>8}")
+    for corpus, n, k, system, r1, r2, rl, ms in rows:
+        print(f"{corpus:<20} {n:>5} {k:>2}  {system:<16} {r1:>6.2f} {r2:>6.2f} {rl:>6.2f} {ms:>8.3f}")
+
+
+if __name__ == "__main__":
+    main()
