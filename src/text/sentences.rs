@@ -386,6 +386,6 @@ mod tests {
         }
         // Out-of-range and mid-character ranges are clamped.
         assert_eq!(split("é. A", 1..100, Lang::Fr), [0..3, 4..5]);
-        assert!(split("abc", 5..2, Lang::Fr).is_empty());
+        assert!(split("abc", Range { start: 5, end: 2 }, Lang::Fr).is_empty());
     }
 }
