@@ -4,9 +4,7 @@
 use std::time::Duration;
 
 use dispatch_tagger::grpc::SERVICE_NAME;
-use dispatch_tagger::grpc::pb::{
-    ClassifyRequest, GetModelInfoRequest, SummarizeRequest,
-};
+use dispatch_tagger::grpc::pb::{ClassifyRequest, GetModelInfoRequest, SummarizeRequest};
 use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -39,19 +37,29 @@ async fn classify_aleppo_gives_politics_western_asia_and_syria_first() {
         "first topic {first_topic}"
     );
     let regions: Vec<&str> = resp.regions.iter().map(|r| r.code.as_str()).collect();
-    assert!(regions.iter().take(2).any(|c| *c == "145"), "regions {regions:?}");
+    assert!(
+        regions.iter().take(2).any(|c| *c == "145"),
+        "regions {regions:?}"
+    );
     for tag in resp.topics.iter().chain(&resp.regions) {
         assert!((0.0..=1.0).contains(&tag.score), "{tag:?}");
         assert!(!tag.name.is_empty());
         assert!(tag.evidence.is_empty(), "no evidence unless asked");
     }
-    let places: Vec<&str> = resp.places.iter().map(|p| p.country_code.as_str()).collect();
+    let places: Vec<&str> = resp
+        .places
+        .iter()
+        .map(|p| p.country_code.as_str())
+        .collect();
     assert_eq!(places.first(), Some(&"SY"), "places {places:?}");
     for cc in ["RU", "IR"] {
         assert!(places.contains(&cc), "{cc} missing from {places:?}");
     }
     let syria = &resp.places[0];
-    assert_eq!((syria.subregion_code.as_str(), syria.region_code.as_str()), ("145", "142"));
+    assert_eq!(
+        (syria.subregion_code.as_str(), syria.region_code.as_str()),
+        ("145", "142")
+    );
     assert!(!resp.model_version.is_empty());
     server.shutdown().await.expect("clean stop");
 }
@@ -168,7 +176,10 @@ async fn bad_input_gets_invalid_argument_saying_what_to_fix() {
     for (req, needle) in cases {
         let status = client.classify(req).await.expect_err("rejected");
         assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-        assert!(status.message().contains(needle), "{needle:?} not in {status:?}");
+        assert!(
+            status.message().contains(needle),
+            "{needle:?} not in {status:?}"
+        );
     }
     let status = client
         .summarize(SummarizeRequest {
@@ -190,7 +201,10 @@ async fn bad_input_gets_invalid_argument_saying_what_to_fix() {
         .expect_err("rejected");
     assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
     // The server still answers afterwards.
-    client.classify(aleppo("after")).await.expect("still serving");
+    client
+        .classify(aleppo("after"))
+        .await
+        .expect("still serving");
     server.shutdown().await.expect("clean stop");
 }
 
@@ -217,7 +231,11 @@ async fn odd_text_never_breaks_the_server() {
             text: text.into(),
             ..Default::default()
         };
-        let resp = client.summarize(req).await.expect("summarize answers").into_inner();
+        let resp = client
+            .summarize(req)
+            .await
+            .expect("summarize answers")
+            .into_inner();
         for s in resp.sentences {
             assert_eq!(&text[s.start as usize..s.end as usize], s.text);
         }
@@ -274,7 +292,11 @@ async fn stream_stops_at_a_bad_request_naming_it() {
         .await
         .expect("stream opens")
         .into_inner();
-    let first = answers.message().await.expect("first answer").expect("some");
+    let first = answers
+        .message()
+        .await
+        .expect("first answer")
+        .expect("some");
     assert_eq!(first.id, "good");
     let status = answers.message().await.expect_err("second fails");
     assert_eq!(status.code(), Code::InvalidArgument);
@@ -298,8 +320,18 @@ async fn summarize_picks_lead_sentences_and_skips_boilerplate() {
     assert_eq!(resp.id, "s");
     assert_eq!(resp.language, "fr");
     assert_eq!(resp.sentences.len(), 3);
-    for bad in ["Liens d'accessibilité", "XS", "Avec AFP", "conférence à Moscou", "Poutine et Rohani saluent"] {
-        assert!(!resp.summary.contains(bad), "{bad:?} in summary {:?}", resp.summary);
+    for bad in [
+        "Liens d'accessibilité",
+        "XS",
+        "Avec AFP",
+        "conférence à Moscou",
+        "Poutine et Rohani saluent",
+    ] {
+        assert!(
+            !resp.summary.contains(bad),
+            "{bad:?} in summary {:?}",
+            resp.summary
+        );
     }
     assert!(
         resp.summary.contains("Les présidents iranien et russe"),
@@ -338,9 +370,15 @@ async fn model_info_describes_labels_corpora_and_metrics() {
     assert!(info.format_version >= 1);
     let topics: Vec<&str> = info.topics.iter().map(|l| l.code.as_str()).collect();
     assert!(topics.contains(&"medtop:11000000"), "{topics:?}");
-    assert!(!topics.contains(&"medtop:16000000"), "no training data for conflict: not offered");
+    assert!(
+        !topics.contains(&"medtop:16000000"),
+        "no training data for conflict: not offered"
+    );
     let regions: Vec<&str> = info.regions.iter().map(|l| l.code.as_str()).collect();
-    assert!(regions.contains(&"145") && regions.contains(&"150"), "{regions:?}");
+    assert!(
+        regions.contains(&"145") && regions.contains(&"150"),
+        "{regions:?}"
+    );
     assert!(info.vocabulary_size > 10_000);
     assert!(info.corpora.iter().any(|c| c.name.starts_with("orangesum")));
     assert!(info.metrics.iter().any(|m| m.name == "macro_f1"));
