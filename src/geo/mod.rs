@@ -1,11 +1,4 @@
 //! Places -> ISO 3166 countries -> UN M49 regions.
-//!
-//! [`Gazetteer::from_taxonomy`] reads the shared taxonomy (names, aliases,
-//! capitals, demonyms, M49 placement) and the hand-curated `cities.tsv`
-//! (French capitals, major cities, inflected demonyms, blocked homonyms),
-//! settles which country each written form names, and indexes the forms by
-//! word sequence. [`Gazetteer::places`] then counts the longest names found
-//! at each word of a text.
 
 mod curated;
 mod forms;
@@ -43,6 +36,13 @@ pub struct PlaceCount {
 }
 
 /// Finds countries named in French or English text.
+///
+/// [`Gazetteer::from_taxonomy`] reads the shared taxonomy (names, aliases,
+/// capitals, demonyms, M49 placement) and the hand-curated `cities.tsv`
+/// (French capitals, major cities, inflected demonyms, blocked homonyms),
+/// settles which country each written form names, and indexes the forms by
+/// word sequence; [`Gazetteer::places`] counts the longest name found at
+/// each word of a text.
 ///
 /// Serialised as its tables (countries, regions, name entries); the word
 /// index is rebuilt on deserialisation, so a stored gazetteer is compact

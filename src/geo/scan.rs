@@ -1,10 +1,10 @@
 //! Splits text into lowercased words with the case facts place matching needs.
-//!
-//! Own tokeniser rather than `text::words`: place matching needs to know
-//! whether a word was capitalised, all upper case, written with dots
-//! ("U.S.") or followed by a dot ("Calif."), and whether its line is a
-//! shouted headline, and it must split elisions ("d'Alep") and hyphenated
-//! names ("Royaume-Uni") the same way for the text and for the gazetteer.
+
+// Own tokeniser rather than `text::words`: place matching needs to know
+// whether a word was capitalised, all upper case, written with dots ("U.S.")
+// or followed by a dot ("Calif."), and whether its line is a shouted
+// headline, and it must split elisions ("d'Alep") and hyphenated names
+// ("Royaume-Uni") the same way for the text and for the gazetteer.
 
 /// One word of the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
