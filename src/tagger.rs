@@ -50,7 +50,14 @@ pub fn prepare(title: &str, text: &str, hint: Option<Lang>, gazetteer: &Gazettee
     let body = cleaned.body_text(text);
     let both = format!("{title}\n{body}");
     let lang = hint.unwrap_or_else(|| text::lang::detect(&both));
-    let places = gazetteer.places(&both);
+    // Places also come from the dateline ("PARIS (Reuters) -"), which the
+    // body leaves out.
+    let mut where_ = both;
+    for r in cleaned.datelines() {
+        where_.push('\n');
+        where_.push_str(&text[r]);
+    }
+    let places = gazetteer.places(&where_);
     Prepared {
         lang,
         cleaned,

@@ -19,6 +19,9 @@ pub enum SegmentKind {
     Body,
     /// A photo caption.
     Caption,
+    /// The place of an agency dateline ("PARIS" in "PARIS (Reuters) -"):
+    /// not body text, but it says where the story happens.
+    Dateline,
     /// Navigation, font-size switches, credits, teasers, footers.
     Boilerplate,
 }
@@ -47,6 +50,14 @@ impl Cleaned {
         self.segments
             .iter()
             .find(|s| s.kind == SegmentKind::Headline)
+            .map(|s| s.start..s.end)
+    }
+
+    /// Dateline places ("PARIS"), in order.
+    pub fn datelines(&self) -> impl Iterator<Item = Range<usize>> + '_ {
+        self.segments
+            .iter()
+            .filter(|s| s.kind == SegmentKind::Dateline)
             .map(|s| s.start..s.end)
     }
 
@@ -254,8 +265,21 @@ fn is_dated_caption(text: &str, range: Range<usize>) -> bool {
 /// (datelines, teasers with their headlines, player code, photo credits)
 /// become their own segments, the rest is body, split around them.
 fn split_line(text: &str, range: Range<usize>, out: &mut Vec<Segment>) {
-    let base = range.start;
-    let line = &text[range];
+    let mut base = range.start;
+    let mut line = &text[range];
+    // "PARIS (Reuters) - ...": the place is kept apart (it says where the
+    // story happens), the agency mark is boilerplate, the rest is body.
+    if let Some((place_end, mark_end)) = dateline(line) {
+        push_trimmed(text, base..base + place_end, SegmentKind::Dateline, out);
+        push_trimmed(
+            text,
+            base + place_end..base + mark_end,
+            SegmentKind::Boilerplate,
+            out,
+        );
+        base += mark_end;
+        line = &line[mark_end..];
+    }
     let mut cuts = inline_boilerplate(line);
     cuts.sort_by_key(|r| r.start);
     let mut pos = 0;
@@ -272,15 +296,19 @@ fn split_line(text: &str, range: Range<usize>, out: &mut Vec<Segment>) {
     body_piece(text, base + pos, base + line.len(), out);
 }
 
+/// An agency dateline at the start of `line`: (end of the place, end of the
+/// agency mark), relative to `line`.
+fn dateline(line: &str) -> Option<(usize, usize)> {
+    DATELINES.iter().find_map(|d| {
+        line.find(d)
+            .filter(|p| p + d.len() <= MAX_DATELINE_BYTES)
+            .map(|p| (p, p + d.len()))
+    })
+}
+
 /// Byte ranges (relative to `line`) of boilerplate inside a content line.
 fn inline_boilerplate(line: &str) -> Vec<Range<usize>> {
     let mut cuts = Vec::new();
-    for d in DATELINES {
-        if let Some(p) = line.find(d).filter(|p| p + d.len() <= MAX_DATELINE_BYTES) {
-            cuts.push(0..p + d.len());
-            break;
-        }
-    }
     if let Some(start) = PLAYER_STARTS.iter().filter_map(|p| line.find(p)).min() {
         let end = line[start..].find(PLAYER_END).map_or(line.len(), |e| {
             let after = start + e + PLAYER_END.len();
@@ -533,6 +561,7 @@ mod tests {
         assert_eq!(clean(text).headline(), None);
         let wire = "LONDON (Reuters) - Shares rose on Monday.";
         assert_eq!(kinds(wire, SegmentKind::Body), ["Shares rose on Monday."]);
+        assert_eq!(kinds(wire, SegmentKind::Dateline), ["LONDON"]);
     }
 
     #[test]
