@@ -20,7 +20,7 @@ use sprs::CsMatI;
 use super::ModelInput;
 use super::data::{FNV_OFFSET, fnv1a};
 use crate::geo::{Gazetteer, PlaceCount};
-use crate::text::words;
+use crate::text::{Lang, words};
 
 /// Sparse matrix type of the features: CSR, f32 values, u32 column indices.
 pub type Features = CsMatI<f32, u32, usize>;
@@ -125,16 +125,30 @@ fn for_each_term(
 }
 
 /// Place-feature keys and values of one document: mention shares summed per
-/// sub-region and region (and per country if asked).
+/// sub-region and region (and per country if asked). A document where the
+/// gazetteer finds nothing gets "noplace:<lang>" instead, so the prior "a
+/// French dispatch with no place is about France" (OrangeSum) lives in a
+/// feature that is silent whenever places are named, not in the bias.
 fn place_values(
     places: &[PlaceCount],
+    lang: Lang,
     gazetteer: &Gazetteer,
     countries: bool,
 ) -> BTreeMap<String, f32> {
     let total: u32 = places.iter().map(|p| p.mentions).sum();
     let mut out = BTreeMap::new();
     if total == 0 {
+        out.insert(format!("noplace:{}", lang.code()), 1.0);
         return out;
+    }
+    // The most mentioned country (places come most mentioned first) also
+    // marks its sub-region and region as the dispatch's main place.
+    if let Some(c) = places.first().and_then(|p| gazetteer.country(&p.iso2)) {
+        for code in [&c.subregion, &c.region] {
+            if !code.is_empty() {
+                out.insert(format!("main:{code}"), 1.0);
+            }
+        }
     }
     for p in places {
         let share = p.mentions as f32 / total as f32;
@@ -274,7 +288,9 @@ impl TfIdf {
             .collect();
         let places: BTreeSet<String> = docs
             .iter()
-            .flat_map(|d| place_values(d.places, gazetteer, params.place_countries).into_keys())
+            .flat_map(|d| {
+                place_values(d.places, d.lang, gazetteer, params.place_countries).into_keys()
+            })
             .collect();
         Ok(TfIdf::from_parts(
             params.clone(),
@@ -336,7 +352,12 @@ impl TfIdf {
             }
         }
         if self.params.place_weight > 0.0 {
-            for (key, v) in place_values(input.places, gazetteer, self.params.place_countries) {
+            for (key, v) in place_values(
+                input.places,
+                input.lang,
+                gazetteer,
+                self.params.place_countries,
+            ) {
                 if let Some(&j) = self.place_index.get(&key) {
                     row.push((j, v * self.params.place_weight));
                 }
@@ -370,7 +391,6 @@ impl TfIdf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::text::Lang;
 
     fn input<'a>(title: &'a str, body: &'a str) -> ModelInput<'a> {
         ModelInput {
@@ -391,6 +411,7 @@ mod tests {
         let params = FeatureParams {
             min_df: 1,
             max_df: 1.0,
+            place_weight: 0.0,
             ..FeatureParams::default()
         };
         let g = Gazetteer::default();

@@ -252,3 +252,42 @@ impl crate::summarize::TermWeights for Model {
         self.features.idf_of(term)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tagger::prepare;
+
+    /// Opening of /work/shared/examples/aleppo-fr.txt (AFP, December 2016).
+    const ALEPPO_FR: &str = "Poutine et Rohani saluent la \"victoire\" à Alep\n\n\
+        Les présidents iranien et russe, Hassan Rohani et Vladimir Poutine, ont salué la \
+        \"victoire de l'armée syrienne contre les terroristes à Alep\" lors d'un entretien \
+        téléphonique samedi soir, a rapporté dimanche le site de la présidence iranienne.\n\n\
+        L'Iran et la Russie, tout comme le gouvernement syrien, qualifient de \"terroristes\" \
+        tous les groupes rebelles qui se battent en Syrie.\n\n\
+        L'armée syrienne a annoncé jeudi soir la reprise de la moitié de la deuxième ville de \
+        Syrie Alep qui lui échappait depuis juillet 2012.\n\n\
+        Astana, la capitale du Kazakhstan a déjà abrité des rencontres entre des représentants \
+        du régime de Damas et des personnalités de l'opposition tolérée par le régime.";
+
+    #[test]
+    fn embedded_model_loads_with_both_heads() {
+        let m = Model::embedded().unwrap();
+        assert!(!m.meta().topics.is_empty() && !m.meta().regions.is_empty());
+        assert!(m.meta().vocabulary_size > 10_000);
+    }
+
+    #[test]
+    fn french_syria_dispatch_is_politics_in_western_asia() {
+        let m = Model::embedded().unwrap();
+        let p = prepare("", ALEPPO_FR, None, m.gazetteer());
+        let pred = m.predict(&p.input(), 3);
+        assert!(
+            ["medtop:11000000", "medtop:16000000"].contains(&pred.topics[0].code.as_str()),
+            "{:?}",
+            pred.topics[0]
+        );
+        let top2: Vec<&str> = pred.regions[..2].iter().map(|r| r.code.as_str()).collect();
+        assert!(top2.contains(&"145"), "{top2:?}");
+    }
+}

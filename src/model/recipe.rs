@@ -44,6 +44,20 @@ fn default_prune() -> f32 {
     1e-3
 }
 
+/// A finite number above 0 (NaN is not).
+fn positive(x: f64) -> bool {
+    x.is_finite() && x > 0.0
+}
+
+/// A finite number at least 0 (NaN is not).
+fn non_negative(x: f64) -> bool {
+    x.is_finite() && x >= 0.0
+}
+
+fn yes() -> bool {
+    true
+}
+
 fn default_threshold() -> f32 {
     0.5
 }
@@ -63,6 +77,19 @@ pub struct HeadRecipe {
     /// labels they list (as positives) and never serve as negatives.
     #[serde(default)]
     pub positive_only: Vec<String>,
+    /// Sources whose gold names only some countries (OrangeSum `france`:
+    /// FR only): a record of theirs trains this head only if every country
+    /// the gazetteer finds in it is in its gold.
+    #[serde(default)]
+    pub require_places_in_gold: Vec<String>,
+    /// Sources whose records train this head on their place features only
+    /// (their words are hidden): OrangeSum's region gold is always France,
+    /// so its French words would otherwise learn "French text -> Europe".
+    #[serde(default)]
+    pub places_only: Vec<String>,
+    /// Whether this head sees the place features (else words only).
+    #[serde(default = "yes")]
+    pub use_places: bool,
     /// Inverse regularisation strength (scikit-learn's C).
     pub c: f64,
     /// Per-label C overrides.
@@ -72,6 +99,11 @@ pub struct HeadRecipe {
     /// labelled records is `(mean n / n)^balance` (0 = none, 1 = equal mass).
     #[serde(default)]
     pub balance: f64,
+    /// Label balancing exponent: a label's positives weigh
+    /// `(negatives / positives)^positive_balance` (0 = none; 1 = like
+    /// scikit-learn's `class_weight="balanced"` up to a factor).
+    #[serde(default)]
+    pub positive_balance: f64,
     /// Extra weight multipliers per source.
     #[serde(default)]
     pub source_weights: BTreeMap<String, f64>,
@@ -82,6 +114,14 @@ pub struct HeadRecipe {
     /// Threshold of a label with no dev positives.
     #[serde(default = "default_threshold")]
     pub default_threshold: f32,
+    /// Labels with fewer dev positives keep `default_threshold`: a
+    /// threshold tuned on one or two documents is noise.
+    #[serde(default = "default_min_dev_positives")]
+    pub min_dev_positives: usize,
+}
+
+fn default_min_dev_positives() -> usize {
+    5
 }
 
 impl Recipe {
@@ -113,22 +153,20 @@ impl Recipe {
                     "[{field}] trains on bbc and bbcsum: they are the same documents"
                 ));
             }
-            if !(head.c.is_finite() && head.c > 0.0)
-                || head.c_per_label.values().any(|&c| !(c > 0.0))
-            {
+            if !positive(head.c) || !head.c_per_label.values().all(|&c| positive(c)) {
                 return Err(format!("[{field}] C must be positive"));
             }
-            if head.max_iter == 0 || !(head.tol > 0.0) {
+            if head.max_iter == 0 || !positive(head.tol) {
                 return Err(format!("[{field}] max_iter and tol must be positive"));
             }
-            if !(head.balance >= 0.0) {
+            if !non_negative(head.balance) || !non_negative(head.positive_balance) {
                 return Err(format!("[{field}] balance must be >= 0"));
             }
         }
-        if !(self.holdout.fraction > 0.0 && self.holdout.fraction < 1.0) {
+        if !positive(self.holdout.fraction) || self.holdout.fraction >= 1.0 {
             return Err(format!("holdout fraction is {}", self.holdout.fraction));
         }
-        if !(self.prune >= 0.0) {
+        if !non_negative(f64::from(self.prune)) {
             return Err(format!("prune is {}", self.prune));
         }
         Ok(())

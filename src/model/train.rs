@@ -173,16 +173,29 @@ fn taxonomy_names(path: &Path) -> Result<BTreeMap<String, String>> {
         .collect())
 }
 
-/// The rows of `x` listed in `rows`, in that order.
-fn select_rows(x: &Features, rows: &[usize]) -> Features {
+/// The rows of `x` listed in `rows`, in that order; rows flagged in
+/// `places_only` keep only the columns from `first_place` on.
+fn select_rows(
+    x: &Features,
+    rows: &[usize],
+    places_only: &[bool],
+    first_place: u32,
+    use_places: bool,
+) -> Features {
     let mut indptr = Vec::with_capacity(rows.len() + 1);
     let mut indices = Vec::new();
     let mut data = Vec::new();
     indptr.push(0);
-    for &i in rows {
+    for (k, &i) in rows.iter().enumerate() {
         if let Some(row) = x.outer_view(i) {
-            indices.extend_from_slice(row.indices());
-            data.extend_from_slice(row.data());
+            for (&j, &v) in row.indices().iter().zip(row.data()) {
+                let is_place = j >= first_place;
+                let masked = places_only.get(k).copied().unwrap_or(false);
+                if (is_place && use_places) || (!is_place && !masked) {
+                    indices.push(j);
+                    data.push(v);
+                }
+            }
         }
         indptr.push(indices.len());
     }
@@ -191,9 +204,13 @@ fn select_rows(x: &Features, rows: &[usize]) -> Features {
 
 /// Chooses the threshold that maximises F1 over (score, positive) pairs;
 /// midway between the last score kept and the next one.
-pub(crate) fn best_threshold(mut pairs: Vec<(f32, bool)>, default: f32) -> f32 {
+pub(crate) fn best_threshold(
+    mut pairs: Vec<(f32, bool)>,
+    default: f32,
+    min_positives: usize,
+) -> f32 {
     let positives = pairs.iter().filter(|p| p.1).count();
-    if positives == 0 {
+    if positives == 0 || positives < min_positives {
         return default;
     }
     pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -224,21 +241,41 @@ struct HeadFit {
     seconds: f64,
 }
 
+/// The training corpus as both heads see it.
+struct Corpus<'a> {
+    /// Every training record's features.
+    x_all: &'a Features,
+    /// First place-feature column.
+    first_place: u32,
+    records: &'a [Record],
+    /// Whether every country the gazetteer found is in the record's gold.
+    places_in_gold: &'a [bool],
+    /// Index into `splits` per record.
+    split_of: &'a [usize],
+    splits: &'a [String],
+}
+
 /// Fits one head on the labelled rows of its training splits.
 fn fit_head(
     name: &str,
     hr: &HeadRecipe,
-    x_all: &Features,
-    records: &[Record],
-    split_of: &[usize],
-    splits: &[String],
+    corpus: &Corpus<'_>,
     label_names: &BTreeMap<String, String>,
     prune: f32,
 ) -> Result<HeadFit> {
+    let Corpus {
+        x_all,
+        first_place,
+        records,
+        places_in_gold,
+        split_of,
+        splits,
+    } = *corpus;
     let t0 = Instant::now();
     let field = hr.field.as_str();
     let rows: Vec<usize> = (0..records.len())
         .filter(|&i| hr.train.contains(&splits[split_of[i]]) && records[i].is_labelled(field))
+        .filter(|&i| places_in_gold[i] || !hr.require_places_in_gold.contains(&records[i].source))
         .collect();
     if rows.is_empty() {
         return Err(Error::Training(format!(
@@ -282,7 +319,11 @@ fn fit_head(
     for b in &mut base {
         *b *= rows.len() as f64 / total;
     }
-    let x = select_rows(x_all, &rows);
+    let masked: Vec<bool> = rows
+        .iter()
+        .map(|&i| hr.places_only.contains(&records[i].source))
+        .collect();
+    let x = select_rows(x_all, &rows, &masked, first_place, hr.use_places);
     let tasks: Vec<BinaryTask> = labels
         .iter()
         .map(|l| {
@@ -290,7 +331,7 @@ fn fit_head(
                 .iter()
                 .map(|&i| records[i].labels(field).contains(&l.code))
                 .collect();
-            let weights: Array1<f32> = rows
+            let mut weights: Array1<f32> = rows
                 .iter()
                 .zip(&base)
                 .zip(targets.iter())
@@ -302,6 +343,24 @@ fn fit_head(
                     }
                 })
                 .collect();
+            if hr.positive_balance > 0.0 {
+                let (mut pos_w, mut neg_w) = (0.0f64, 0.0f64);
+                for (&w, &t) in weights.iter().zip(targets.iter()) {
+                    if t {
+                        pos_w += f64::from(w);
+                    } else {
+                        neg_w += f64::from(w);
+                    }
+                }
+                if pos_w > 0.0 && neg_w > 0.0 {
+                    let up = (neg_w / pos_w).powf(hr.positive_balance) as f32;
+                    for (w, &t) in weights.iter_mut().zip(targets.iter()) {
+                        if t {
+                            *w *= up;
+                        }
+                    }
+                }
+            }
             BinaryTask {
                 targets,
                 weights,
@@ -395,6 +454,11 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
         .par_iter()
         .map(|r| prepare(&r.title, &r.text, r.lang_hint(), &gazetteer))
         .collect();
+    let places_in_gold: Vec<bool> = records
+        .iter()
+        .zip(&prepared)
+        .map(|(r, p)| p.places.iter().all(|pl| r.countries.contains(&pl.iso2)))
+        .collect();
     let prepare_seconds = t0.elapsed().as_secs_f64();
     tracing::info!(
         documents = prepared.len(),
@@ -417,23 +481,25 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
         "vectorized"
     );
 
+    let corpus = Corpus {
+        x_all: &x_all,
+        first_place: features.n_terms() as u32,
+        records: &records,
+        places_in_gold: &places_in_gold,
+        split_of: &split_of,
+        splits: &splits,
+    };
     let topics = fit_head(
         "topics",
         &recipe.topics,
-        &x_all,
-        &records,
-        &split_of,
-        &splits,
+        &corpus,
         &topic_names,
         recipe.prune,
     )?;
     let regions = fit_head(
         "regions",
         &recipe.regions,
-        &x_all,
-        &records,
-        &split_of,
-        &splits,
+        &corpus,
         &region_names,
         recipe.prune,
     )?;
@@ -512,7 +578,7 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
                     }
                 }
             }
-            let t = best_threshold(pairs, hr.default_threshold);
+            let t = best_threshold(pairs, hr.default_threshold, hr.min_dev_positives);
             head.thresholds[l] = t;
             fit.threshold = t;
         }
@@ -563,10 +629,11 @@ mod tests {
             (0.3, true),
             (0.1, false),
         ];
-        let t = best_threshold(pairs, 0.5);
+        let t = best_threshold(pairs, 0.5, 1);
         // Keeping the top two gives F1 0.8; keeping four gives 0.857.
         assert!(t > 0.1 && t < 0.3, "{t}");
-        assert_eq!(best_threshold(vec![(0.4, false)], 0.5), 0.5);
+        assert_eq!(best_threshold(vec![(0.4, false)], 0.5, 1), 0.5);
+        assert_eq!(best_threshold(vec![(0.4, true)], 0.5, 2), 0.5);
     }
 
     /// Trains the default recipe on the shared data (minutes): run with
@@ -581,8 +648,10 @@ mod tests {
         let out = std::env::var("DT_OUT")
             .map(PathBuf::from)
             .unwrap_or_else(|_| root.join("models/default.dtm"));
-        let (model, report) =
-            train_recipe(&root.join("recipes/default.toml"), Some(&data)).unwrap();
+        let recipe = std::env::var("DT_RECIPE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| root.join("recipes/default.toml"));
+        let (model, report) = train_recipe(&recipe, Some(&data)).unwrap();
         println!("{report}");
         model.save(&out).unwrap();
     }

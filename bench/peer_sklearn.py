@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""scikit-learn peer for the dispatch-tagger model.
+
+TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2) +
+LogisticRegression, C tuned on dev from a small grid:
+
+* one topic model per corpus, trained on that corpus's train split;
+* ONE topic model on all topic-labelled training corpora combined (the same
+  ones as recipes/default.toml, Reuters minus the dev carve included);
+* one region model (one-vs-rest, multi-label) on Reuters minus the carve,
+  scored on the carve (same fraction/seed/hash as the recipe).
+
+Prints macro-F1 (over the labels present in the dev gold) and top-1
+accuracy per dev split, regions micro-F1, fit times and peak memory.
+
+    pip install -r bench/requirements-peers.txt
+    python3 bench/peer_sklearn.py [--data ../shared/data] [--recipe recipes/default.toml] [--json out.json]
+"""
+
+import argparse
+import gzip
+import json
+import resource
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.preprocessing import MultiLabelBinarizer
+
+C_GRID = [1.0, 10.0, 100.0]
+CORPORA = ["bbc-en", "masakhanews-fr", "masakhanews-en", "orangesum-fr"]
+
+
+def fnv1a64(data: bytes) -> int:
+    h = 0xCBF29CE484222325
+    for b in data:
+        h ^= b
+        h = (h * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def held_out(rec_id: str, seed: int, fraction: float) -> bool:
+    """Same rule as src/model/data.rs Carve::held_out."""
+    return (fnv1a64(f"{seed}:{rec_id}".encode()) % 1_000_000) < fraction * 1_000_000
+
+
+def read(path: Path):
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def text_of(r):
+    return (r["title"] + "\n" + r["text"]) if r["title"] else r["text"]
+
+
+def topic_set(records):
+    recs = [r for r in records if "topics" in r["labelled"] and len(r["topics"]) == 1]
+    return [text_of(r) for r in recs], [r["topics"][0] for r in recs]
+
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def vectorizer():
+    return TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2)
+
+
+def score(y_true, y_pred):
+    labels = sorted(set(y_true))
+    return {
+        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+    }
+
+
+def fit_topics(train_x, train_y, devs):
+    """Fits for each C; picks the C with the best mean dev macro-F1."""
+    t0 = time.perf_counter()
+    vec = vectorizer()
+    xtr = vec.fit_transform(train_x)
+    vec_s = time.perf_counter() - t0
+    xdevs = {name: (vec.transform(x), y) for name, (x, y) in devs.items()}
+    best = None
+    for c in C_GRID:
+        t1 = time.perf_counter()
+        clf = LogisticRegression(C=c, max_iter=1000)
+        clf.fit(xtr, train_y)
+        fit_s = time.perf_counter() - t1
+        res = {name: score(y, clf.predict(x)) for name, (x, y) in xdevs.items()}
+        mean = float(np.mean([r["macro_f1"] for r in res.values()]))
+        if best is None or mean > best["mean_macro_f1"]:
+            best = {"C": c, "mean_macro_f1": mean, "dev": res, "fit_seconds": fit_s}
+    best["vectorize_seconds"] = vec_s
+    best["features"] = int(xtr.shape[1])
+    best["train_docs"] = int(xtr.shape[0])
+    return best
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default="../shared/data")
+    ap.add_argument("--recipe", default="recipes/default.toml")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    corpora = Path(args.data) / "corpora"
+    recipe = tomllib.loads(Path(args.recipe).read_text())
+    seed, fraction = recipe["holdout"]["seed"], recipe["holdout"]["fraction"]
+    out = {"per_corpus": {}, "combined": None, "regions": None}
+
+    devs = {}
+    trains = {}
+    for c in CORPORA:
+        trains[c] = topic_set(read(corpora / f"{c}-train.jsonl.gz"))
+        devs[f"{c}-dev"] = topic_set(read(corpora / f"{c}-dev.jsonl.gz"))
+    reuters = read(corpora / "reuters-en-train.jsonl.gz")
+    r_train = [r for r in reuters if not held_out(r["id"], seed, fraction)]
+    r_dev = [r for r in reuters if held_out(r["id"], seed, fraction)]
+
+    for c in CORPORA:
+        res = fit_topics(*trains[c], {f"{c}-dev": devs[f"{c}-dev"]})
+        out["per_corpus"][c] = res
+        d = res["dev"][f"{c}-dev"]
+        print(f"per-corpus {c:<16} C={res['C']:<6} macro_f1={d['macro_f1']:.4f} "
+              f"accuracy={d['accuracy']:.4f} fit={res['fit_seconds']:.1f}s "
+              f"vectorize={res['vectorize_seconds']:.1f}s peak={peak_mb():.0f}MB", flush=True)
+
+    cx, cy = [], []
+    for c in CORPORA:
+        cx += trains[c][0]
+        cy += trains[c][1]
+    rx, ry = topic_set(r_train)
+    cx += rx
+    cy += ry
+    res = fit_topics(cx, cy, devs)
+    out["combined"] = res
+    for name, d in res["dev"].items():
+        print(f"combined   {name:<20} C={res['C']:<6} macro_f1={d['macro_f1']:.4f} accuracy={d['accuracy']:.4f}")
+    print(f"combined fit={res['fit_seconds']:.1f}s vectorize={res['vectorize_seconds']:.1f}s "
+          f"docs={res['train_docs']} features={res['features']} peak={peak_mb():.0f}MB", flush=True)
+
+    # Regions: multi-label one-vs-rest on Reuters; selected = p >= 0.5, or the best label.
+    tr = [r for r in r_train if "regions" in r["labelled"]]
+    dv = [r for r in r_dev if "regions" in r["labelled"]]
+    mlb = MultiLabelBinarizer()
+    ytr = mlb.fit_transform([r["regions"] for r in tr])
+    ydv = mlb.transform([r["regions"] for r in dv])
+    vec = vectorizer()
+    t0 = time.perf_counter()
+    xtr = vec.fit_transform([text_of(r) for r in tr])
+    xdv = vec.transform([text_of(r) for r in dv])
+    best = None
+    for c in C_GRID:
+        t1 = time.perf_counter()
+        clf = OneVsRestClassifier(LogisticRegression(C=c, max_iter=1000))
+        clf.fit(xtr, ytr)
+        fit_s = time.perf_counter() - t1
+        p = clf.predict_proba(xdv)
+        pred = (p >= 0.5).astype(int)
+        for i in range(len(pred)):
+            if pred[i].sum() == 0:
+                pred[i, int(np.argmax(p[i]))] = 1
+        micro = float(f1_score(ydv, pred, average="micro", zero_division=0))
+        present = np.where(ydv.sum(axis=0) > 0)[0]
+        macro = float(f1_score(ydv, pred, labels=present, average="macro", zero_division=0))
+        if best is None or micro > best["micro_f1"]:
+            best = {"C": c, "micro_f1": micro, "macro_f1": macro, "fit_seconds": fit_s}
+    best["total_seconds"] = time.perf_counter() - t0
+    out["regions"] = best
+    print(f"regions    reuters-en-dev (carve {fraction}/{seed}, n={len(dv)}) C={best['C']} "
+          f"micro_f1={best['micro_f1']:.4f} macro_f1={best['macro_f1']:.4f} fit={best['fit_seconds']:.1f}s "
+          f"peak={peak_mb():.0f}MB", flush=True)
+    out["peak_rss_mb"] = peak_mb()
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
