@@ -402,6 +402,24 @@ mod tests {
     }
 
     #[test]
+    fn a_dispatch_without_places_gets_its_language_prior() {
+        let g = Gazetteer::default();
+        let v = place_values(&[], Lang::Fr, &g, false);
+        assert_eq!(
+            v.into_iter().collect::<Vec<_>>(),
+            vec![("noplace:fr".to_string(), 1.0)]
+        );
+        // Countries unknown to the gazetteer still count as places.
+        let places = [PlaceCount {
+            iso2: "SY".into(),
+            mentions: 3,
+        }];
+        let v = place_values(&places, Lang::Fr, &g, true);
+        assert_eq!(v.get("country:SY"), Some(&1.0));
+        assert!(!v.contains_key("noplace:fr"));
+    }
+
+    #[test]
     fn idf_is_from_training_not_the_batch() {
         let docs = [
             input("", "rates rise again"),
