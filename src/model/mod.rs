@@ -289,5 +289,7 @@ mod tests {
         );
         let top2: Vec<&str> = pred.regions[..2].iter().map(|r| r.code.as_str()).collect();
         assert!(top2.contains(&"145"), "{top2:?}");
+        // The service returns only selected labels (plus the best one).
+        assert!(pred.regions.iter().any(|r| r.code == "145" && r.selected));
     }
 }

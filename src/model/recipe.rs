@@ -114,6 +114,12 @@ pub struct HeadRecipe {
     /// Threshold of a label with no dev positives.
     #[serde(default = "default_threshold")]
     pub default_threshold: f32,
+    /// Pseudo-count of the prior `default_threshold` when tuning: the
+    /// threshold is `(p * tuned + k * default) / (p + k)` for a label with
+    /// `p` dev positives, so a label tuned on 15 documents moves less than
+    /// one tuned on 500 (0 = use the tuned value as is).
+    #[serde(default)]
+    pub threshold_prior: f64,
     /// Labels with fewer dev positives keep `default_threshold`: a
     /// threshold tuned on one or two documents is noise.
     #[serde(default = "default_min_dev_positives")]
@@ -159,7 +165,10 @@ impl Recipe {
             if head.max_iter == 0 || !positive(head.tol) {
                 return Err(format!("[{field}] max_iter and tol must be positive"));
             }
-            if !non_negative(head.balance) || !non_negative(head.positive_balance) {
+            if !non_negative(head.balance)
+                || !non_negative(head.positive_balance)
+                || !non_negative(head.threshold_prior)
+            {
                 return Err(format!("[{field}] balance must be >= 0"));
             }
         }

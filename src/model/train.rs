@@ -578,7 +578,15 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
                     }
                 }
             }
-            let t = best_threshold(pairs, hr.default_threshold, hr.min_dev_positives);
+            let positives = pairs.iter().filter(|p| p.1).count() as f64;
+            let tuned = best_threshold(pairs, hr.default_threshold, hr.min_dev_positives);
+            let k = hr.threshold_prior;
+            let t = if positives + k > 0.0 {
+                ((positives * f64::from(tuned) + k * f64::from(hr.default_threshold))
+                    / (positives + k)) as f32
+            } else {
+                tuned
+            };
             head.thresholds[l] = t;
             fit.threshold = t;
         }
