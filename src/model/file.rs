@@ -44,6 +44,8 @@ struct StoredHead {
 struct Payload {
     features: StoredFeatures,
     gazetteer: Gazetteer,
+    /// [`Model::pipeline_fingerprint`] when the model was trained.
+    fingerprint: u64,
     topics: StoredHead,
     regions: StoredHead,
 }
@@ -113,6 +115,7 @@ pub fn encode(model: &Model) -> Result<Vec<u8>> {
             places: f.places.clone(),
         },
         gazetteer: model.gazetteer.clone(),
+        fingerprint: model.fingerprint,
         topics: store_head(&model.topics),
         regions: store_head(&model.regions),
     };
@@ -205,15 +208,24 @@ fn decode_inner(bytes: &[u8]) -> std::result::Result<Model, String> {
         features,
         topics,
         regions,
+        fingerprint: p.fingerprint,
     })
 }
 
 /// Reads a model from bytes; `path` names it in errors.
 pub fn decode(bytes: &[u8], path: &Path) -> Result<Model> {
-    decode_inner(bytes).map_err(|reason| Error::Model {
+    let model = decode_inner(bytes).map_err(|reason| Error::Model {
         path: path.to_path_buf(),
         reason,
-    })
+    })?;
+    if !model.pipeline_matches() {
+        // Still usable, but its features no longer match what it learned from.
+        tracing::warn!(
+            model = %path.display(),
+            "text cleaning or gazetteer changed since this model was trained: retrain it"
+        );
+    }
+    Ok(model)
 }
 
 /// Writes the model next to `path` and renames it into place, so a reader
@@ -275,6 +287,7 @@ mod tests {
             features,
             topics: head(&["medtop:11000000"]),
             regions: head(&["145", "142"]),
+            fingerprint: 7,
         }
     }
 

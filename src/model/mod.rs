@@ -188,7 +188,25 @@ pub struct Model {
     features: TfIdf,
     topics: Head,
     regions: Head,
+    /// [`Model::pipeline_fingerprint`] at training time.
+    fingerprint: u64,
 }
+
+/// Fixed dispatches whose features fingerprint the preparation pipeline.
+const PROBES: [(&str, &str, Lang); 2] = [
+    (
+        "Poutine et Rohani saluent la victoire à Alep",
+        "Le président russe a parlé avec son homologue iranien. L'armée syrienne a repris Alep. \
+         Des négociations auront lieu à Astana, au Kazakhstan. Paris a réagi.\n\nAvec AFP",
+        Lang::Fr,
+    ),
+    (
+        "US TRADE DEFICIT WIDENS",
+        "WASHINGTON, March 3 - The U.S. trade deficit with Japan and Brazil widened in \
+         January, the Commerce Department said. London traders expect more.\n Reuter",
+        Lang::En,
+    ),
+];
 
 /// The default model file, produced by `recipes/default.toml`.
 static EMBEDDED: &[u8] = include_bytes!("../../models/default.dtm");
@@ -232,6 +250,29 @@ impl Model {
         &self.features
     }
 
+    /// A hash of the features of fixed probe dispatches after
+    /// [`crate::tagger::prepare`]: it changes when cleaning, tokenisation or
+    /// the gazetteer change, i.e. when serving would no longer see the
+    /// features the model was trained on.
+    pub fn pipeline_fingerprint(&self) -> u64 {
+        let mut h = data::FNV_OFFSET;
+        for (title, text, lang) in PROBES {
+            let p = crate::tagger::prepare(title, text, Some(lang), &self.gazetteer);
+            let (idx, val) = self.features.transform(&p.input(), &self.gazetteer);
+            for (j, v) in idx.iter().zip(&val) {
+                h = data::fnv1a(h, &j.to_le_bytes());
+                h = data::fnv1a(h, &v.to_le_bytes());
+            }
+            h = data::fnv1a(h, b"|");
+        }
+        h
+    }
+
+    /// Whether this build prepares dispatches as the model's training did.
+    pub fn pipeline_matches(&self) -> bool {
+        self.fingerprint == self.pipeline_fingerprint()
+    }
+
     /// Per-label decision thresholds of (topics, regions).
     pub fn thresholds(&self) -> (&[f32], &[f32]) {
         (&self.topics.thresholds, &self.regions.thresholds)
@@ -273,8 +314,19 @@ mod tests {
     #[test]
     fn embedded_model_loads_with_both_heads() {
         let m = Model::embedded().unwrap();
+
         assert!(!m.meta().topics.is_empty() && !m.meta().regions.is_empty());
         assert!(m.meta().vocabulary_size > 10_000);
+    }
+
+    #[test]
+    fn embedded_model_was_trained_with_this_builds_text_and_geo() {
+        let m = Model::embedded().unwrap();
+        assert!(
+            m.pipeline_matches(),
+            "text cleaning, tokens or gazetteer changed since models/default.dtm was trained; \
+             retrain: dispatch-tagger train --recipe recipes/default.toml --out models/default.dtm"
+        );
     }
 
     #[test]

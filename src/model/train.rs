@@ -536,7 +536,9 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
         features,
         topics: topics.head,
         regions: regions.head,
+        fingerprint: 0,
     };
+    model.fingerprint = model.pipeline_fingerprint();
 
     // Dev: predict once, tune thresholds, then score with them.
     let mut dev_splits: Vec<String> = Vec::new();
