@@ -8,7 +8,7 @@
 //! - [`recipe`]: the TOML training recipe.
 //! - [`train`]: `train_recipe`, from recipe to fitted [`Model`].
 //! - [`eval`]: per-split precision/recall/F1 of a model.
-//! - [`file`]: the versioned, checksummed model file.
+//! - [`file`](mod@file): the versioned, checksummed model file.
 
 pub mod data;
 pub mod eval;
