@@ -184,6 +184,7 @@ pub struct EvalArgs {
         long = "data",
         env = "DISPATCH_EVAL_DATA",
         value_delimiter = ',',
+        num_args = 1..,
         required = true
     )]
     pub data: Vec<PathBuf>,

@@ -22,7 +22,7 @@ pub enum Error {
     /// A model file could not be read or is not a valid model.
     #[error("model {path}: {reason}")]
     Model {
-        /// The file (or "<embedded>").
+        /// The file (or `<embedded>`).
         path: PathBuf,
         /// One-line reason.
         reason: String,

@@ -2,7 +2,7 @@
 //! regions, finds the countries they mention, and summarizes them.
 //!
 //! A dispatch goes through one pipeline whether it is being trained on or
-//! served: [`text::clean`] removes scraped boilerplate while keeping byte
+//! served: [`text::clean()`] removes scraped boilerplate while keeping byte
 //! offsets into the original text, [`text::lang`] settles the language,
 //! [`geo::Gazetteer`] finds the countries named, and [`model::Model`] turns
 //! words and places into topic and region probabilities. [`tagger::Tagger`]
