@@ -21,7 +21,8 @@ RUN touch src/main.rs src/lib.rs \
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=builder /dispatch-tagger /usr/local/bin/dispatch-tagger
-USER nonroot:nonroot
+# distroless "nonroot" is uid/gid 65532; numeric so Kubernetes runAsNonRoot can check it.
+USER 65532:65532
 ENV DISPATCH_LISTEN=0.0.0.0:50051 \
     DISPATCH_LOG_FORMAT=json
 EXPOSE 50051
