@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ClassifyArgs, EvalArgs, HealthcheckArgs, SummarizeArgs, TrainArgs};
 use crate::model::Model;
+use crate::summarize::Budget;
 use crate::tagger::{self, ClassifyOptions, Tagger};
 use crate::text::Lang;
 use crate::{Error, Result};
@@ -220,7 +221,10 @@ pub fn summarize(args: &SummarizeArgs) -> Result<()> {
             &rec.title,
             &rec.text,
             Lang::from_hint(&rec.lang)?,
-            args.max_sentences.max(1),
+            Budget {
+                sentences: args.max_sentences.max(1),
+                chars: args.max_chars as usize,
+            },
         );
         let sentences: Vec<SentenceOut> = s
             .sentences

@@ -133,6 +133,7 @@ impl ServeArgs {
                 max_text_bytes: self.max_text_bytes,
                 max_labels: self.max_labels,
                 max_sentences: self.max_sentences,
+                ..Limits::default()
             },
             max_message_bytes: self.max_message_bytes,
             grace_period: Duration::from_secs(self.grace_period),
@@ -228,6 +229,11 @@ pub struct SummarizeArgs {
     /// Sentences per summary.
     #[arg(long, env = "DISPATCH_MAX_SENTENCES", default_value_t = crate::tagger::DEFAULT_MAX_SENTENCES)]
     pub max_sentences: usize,
+    /// Length budget per summary in characters (sentences joined by one
+    /// space; whole sentences only); 0 = none.
+    #[arg(long, env = "DISPATCH_MAX_CHARS", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=crate::tagger::MAX_CHARS as i64))]
+    pub max_chars: u32,
 }
 
 #[cfg(test)]

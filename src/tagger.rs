@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::geo::{Gazetteer, PlaceCount};
 use crate::model::{LabelScore, Model, ModelInput};
-use crate::summarize::{self, Chosen};
+use crate::summarize::{self, Budget, Chosen};
 use crate::text::{self, Cleaned, Lang};
 use crate::{Error, Result};
 
@@ -76,6 +76,8 @@ pub struct Limits {
     pub max_labels: usize,
     /// Largest `maxSentences` accepted.
     pub max_sentences: usize,
+    /// Largest `maxChars` accepted.
+    pub max_chars: usize,
 }
 
 impl Default for Limits {
@@ -84,6 +86,7 @@ impl Default for Limits {
             max_text_bytes: 1 << 20,
             max_labels: 20,
             max_sentences: 20,
+            max_chars: MAX_CHARS,
         }
     }
 }
@@ -94,6 +97,8 @@ pub const DEFAULT_MAX_TOPICS: usize = 3;
 pub const DEFAULT_MAX_REGIONS: usize = 4;
 /// Sentences returned when the caller asks for 0.
 pub const DEFAULT_MAX_SENTENCES: usize = 3;
+/// Largest summary length budget accepted, in characters.
+pub const MAX_CHARS: usize = 10_000;
 /// Evidence terms per tag when `explain` is set.
 pub const EVIDENCE_TERMS: usize = 8;
 /// Longest caller `id` accepted, in bytes.
@@ -198,6 +203,16 @@ pub fn label_limit(name: &str, asked: u32, default: usize, max: usize) -> Result
     }
 }
 
+/// Checks a `maxChars` budget: 0 means none, otherwise at most `max`.
+pub fn max_chars(asked: u32, max: usize) -> Result<usize> {
+    match asked as usize {
+        n if n <= max => Ok(n),
+        n => Err(Error::invalid(format!(
+            "maxChars is {n}; use 0 for no character budget or a value up to {max}"
+        ))),
+    }
+}
+
 /// Checks a `minScore`: 0 means none, otherwise a probability.
 pub fn min_score(asked: f32) -> Result<Option<f32>> {
     if !asked.is_finite() || !(0.0..=1.0).contains(&asked) {
@@ -256,14 +271,16 @@ impl Tagger {
         }
     }
 
-    /// Picks up to `max_sentences` body sentences of a dispatch.
+    /// Picks whole body sentences of a dispatch within `budget`; the title
+    /// (the caller's, else the detected headline) guides the choice but is
+    /// never chosen.
     #[tracing::instrument(level = "debug", skip_all, fields(bytes = text.len()))]
     pub fn summarize(
         &self,
         title: &str,
         text: &str,
         language: Option<Lang>,
-        max_sentences: usize,
+        budget: Budget,
     ) -> Summary {
         let prepared = prepare(title, text, language, self.model.gazetteer());
         let sentences = summarize::summarize(
@@ -271,7 +288,8 @@ impl Tagger {
             &prepared.cleaned,
             prepared.lang,
             self.model.as_ref(),
-            max_sentences,
+            Some(prepared.title.as_str()),
+            budget,
         );
         Summary {
             language: prepared.lang,
@@ -346,6 +364,10 @@ mod tests {
         assert!(min_score(1.5).is_err());
         assert!(min_score(f32::NAN).is_err());
         assert_eq!(min_score(0.0).unwrap(), None);
+        assert_eq!(max_chars(0, MAX_CHARS).unwrap(), 0);
+        assert_eq!(max_chars(300, MAX_CHARS).unwrap(), 300);
+        let err = max_chars(20_000, MAX_CHARS).unwrap_err().to_string();
+        assert!(err.contains("maxChars is 20000"), "{err}");
     }
 
     #[test]

@@ -358,6 +358,63 @@ async fn summarize_picks_lead_sentences_and_skips_boilerplate() {
 }
 
 #[tokio::test]
+async fn summarize_honours_a_character_budget_with_whole_sentences() {
+    let server = spawn_server().await;
+    let mut client = server.client().await;
+    let all: Vec<String> = client
+        .summarize(SummarizeRequest {
+            text: ALEPPO_FR.into(),
+            max_sentences: 20,
+            ..Default::default()
+        })
+        .await
+        .expect("summarize answers")
+        .into_inner()
+        .sentences
+        .into_iter()
+        .map(|s| s.text)
+        .collect();
+    for budget in [150u32, 250, 400] {
+        let resp = client
+            .summarize(SummarizeRequest {
+                text: ALEPPO_FR.into(),
+                max_sentences: 20,
+                max_chars: budget,
+                ..Default::default()
+            })
+            .await
+            .expect("summarize answers")
+            .into_inner();
+        assert!(
+            !resp.sentences.is_empty(),
+            "budget {budget} fits a sentence"
+        );
+        assert!(
+            resp.summary.chars().count() <= budget as usize,
+            "{budget}: {:?}",
+            resp.summary
+        );
+        let mut seen = Vec::new();
+        for s in &resp.sentences {
+            assert!(all.contains(&s.text), "cut sentence {:?}", s.text);
+            assert!(!seen.contains(&s.text), "repeated sentence {:?}", s.text);
+            seen.push(s.text.clone());
+        }
+    }
+    let status = client
+        .summarize(SummarizeRequest {
+            text: ALEPPO_FR.into(),
+            max_chars: 1_000_000,
+            ..Default::default()
+        })
+        .await
+        .expect_err("budget too large");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("maxChars"), "{status:?}");
+    server.shutdown().await.expect("clean stop");
+}
+
+#[tokio::test]
 async fn model_info_describes_labels_corpora_and_metrics() {
     let server = spawn_server().await;
     let mut client = server.client().await;

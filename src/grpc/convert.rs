@@ -3,6 +3,7 @@
 use super::pb;
 use crate::Result;
 use crate::model::ModelMeta;
+use crate::summarize::Budget;
 use crate::tagger::{self, Classification, ClassifyOptions, Limits, Summary, Tag};
 use crate::text::Lang;
 
@@ -20,7 +21,7 @@ pub(crate) struct SummarizeCall {
     pub title: String,
     pub text: String,
     pub language: Option<Lang>,
-    pub max_sentences: usize,
+    pub budget: Budget,
 }
 
 pub(crate) fn classify_request(req: pb::ClassifyRequest, limits: &Limits) -> Result<ClassifyCall> {
@@ -57,12 +58,15 @@ pub(crate) fn summarize_request(
     tagger::validate_text(&req.id, &req.text, limits)?;
     Ok(SummarizeCall {
         language: Lang::from_hint(&req.language)?,
-        max_sentences: tagger::label_limit(
-            "maxSentences",
-            req.max_sentences,
-            tagger::DEFAULT_MAX_SENTENCES,
-            limits.max_sentences,
-        )?,
+        budget: Budget {
+            sentences: tagger::label_limit(
+                "maxSentences",
+                req.max_sentences,
+                tagger::DEFAULT_MAX_SENTENCES,
+                limits.max_sentences,
+            )?,
+            chars: tagger::max_chars(req.max_chars, limits.max_chars)?,
+        },
         id: req.id,
         title: req.title,
         text: req.text,

@@ -141,8 +141,7 @@ impl DispatchTagger for DispatchService {
             let call = convert::summarize_request(request.into_inner(), &self.limits)?;
             let tagger = Arc::clone(&self.tagger);
             blocking(move || {
-                let s =
-                    tagger.summarize(&call.title, &call.text, call.language, call.max_sentences);
+                let s = tagger.summarize(&call.title, &call.text, call.language, call.budget);
                 convert::summarize_response(call.id, &call.text, s)
             })
             .await

@@ -175,7 +175,7 @@ fn is_boundary(s: &str, cs: &[(usize, char)], i: usize, j: usize, k: usize) -> b
     if next.is_uppercase() {
         let after = cs.get(k + 1).map(|&(_, c)| c);
         let word_follows = after.is_some_and(|c| c.is_lowercase() || c == '\'' || c == '’');
-        return word_follows && glued_after_word(cs, i) && !in_address(s, cs, i);
+        return word_follows && glued_after_word(s, cs, i) && !in_address(s, cs, i);
     }
     false
 }
@@ -214,9 +214,10 @@ fn is_abbreviation(s: &str, cs: &[(usize, char)], i: usize) -> bool {
     single_capital || after_initial || ABBREVIATIONS.contains(&word)
 }
 
-/// A glued stop needs a real lowercase word (two letters or more) or a
-/// number before it.
-fn glued_after_word(cs: &[(usize, char)], i: usize) -> bool {
+/// A glued stop needs a real word before it (two letters or more,
+/// lowercase after its first letter, so "modèle Elise.Il y a" splits but
+/// "U.S.A" does not; never a known abbreviation) or a number.
+fn glued_after_word(s: &str, cs: &[(usize, char)], i: usize) -> bool {
     let Some(&(_, prev)) = i.checked_sub(1).and_then(|p| cs.get(p)) else {
         return false;
     };
@@ -224,7 +225,11 @@ fn glued_after_word(cs: &[(usize, char)], i: usize) -> bool {
         return true;
     }
     let w = word_before(cs, i);
-    w.len() >= 2 && cs[w.clone()].iter().all(|&(_, c)| c.is_lowercase())
+    w.len() >= 2
+        && cs[w.start + 1..w.end]
+            .iter()
+            .all(|&(_, c)| c.is_lowercase())
+        && !ABBREVIATIONS.contains(&&s[cs[w.start].0..cs[i].0])
 }
 
 /// Whether the whitespace-delimited token around `cs[i]` is a URL or address.
@@ -364,6 +369,46 @@ mod tests {
         let ranges = split(text, 9..text.len(), Lang::Fr);
         assert_eq!(ranges, [9..20, 21..31]);
         assert_eq!(&text[ranges[0].clone()], "Une phrase.");
+    }
+
+    #[test]
+    fn glued_stop_after_a_capitalised_word_splits_but_not_initials() {
+        let text = "Elle posait avec le modèle Elise.Il y a 22 ans, Lotus naissait. Le groupe U.S.A. Today et M.Dupont restent.";
+        assert_eq!(
+            sentences(text),
+            [
+                "Elle posait avec le modèle Elise.",
+                "Il y a 22 ans, Lotus naissait.",
+                "Le groupe U.S.A. Today et M.Dupont restent.",
+            ]
+        );
+    }
+
+    #[test]
+    fn french_decimals_percentages_and_spaced_guillemets() {
+        let text = "Le PIB a progressé de 1,4 % au 3e trimestre. « C'est une bonne nouvelle. Enfin ! » a-t-il lancé. Il a cité J.-C. Decaux et l'an 52 av. J.-C. sans détour.";
+        assert_eq!(
+            sentences(text),
+            [
+                "Le PIB a progressé de 1,4 % au 3e trimestre.",
+                "« C'est une bonne nouvelle. Enfin ! » a-t-il lancé.",
+                "Il a cité J.-C. Decaux et l'an 52 av. J.-C. sans détour.",
+            ]
+        );
+    }
+
+    #[test]
+    fn urls_with_paths_and_ellipsis_characters() {
+        let text = "Lisez https://www.example.com/Actu.Fr/page.html pour tout savoir. Puis… Plus rien. Le site bbc.co.uk répond.";
+        assert_eq!(
+            sentences(text),
+            [
+                "Lisez https://www.example.com/Actu.Fr/page.html pour tout savoir.",
+                "Puis…",
+                "Plus rien.",
+                "Le site bbc.co.uk répond.",
+            ]
+        );
     }
 
     #[test]

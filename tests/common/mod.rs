@@ -62,6 +62,7 @@ pub fn test_limits() -> Limits {
         max_text_bytes: 64 * 1024,
         max_labels: 20,
         max_sentences: 20,
+        ..Limits::default()
     }
 }
 
