@@ -77,6 +77,12 @@ pub struct HeadRecipe {
     /// labels they list (as positives) and never serve as negatives.
     #[serde(default)]
     pub positive_only: Vec<String>,
+    /// A record is a negative for a label only if its source has positives
+    /// of that label in training: a corpus whose taxonomy has no "sport"
+    /// (OrangeSum) cannot say "not sport", its sport stories sit under
+    /// another heading.
+    #[serde(default)]
+    pub negatives_from_own_labels: bool,
     /// Sources whose gold names only some countries (OrangeSum `france`:
     /// FR only): a record of theirs trains this head only if every country
     /// the gazetteer finds in it is in its gold.

@@ -324,6 +324,13 @@ fn fit_head(
         .map(|&i| hr.places_only.contains(&records[i].source))
         .collect();
     let x = select_rows(x_all, &rows, &masked, first_place, hr.use_places);
+    // Labels each source has positives of.
+    let mut source_labels: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for &i in &rows {
+        for l in records[i].labels(field) {
+            source_labels.insert((records[i].source.as_str(), l.as_str()));
+        }
+    }
     let tasks: Vec<BinaryTask> = labels
         .iter()
         .map(|l| {
@@ -336,7 +343,12 @@ fn fit_head(
                 .zip(&base)
                 .zip(targets.iter())
                 .map(|((&i, &b), &pos)| {
-                    if !pos && hr.positive_only.contains(&records[i].source) {
+                    let src = records[i].source.as_str();
+                    if !pos
+                        && (hr.positive_only.contains(&records[i].source)
+                            || (hr.negatives_from_own_labels
+                                && !source_labels.contains(&(src, l.code.as_str()))))
+                    {
                         0.0
                     } else {
                         b as f32
