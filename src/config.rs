@@ -76,6 +76,9 @@ pub struct ServeArgs {
     /// Seconds a call may take before it fails with DEADLINE_EXCEEDED.
     #[arg(long, env = "DISPATCH_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout: u64,
+    /// Dispatches tagged or summarized at once; further calls get RESOURCE_EXHAUSTED.
+    #[arg(long, env = "DISPATCH_MAX_CONCURRENT_CALLS", default_value_t = 64)]
+    pub max_concurrent_calls: usize,
 }
 
 /// Validated `serve` configuration.
@@ -93,6 +96,8 @@ pub struct ServeConfig {
     pub grace_period: Duration,
     /// Per-call timeout.
     pub request_timeout: Duration,
+    /// Concurrent dispatches.
+    pub max_concurrent_calls: usize,
 }
 
 impl ServeArgs {
@@ -121,6 +126,12 @@ impl ServeArgs {
                 return Err(Error::invalid(format!("{flag} {v} must be in 1..=1000")));
             }
         }
+        if !(1..=100_000).contains(&self.max_concurrent_calls) {
+            return Err(Error::invalid(format!(
+                "--max-concurrent-calls {} must be in 1..=100000",
+                self.max_concurrent_calls
+            )));
+        }
         if self.request_timeout == 0 {
             return Err(Error::invalid(
                 "--request-timeout must be at least 1 second",
@@ -138,6 +149,7 @@ impl ServeArgs {
             max_message_bytes: self.max_message_bytes,
             grace_period: Duration::from_secs(self.grace_period),
             request_timeout: Duration::from_secs(self.request_timeout),
+            max_concurrent_calls: self.max_concurrent_calls,
         })
     }
 }

@@ -65,6 +65,7 @@ fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         max_message_bytes: config.max_message_bytes,
         grace_period: config.grace_period,
         request_timeout: config.request_timeout,
+        max_concurrent_calls: config.max_concurrent_calls,
     };
     let rt = runtime(std::thread::available_parallelism().map_or(2, usize::from))?;
     rt.block_on(async {

@@ -38,8 +38,11 @@ pub struct ServerState {
     pub max_message_bytes: usize,
     /// Drain time after `shutdown` resolves.
     pub grace_period: Duration,
-    /// Per-call timeout.
+    /// Longest a dispatch may take before DEADLINE_EXCEEDED.
     pub request_timeout: Duration,
+    /// Dispatches tagged or summarized at once; further unary calls get
+    /// RESOURCE_EXHAUSTED.
+    pub max_concurrent_calls: usize,
 }
 
 /// Serves until `shutdown` resolves, then reports NOT_SERVING, stops
@@ -73,14 +76,17 @@ pub async fn run(
     let service = DispatchTaggerServer::new(DispatchService::new(
         Arc::clone(&state.tagger),
         state.limits,
+        state.max_concurrent_calls,
+        state.request_timeout,
     ))
     .max_decoding_message_size(state.max_message_bytes)
     .max_encoding_message_size(state.max_message_bytes);
 
     let local = listener.local_addr().ok();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    // Client deadlines (grpc-timeout) are enforced by tonic; the server's own
+    // limit is applied per dispatch in the service (DEADLINE_EXCEEDED).
     let server = Server::builder()
-        .timeout(state.request_timeout)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -3,10 +3,10 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::{Stream, StreamExt};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status, Streaming};
 
@@ -19,40 +19,86 @@ use crate::tagger::{Limits, Tagger};
 /// in request order.
 const STREAM_PIPELINE: usize = 4;
 
-/// The service state: a loaded tagger and the request limits.
+/// The service state: a loaded tagger, the request limits, and admission:
+/// at most `max_calls` dispatches are tagged or summarized at once, and a
+/// unary call beyond that is refused at once (RESOURCE_EXHAUSTED) instead of
+/// queueing without bound; work that outlives the request timeout answers
+/// DEADLINE_EXCEEDED.
 #[derive(Debug, Clone)]
 pub struct DispatchService {
     tagger: Arc<Tagger>,
     limits: Limits,
+    permits: Arc<Semaphore>,
+    max_calls: usize,
+    timeout: Duration,
 }
 
 impl DispatchService {
-    /// Serves `tagger` with `limits`.
-    pub fn new(tagger: Arc<Tagger>, limits: Limits) -> Self {
-        DispatchService { tagger, limits }
+    /// Serves `tagger` with `limits`, `max_calls` CPU jobs at once, each
+    /// allowed `timeout`.
+    pub fn new(tagger: Arc<Tagger>, limits: Limits, max_calls: usize, timeout: Duration) -> Self {
+        let max_calls = max_calls.max(1);
+        DispatchService {
+            tagger,
+            limits,
+            permits: Arc::new(Semaphore::new(max_calls)),
+            max_calls,
+            timeout,
+        }
     }
 
-    async fn classify_one(&self, req: pb::ClassifyRequest) -> Result<pb::ClassifyResponse, Status> {
+    /// A slot for one CPU job: unary calls are refused when none is free;
+    /// a stream waits (its client is already flow-controlled by HTTP/2).
+    async fn admit(&self, wait: bool) -> Result<OwnedSemaphorePermit, Status> {
+        let permits = Arc::clone(&self.permits);
+        let permit = if wait {
+            permits.acquire_owned().await.ok()
+        } else {
+            permits.try_acquire_owned().ok()
+        };
+        permit.ok_or_else(|| {
+            Status::resource_exhausted(format!(
+                "server busy: {} dispatches in progress; retry with backoff",
+                self.max_calls
+            ))
+        })
+    }
+
+    /// Runs CPU work on the blocking pool, off the reactor threads, holding
+    /// its admission slot until the work is really done.
+    async fn blocking<T, F>(&self, wait: bool, f: F) -> Result<T, Status>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let permit = self.admit(wait).await?;
+        let work = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            f()
+        });
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(Status::from(Error::Internal(format!("worker failed: {e}")))),
+            Err(_) => Err(Status::deadline_exceeded(format!(
+                "the dispatch took longer than the server's {} ms limit",
+                self.timeout.as_millis()
+            ))),
+        }
+    }
+
+    async fn classify_one(
+        &self,
+        req: pb::ClassifyRequest,
+        wait: bool,
+    ) -> Result<pb::ClassifyResponse, Status> {
         let call = convert::classify_request(req, &self.limits)?;
         let tagger = Arc::clone(&self.tagger);
-        let result = blocking(move || {
+        self.blocking(wait, move || {
             let c = tagger.classify(&call.title, &call.text, &call.options);
             convert::classify_response(call.id, c, &tagger.model().meta().version)
         })
-        .await?;
-        Ok(result)
-    }
-}
-
-/// Runs CPU work on the blocking pool, off the reactor threads.
-async fn blocking<T, F>(f: F) -> Result<T, Status>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| Status::from(Error::Internal(format!("worker failed: {e}"))))
+    }
 }
 
 /// One log line per call: method, status code, latency. Never the text.
@@ -79,7 +125,7 @@ impl DispatchTagger for DispatchService {
         request: Request<pb::ClassifyRequest>,
     ) -> Result<Response<pb::ClassifyResponse>, Status> {
         let started = Instant::now();
-        let result = self.classify_one(request.into_inner()).await;
+        let result = self.classify_one(request.into_inner(), false).await;
         log_call("Classify", started, code_of(&result), 1);
         result.map(Response::new)
     }
@@ -102,7 +148,7 @@ impl DispatchTagger for DispatchService {
                     async move {
                         let req = item?;
                         let id = req.id.clone();
-                        svc.classify_one(req).await.map_err(|s| {
+                        svc.classify_one(req, true).await.map_err(|s| {
                             // Say which request of the stream failed.
                             Status::new(
                                 s.code(),
@@ -140,7 +186,7 @@ impl DispatchTagger for DispatchService {
         let result = async {
             let call = convert::summarize_request(request.into_inner(), &self.limits)?;
             let tagger = Arc::clone(&self.tagger);
-            blocking(move || {
+            self.blocking(false, move || {
                 let s = tagger.summarize(&call.title, &call.text, call.language, call.budget);
                 convert::summarize_response(call.id, &call.text, s)
             })

@@ -68,19 +68,24 @@ pub fn test_limits() -> Limits {
 
 /// Starts the server on the embedded model.
 pub async fn spawn_server() -> TestServer {
-    spawn_server_with(test_limits(), 256 * 1024).await
+    spawn(test_state()).await
 }
 
-/// Starts the server with explicit limits.
-pub async fn spawn_server_with(limits: Limits, max_message_bytes: usize) -> TestServer {
+/// The state tests serve: the embedded model and small limits.
+pub fn test_state() -> ServerState {
     let model = Model::embedded().expect("embedded model loads");
-    let state = ServerState {
+    ServerState {
         tagger: Arc::new(Tagger::new(Arc::new(model))),
-        limits,
-        max_message_bytes,
+        limits: test_limits(),
+        max_message_bytes: 256 * 1024,
         grace_period: Duration::from_secs(10),
         request_timeout: Duration::from_secs(30),
-    };
+        max_concurrent_calls: 64,
+    }
+}
+
+/// Starts the server with `state`.
+pub async fn spawn(state: ServerState) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
