@@ -229,19 +229,16 @@ pub fn summarize(args: &SummarizeArgs) -> Result<()> {
         let sentences: Vec<SentenceOut> = s
             .sentences
             .iter()
-            .map(|c| SentenceOut {
-                text: rec.text.get(c.start..c.end).unwrap_or_default().to_string(),
+            .zip(s.sentence_texts(&rec.text))
+            .map(|(c, sentence)| SentenceOut {
+                text: sentence.to_string(),
                 index: c.index,
                 score: c.score,
                 start: c.start,
                 end: c.end,
             })
             .collect();
-        let summary = sentences
-            .iter()
-            .map(|s| s.text.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let summary = s.joined(&rec.text);
         write_line(
             &mut out,
             &SummarizeOut {

@@ -169,6 +169,20 @@ pub struct Summary {
     pub sentences: Vec<Chosen>,
 }
 
+impl Summary {
+    /// Each chosen sentence as it stands in `text` (the request's text).
+    pub fn sentence_texts<'a>(&'a self, text: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.sentences
+            .iter()
+            .map(move |c| text.get(c.start..c.end).unwrap_or_default())
+    }
+
+    /// The summary a reader sees: the chosen sentences joined by one space.
+    pub fn joined(&self, text: &str) -> String {
+        self.sentence_texts(text).collect::<Vec<_>>().join(" ")
+    }
+}
+
 /// Checks what every request shares: id length and a usable text.
 pub fn validate_text(id: &str, text: &str, limits: &Limits) -> Result<()> {
     if id.len() > MAX_ID_BYTES {

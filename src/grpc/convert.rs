@@ -112,26 +112,22 @@ pub(crate) fn classify_response(
 }
 
 pub(crate) fn summarize_response(id: String, text: &str, s: Summary) -> pb::SummarizeResponse {
-    let sentences: Vec<pb::Sentence> = s
+    let sentences = s
         .sentences
-        .into_iter()
-        .map(|c| pb::Sentence {
-            text: text.get(c.start..c.end).unwrap_or_default().to_string(),
+        .iter()
+        .zip(s.sentence_texts(text))
+        .map(|(c, sentence)| pb::Sentence {
+            text: sentence.to_string(),
             index: u32::try_from(c.index).unwrap_or(u32::MAX),
             score: c.score,
             start: u32::try_from(c.start).unwrap_or(u32::MAX),
             end: u32::try_from(c.end).unwrap_or(u32::MAX),
         })
         .collect();
-    let summary = sentences
-        .iter()
-        .map(|s| s.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
     pb::SummarizeResponse {
         id,
         language: s.language.code().to_string(),
-        summary,
+        summary: s.joined(text),
         sentences,
     }
 }
