@@ -12,9 +12,12 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::data::{Record, read_records, split_name};
+use rayon::prelude::*;
+
 use super::train::predict_records;
 use super::{LabelScore, MetricValue, Model, Prediction};
 use crate::Result;
+use crate::tagger::prepare;
 
 /// One label's figures.
 #[derive(Debug, Clone, Serialize)]
@@ -50,6 +53,10 @@ pub struct TaskReport {
     pub macro_f1: f64,
     /// F1 of all decisions pooled.
     pub micro_f1: f64,
+    /// Expected calibration error, 10 equal-width bins: single-label, the
+    /// top-1 score against top-1 correctness; multi-label, every (record,
+    /// label) score against gold membership.
+    pub ece: f64,
     /// Per label (gold or predicted), by code.
     pub labels: Vec<LabelMetrics>,
 }
@@ -65,6 +72,9 @@ pub struct SplitReport {
     pub topics: Option<TaskReport>,
     /// Region figures, if any record has region gold.
     pub regions: Option<TaskReport>,
+    /// Baseline with no model: the regions of every place the gazetteer
+    /// finds, on the same records as `regions`.
+    pub gazetteer_regions: Option<TaskReport>,
 }
 
 /// An evaluation over several splits.
@@ -86,6 +96,7 @@ impl EvalReport {
                     ("accuracy", t.accuracy),
                     ("macro_f1", t.macro_f1),
                     ("micro_f1", t.micro_f1),
+                    ("ece", t.ece),
                 ] {
                     out.push(MetricValue {
                         split: s.split.clone(),
@@ -104,15 +115,18 @@ impl fmt::Display for EvalReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:<22} {:<8} {:>6} {:>8} {:>8} {:>8}",
-            "split", "task", "n", "accuracy", "macro_f1", "micro_f1"
+            "{:<22} {:<9} {:>6} {:>8} {:>8} {:>8} {:>7}",
+            "split", "task", "n", "accuracy", "macro_f1", "micro_f1", "ece"
         )?;
         for s in &self.splits {
-            for t in [&s.topics, &s.regions].into_iter().flatten() {
+            for t in [&s.topics, &s.regions, &s.gazetteer_regions]
+                .into_iter()
+                .flatten()
+            {
                 writeln!(
                     f,
-                    "{:<22} {:<8} {:>6} {:>8.4} {:>8.4} {:>8.4}",
-                    s.split, t.task, t.records, t.accuracy, t.macro_f1, t.micro_f1
+                    "{:<22} {:<9} {:>6} {:>8.4} {:>8.4} {:>8.4} {:>7.4}",
+                    s.split, t.task, t.records, t.accuracy, t.macro_f1, t.micro_f1, t.ece
                 )?;
             }
         }
@@ -155,11 +169,68 @@ pub fn evaluate(model: &Model, files: &[PathBuf]) -> Result<EvalReport> {
             name = carve.dev_name.clone();
         }
         let preds = predict_records(model, &records);
-        report
-            .splits
-            .push(split_report(model, &name, &records, &preds));
+        let mut split = split_report(model, &name, &records, &preds);
+        if split.regions.is_some() {
+            let lookup = gazetteer_predictions(model, &records);
+            split.gazetteer_regions = task_report(
+                "gazetteer",
+                "regions",
+                &records,
+                lookup.iter().map(|p| &p[..]),
+                &BTreeMap::new(),
+            );
+        }
+        report.splits.push(split);
     }
     Ok(report)
+}
+
+/// The no-model baseline: every region (sub-region and region) of every
+/// country the gazetteer finds in the prepared text, selected with score 1.
+fn gazetteer_predictions(model: &Model, records: &[Record]) -> Vec<Vec<LabelScore>> {
+    records
+        .par_iter()
+        .map(|r| {
+            let p = prepare(&r.title, &r.text, r.lang_hint(), model.gazetteer());
+            let mut codes: BTreeSet<String> = BTreeSet::new();
+            for place in &p.places {
+                if let Some((sub, region)) = model.gazetteer().regions_of(&place.iso2) {
+                    codes.extend([sub.to_string(), region.to_string()]);
+                }
+            }
+            codes
+                .into_iter()
+                .filter(|c| !c.is_empty())
+                .map(|code| LabelScore {
+                    name: String::new(),
+                    code,
+                    score: 1.0,
+                    selected: true,
+                    evidence: Vec::new(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Expected calibration error over (score, correct) pairs, `bins` equal-width
+/// bins: the support-weighted mean gap between mean score and accuracy.
+pub(crate) fn ece(pairs: &[(f32, bool)], bins: usize) -> f64 {
+    if pairs.is_empty() {
+        return 0.0;
+    }
+    let mut sums = vec![(0.0f64, 0.0f64); bins];
+    for &(score, correct) in pairs {
+        let s = f64::from(score).clamp(0.0, 1.0);
+        let b = ((s * bins as f64) as usize).min(bins - 1);
+        sums[b].0 += s;
+        sums[b].1 += f64::from(u8::from(correct));
+    }
+    // |sum of scores - sum correct| of a bin is its gap times its support.
+    sums.iter()
+        .map(|&(conf, acc)| (conf - acc).abs())
+        .sum::<f64>()
+        / pairs.len() as f64
 }
 
 /// Recomputes `selected` from the model's current thresholds.
@@ -196,16 +267,19 @@ pub fn split_report(
         records: records.len(),
         topics: task_report(
             "topics",
+            "topics",
             records,
             preds.iter().map(|p| &p.topics[..]),
             &names,
         ),
         regions: task_report(
             "regions",
+            "regions",
             records,
             preds.iter().map(|p| &p.regions[..]),
             &names,
         ),
+        gazetteer_regions: None,
     }
 }
 
@@ -243,6 +317,7 @@ fn ratio(a: usize, b: usize) -> f64 {
 
 fn task_report<'a>(
     task: &str,
+    field: &str,
     records: &[Record],
     scores: impl Iterator<Item = &'a [LabelScore]>,
     names: &BTreeMap<&str, &str>,
@@ -250,8 +325,8 @@ fn task_report<'a>(
     let pairs: Vec<(BTreeSet<String>, &[LabelScore])> = records
         .iter()
         .zip(scores)
-        .filter(|(r, _)| r.is_labelled(task))
-        .map(|(r, s)| (r.labels(task).iter().cloned().collect(), s))
+        .filter(|(r, _)| r.is_labelled(field))
+        .map(|(r, s)| (r.labels(field).iter().cloned().collect(), s))
         .collect();
     if pairs.is_empty() {
         return None;
@@ -297,6 +372,17 @@ fn task_report<'a>(
         .values()
         .fold((0, 0, 0), |a, c| (a.0 + c.0, a.1 + c.1, a.2 + c.2));
     let micro_f1 = f1(ratio(tp, tp + fp), ratio(tp, tp + fnn));
+    let calibration: Vec<(f32, bool)> = if single {
+        pairs
+            .iter()
+            .filter_map(|(gold, scores)| scores.first().map(|s| (s.score, gold.contains(&s.code))))
+            .collect()
+    } else {
+        pairs
+            .iter()
+            .flat_map(|(gold, scores)| scores.iter().map(|s| (s.score, gold.contains(&s.code))))
+            .collect()
+    };
     Some(TaskReport {
         task: task.to_string(),
         records: pairs.len(),
@@ -304,6 +390,22 @@ fn task_report<'a>(
         accuracy: ratio(exact, pairs.len()),
         macro_f1,
         micro_f1,
+        ece: ece(&calibration, 10),
         labels,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ece_is_the_support_weighted_gap() {
+        // Bin 0.9: scores 0.9, 0.9, half right -> gap 0.4 on 2 of 4 pairs;
+        // bin 0.2: scores 0.2, 0.2, none right -> gap 0.2 on 2 of 4.
+        let pairs = [(0.9, true), (0.9, false), (0.2, false), (0.2, false)];
+        assert!((ece(&pairs, 10) - 0.3).abs() < 1e-6);
+        assert_eq!(ece(&[(1.0, true), (0.0, false)], 10), 0.0);
+        assert_eq!(ece(&[], 10), 0.0);
+    }
 }
