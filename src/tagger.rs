@@ -296,17 +296,24 @@ impl Tagger {
         language: Option<Lang>,
         budget: Budget,
     ) -> Summary {
-        let prepared = prepare(title, text, language, self.model.gazetteer());
+        // Not `prepare`: places are not needed here and finding them costs
+        // as much as the summary itself.
+        let cleaned = text::clean(text);
+        let title = title.trim();
+        let lang = language.unwrap_or_else(|| {
+            let both = format!("{title}\n{}", cleaned.body_text(text));
+            text::lang::detect(&both)
+        });
         let sentences = summarize::summarize(
             text,
-            &prepared.cleaned,
-            prepared.lang,
+            &cleaned,
+            lang,
             self.model.as_ref(),
-            Some(prepared.title.as_str()),
+            Some(title),
             budget,
         );
         Summary {
-            language: prepared.lang,
+            language: lang,
             sentences,
         }
     }
