@@ -17,6 +17,11 @@ peers', then fit time and peak memory of each.
 
 --quick (used by CI) checks that the pipeline still works: it skips the
 training and the scikit-learn peer and only evaluates the embedded model.
+
+--cross-source is the generalization guard: it trains the one-source recipes
+(recipes/cross-bbc.toml, recipes/cross-orangesum.toml) one after the other
+and scores each on its own dev split and on another source's
+(BBC -> MasakhaNEWS-en, OrangeSum -> MasakhaNEWS-fr), then exits.
 """
 
 import argparse
@@ -28,6 +33,8 @@ import tempfile
 from pathlib import Path
 
 BIN = Path("target/release/dispatch-tagger")
+CROSS = [("recipes/cross-bbc.toml", "bbc-en-dev", "masakhanews-en-dev"),
+         ("recipes/cross-orangesum.toml", "orangesum-fr-dev", "masakhanews-fr-dev")]
 DEV = ["bbc-en-dev", "masakhanews-en-dev", "masakhanews-fr-dev", "orangesum-fr-dev"]
 
 
@@ -45,17 +52,37 @@ def timed(cmd, **kw):
     return proc.stdout, h * 3600 + m * 60 + s, rss / 1024
 
 
+def cross_source(args, corpora, work):
+    """Trains each one-source recipe and scores it in and out of its source."""
+    print(f"{'recipe':<30} {'dev split':<22} {'accuracy':>9} {'macroF1':>8} {'ece':>7} {'fit s':>6}")
+    for recipe, own, other in CROSS:
+        model = work / (Path(recipe).stem + ".dtm")
+        _, wall, _ = timed([BIN, "train", "--recipe", recipe, "--out", model, "--data", args.data],
+                           stderr=subprocess.DEVNULL)
+        out, _, _ = timed([BIN, "eval", "--model", model, "--json", "--data",
+                           ",".join(str(corpora / f"{d}.jsonl.gz") for d in (own, other))])
+        for s in json.loads(out)["splits"]:
+            t = s["topics"]
+            print(f"{recipe:<30} {s['split']:<22} {t['accuracy']:>9.4f} {t['macro_f1']:>8.4f} "
+                  f"{t.get('ece', float('nan')):>7.4f} {wall:>6.1f}", flush=True)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="../shared/data")
     ap.add_argument("--recipe", default="recipes/default.toml")
     ap.add_argument("--no-train", action="store_true")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--cross-source", action="store_true",
+                    help="train the one-source recipes and score them on another source")
     args = ap.parse_args()
     if not BIN.exists():
         sys.exit(f"{BIN} missing: cargo build --release first")
     corpora = Path(args.data) / "corpora"
     work = Path(tempfile.mkdtemp(prefix="side-by-side-"))
+    if args.cross_source:
+        return cross_source(args, corpora, work)
 
     ours_fit = None
     model_args = []
@@ -84,7 +111,7 @@ def main():
 
     print()
     print(f"{'dev split':<22} {'task':<8} {'ours macroF1':>12} {'ours acc':>9} {'ours microF1':>12} "
-          f"{'skl/corpus':>10} {'skl/combined':>12}")
+          f"{'ours ECE':>8} {'skl/corpus':>10} {'skl/combined':>12} {'gazetteer':>9}")
     for name in DEV + ["reuters-en-dev"]:
         s = ours.get(name)
         if s is None:
@@ -93,7 +120,10 @@ def main():
             t = s.get(task)
             if not t:
                 continue
-            per = comb = ""
+            per = comb = gaz = ""
+            g = s.get("gazetteer_regions")
+            if task == "regions" and g:
+                gaz = f"µ{g['micro_f1']:.4f}"
             if peers and task == "topics":
                 c = name.removesuffix("-dev")
                 if c in peers["per_corpus"]:
@@ -103,7 +133,7 @@ def main():
             if peers and task == "regions" and name == "reuters-en-dev":
                 per = f"µ{peers['regions']['micro_f1']:.4f}"
             print(f"{name:<22} {task:<8} {t['macro_f1']:>12.4f} {t['accuracy']:>9.4f} "
-                  f"{t['micro_f1']:>12.4f} {per:>10} {comb:>12}")
+                  f"{t['micro_f1']:>12.4f} {t.get('ece', float('nan')):>8.4f} {per:>10} {comb:>12} {gaz:>9}")
     print()
     if ours_fit:
         print(f"fit, dispatch-tagger (all corpora, topics + regions): {ours_fit[0]:.1f} s, peak {ours_fit[1]:.0f} MB")
