@@ -366,6 +366,35 @@ mod tests {
     }
 
     #[test]
+    fn a_second_topic_is_emitted_when_it_passes_its_dev_tuned_threshold() {
+        // A war summit: politics best, and a second topic scored just above,
+        // then just below, that label's own threshold in the shipped model.
+        let model = crate::model::Model::embedded().unwrap();
+        let labels = &model.meta().topics;
+        let (thresholds, _) = model.thresholds();
+        let politics = labels
+            .iter()
+            .position(|l| l.code == "medtop:11000000")
+            .unwrap();
+        let second = (0..labels.len()).find(|&k| k != politics).unwrap();
+        let t = thresholds[second];
+        assert!(0.0 < t && t < 1.0, "threshold {t}");
+        for (score2, emitted) in [((t + 0.01).min(1.0), 2), (t - 0.01, 1)] {
+            let mut preds = vec![crate::model::Prediction {
+                topics: vec![
+                    score(&labels[politics].code, 0.99, false),
+                    score(&labels[second].code, score2, false),
+                ],
+                regions: vec![],
+            }];
+            crate::model::eval::reselect(&model, &mut preds);
+            let tags = pick(preds.remove(0).topics, 3, None);
+            assert_eq!(tags.len(), emitted, "second scored {score2}, threshold {t}");
+            assert_eq!(tags[0].code, "medtop:11000000");
+        }
+    }
+
+    #[test]
     fn pick_honours_a_caller_floor_and_the_maximum() {
         let scores = vec![
             score("a", 0.9, true),
