@@ -25,6 +25,7 @@ and scores each on its own dev split and on another source's
 """
 
 import argparse
+import gzip
 import json
 import re
 import subprocess
@@ -50,6 +51,21 @@ def timed(cmd, **kw):
     h, m, s = (float(x) if x else 0.0 for x in wall.groups())
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1))
     return proc.stdout, h * 3600 + m * 60 + s, rss / 1024
+
+
+def speed(model_args, corpora, work):
+    """Model file size, one-document wall time (process start and model load
+    included) and batch throughput of `classify` on masakhanews-en-dev
+    (documents / (batch wall - one-document wall))."""
+    src = corpora / "masakhanews-en-dev.jsonl.gz"
+    with gzip.open(src, "rt", encoding="utf-8") as f:
+        lines = [line for line in f if line.strip()]
+    one = work / "one.jsonl"
+    one.write_text(lines[0], encoding="utf-8")
+    _, t1, _ = timed([BIN, "classify", *model_args, "--input", one], stderr=subprocess.DEVNULL)
+    _, tn, _ = timed([BIN, "classify", *model_args, "--input", src], stderr=subprocess.DEVNULL)
+    rate = len(lines) / max(tn - t1, 1e-3)
+    return t1, rate
 
 
 def cross_source(args, corpora, work):
@@ -135,6 +151,10 @@ def main():
             print(f"{name:<22} {task:<8} {t['macro_f1']:>12.4f} {t['accuracy']:>9.4f} "
                   f"{t['micro_f1']:>12.4f} {t.get('ece', float('nan')):>8.4f} {per:>10} {comb:>12} {gaz:>9}")
     print()
+    size = Path(model_args[1]).stat().st_size if model_args else Path("models/default.dtm").stat().st_size
+    t1, rate = speed(model_args, corpora, work)
+    print(f"dispatch-tagger model {size / 1e6:.1f} MB; classify one document {t1 * 1000:.0f} ms wall "
+          f"(process start and model load included); batch {rate:.0f} documents/s")
     if ours_fit:
         print(f"fit, dispatch-tagger (all corpora, topics + regions): {ours_fit[0]:.1f} s, peak {ours_fit[1]:.0f} MB")
     if peers:
