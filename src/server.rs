@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
 use crate::grpc::pb::dispatch_tagger_server::DispatchTaggerServer;
@@ -83,6 +83,9 @@ pub async fn run(
     .max_encoding_message_size(state.max_message_bytes);
 
     let local = listener.local_addr().ok();
+    // Answers are small: without TCP_NODELAY, Nagle plus the client's
+    // delayed ACK held many replies ~40 ms (seen in bench/load.sh).
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     // Client deadlines (grpc-timeout) are enforced by tonic; the server's own
     // limit is applied per dispatch in the service (DEADLINE_EXCEEDED).
@@ -91,7 +94,7 @@ pub async fn run(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(service)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+        .serve_with_incoming_shutdown(incoming, async {
             let _ = stop_rx.await;
         });
     tokio::pin!(server);
