@@ -432,3 +432,67 @@ mod tests {
         ));
     }
 }
+
+/// Summaries of generated scraped pages: whole sentences of the request's
+/// text, in order, never repeated, never the boilerplate, within budget.
+#[cfg(test)]
+mod properties {
+    use std::sync::{Arc, OnceLock};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn tagger() -> &'static Tagger {
+        static TAGGER: OnceLock<Tagger> = OnceLock::new();
+        TAGGER.get_or_init(|| Tagger::new(Arc::new(Model::embedded().expect("embedded model"))))
+    }
+
+    fn line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("Liens d'accessibilité".to_string()),
+            Just("XS".to_string()),
+            Just("Avec AFP".to_string()),
+            Just("Le président a salué « une victoire… » à Alep.".to_string()),
+            Just("Growth was 1.4 percent, said Mr. Smith. Shares rose.".to_string()),
+            Just("Ils ont dit : « Nous restons. » Puis ils sont partis.".to_string()),
+            Just("🇫🇷 مرحبا بالعالم. שלום עולם!".to_string()),
+            "[A-Z][a-zéèàç]{2,12}( [a-zéèàç]{1,12}){3,15}[.!?]",
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn a_summary_is_whole_distinct_body_sentences_within_budget(
+            lines in prop::collection::vec(line(), 0..16),
+            sentences in 0usize..6,
+            chars in prop_oneof![Just(0usize), 1usize..400],
+        ) {
+            let text = lines.join("\n");
+            let budget = Budget { sentences, chars };
+            let summary = tagger().summarize("", &text, None, budget);
+            prop_assert!(summary.sentences.len() <= sentences);
+            let cleaned = text::clean(&text);
+            let mut last = 0;
+            let mut seen = Vec::new();
+            for c in &summary.sentences {
+                prop_assert!(c.start >= last && c.start < c.end && c.end <= text.len());
+                prop_assert!(text.is_char_boundary(c.start) && text.is_char_boundary(c.end));
+                prop_assert!(
+                    cleaned.body().any(|b| b.start <= c.start && c.end <= b.end),
+                    "summary sentence outside the body: {:?}", &text[c.start..c.end]
+                );
+                let s = &text[c.start..c.end];
+                prop_assert!(!seen.contains(&s), "repeated: {s:?}");
+                seen.push(s);
+                last = c.end;
+            }
+            if chars > 0 {
+                prop_assert!(summary.joined(&text).chars().count() <= chars);
+            }
+        }
+    }
+}
