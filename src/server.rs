@@ -45,6 +45,10 @@ pub struct ServerState {
     pub max_concurrent_calls: usize,
 }
 
+/// How long ended streams get to send their final status after the grace
+/// period, before their connections are dropped.
+const STREAM_END_FLUSH: Duration = Duration::from_secs(1);
+
 /// Serves until `shutdown` resolves, then reports NOT_SERVING, stops
 /// accepting, and lets in-flight calls finish for at most the grace period.
 pub async fn run(
@@ -73,14 +77,16 @@ pub async fn run(
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
-    let service = DispatchTaggerServer::new(DispatchService::new(
+    let dispatch = DispatchService::new(
         Arc::clone(&state.tagger),
         state.limits,
         state.max_concurrent_calls,
         state.request_timeout,
-    ))
-    .max_decoding_message_size(state.max_message_bytes)
-    .max_encoding_message_size(state.max_message_bytes);
+    );
+    let end_streams = dispatch.stream_closer();
+    let service = DispatchTaggerServer::new(dispatch)
+        .max_decoding_message_size(state.max_message_bytes)
+        .max_encoding_message_size(state.max_message_bytes);
 
     let local = listener.local_addr().ok();
     // Answers are small: without TCP_NODELAY, Nagle plus the client's
@@ -115,9 +121,20 @@ pub async fn run(
         .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
         .await;
     let _ = stop_tx.send(());
-    match tokio::time::timeout(state.grace_period, server).await {
+    match tokio::time::timeout(state.grace_period, &mut server).await {
         Ok(result) => result?,
-        Err(_) => tracing::warn!("grace period over; closing remaining calls"),
+        Err(_) => {
+            // Streams whose clients never half-close end with UNAVAILABLE;
+            // give their status a moment to leave, then drop what remains.
+            tracing::warn!("grace period over; ending open streams");
+            end_streams.close();
+            if tokio::time::timeout(STREAM_END_FLUSH, server)
+                .await
+                .is_err()
+            {
+                tracing::warn!("closing remaining connections");
+            }
+        }
     }
     tracing::info!("stopped");
     Ok(())

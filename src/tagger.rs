@@ -198,9 +198,9 @@ pub fn validate_text(id: &str, text: &str, limits: &Limits) -> Result<()> {
             limit: limits.max_text_bytes,
         });
     }
-    if text.trim().is_empty() {
+    if text::is_blank(text) {
         return Err(Error::invalid(
-            "text is empty: send the body of the dispatch in `text`",
+            "text is empty: send the body of the dispatch in `text` (it has only whitespace, control or invisible characters)",
         ));
     }
     Ok(())

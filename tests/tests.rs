@@ -4,4 +4,5 @@
 mod common;
 
 mod grpc;
+mod hostile;
 mod load;

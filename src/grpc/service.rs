@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{Stream, StreamExt};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status, Streaming};
 
@@ -31,6 +31,20 @@ pub struct DispatchService {
     permits: Arc<Semaphore>,
     max_calls: usize,
     timeout: Duration,
+    /// Flips to true when open streams must end (the grace period is over).
+    closing: Arc<watch::Sender<bool>>,
+}
+
+/// Ends every open ClassifyStream with UNAVAILABLE, so that a client that
+/// never half-closes cannot hold the server past its grace period.
+#[derive(Debug, Clone)]
+pub struct StreamCloser(Arc<watch::Sender<bool>>);
+
+impl StreamCloser {
+    /// Ends the open streams (and any opened later).
+    pub fn close(&self) {
+        self.0.send_replace(true);
+    }
 }
 
 impl DispatchService {
@@ -44,7 +58,13 @@ impl DispatchService {
             permits: Arc::new(Semaphore::new(max_calls)),
             max_calls,
             timeout,
+            closing: Arc::new(watch::channel(false).0),
         }
+    }
+
+    /// The handle that ends this service's open streams.
+    pub fn stream_closer(&self) -> StreamCloser {
+        StreamCloser(Arc::clone(&self.closing))
     }
 
     /// A slot for one CPU job: unary calls are refused when none is free;
@@ -160,7 +180,16 @@ impl DispatchTagger for DispatchService {
                 .buffered(STREAM_PIPELINE);
             let mut items = 0;
             let mut code = Code::Ok;
-            while let Some(answer) = answers.next().await {
+            let mut closing = svc.closing.subscribe();
+            loop {
+                let answer = tokio::select! {
+                    biased;
+                    answer = answers.next() => answer,
+                    _ = closing.wait_for(|c| *c) => Some(Err(Status::unavailable(
+                        "the server is shutting down: reconnect and resend the requests not answered",
+                    ))),
+                };
+                let Some(answer) = answer else { break };
                 let failed = answer.as_ref().err().map(Status::code);
                 // A closed channel means the client went away: stop work.
                 if tx.send(answer).await.is_err() {

@@ -10,13 +10,41 @@ pub mod words;
 pub use clean::{Cleaned, Segment, SegmentKind, clean};
 pub use lang::Lang;
 
+/// True when `s` has nothing a reader could see: only whitespace, control
+/// characters and invisible format characters (zero-width spaces and
+/// joiners, byte-order marks, soft hyphens, bidirectional controls).
+pub fn is_blank(s: &str) -> bool {
+    s.chars().all(|c| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(c,
+                '\u{ad}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{feff}')
+    })
+}
+
 /// Properties of the whole text pipeline on generated input: whatever a
 /// scraper sends, every range handed back is a valid slice of it.
 #[cfg(test)]
 mod properties {
     use proptest::prelude::*;
 
-    use super::{Lang, SegmentKind, clean, sentences, words};
+    use super::{Lang, SegmentKind, clean, is_blank, sentences, words};
+
+    #[test]
+    fn invisible_characters_are_blank_and_a_letter_is_not() {
+        assert!(is_blank(""));
+        assert!(is_blank(
+            " \t\r\n\u{a0}\u{3000}\u{200b}\u{feff}\u{0}\u{202e}"
+        ));
+        assert!(!is_blank("\u{200b}a"));
+        assert!(!is_blank("....."));
+        assert!(!is_blank("🙂"));
+    }
 
     /// Pieces that stress the rules: boilerplate lines, abbreviations,
     /// decimals, guillemets, ellipses, URLs, multi-byte scripts, combining
