@@ -3,6 +3,7 @@
 
 mod common;
 
+mod faults;
 mod grpc;
 mod hostile;
 mod load;
