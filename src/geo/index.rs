@@ -1,6 +1,6 @@
 //! Word-sequence index of place names: the longest name starting at a word.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -59,13 +59,13 @@ impl Entry {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Index {
     entries: Vec<Entry>,
-    by_first: HashMap<String, Vec<u32>>,
+    by_first: FxHashMap<String, Vec<u32>>,
 }
 
 impl Index {
     /// Indexes `entries` (which must each have at least one word).
     pub fn new(entries: Vec<Entry>) -> Self {
-        let mut by_first: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut by_first: FxHashMap<String, Vec<u32>> = FxHashMap::default();
         for (i, e) in (0u32..).zip(&entries) {
             if let Some(first) = e.words.first() {
                 by_first.entry(first.clone()).or_default().push(i);

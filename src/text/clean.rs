@@ -299,8 +299,14 @@ fn split_line(text: &str, range: Range<usize>, out: &mut Vec<Segment>) {
 /// An agency dateline at the start of `line`: (end of the place, end of the
 /// agency mark), relative to `line`.
 fn dateline(line: &str) -> Option<(usize, usize)> {
+    // Only a mark within the first MAX_DATELINE_BYTES counts: search there.
+    let mut head = line.len().min(MAX_DATELINE_BYTES);
+    while !line.is_char_boundary(head) {
+        head -= 1;
+    }
+    let head = &line[..head];
     DATELINES.iter().find_map(|d| {
-        line.find(d)
+        head.find(d)
             .filter(|p| p + d.len() <= MAX_DATELINE_BYTES)
             .map(|p| (p, p + d.len()))
     })
