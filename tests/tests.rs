@@ -1,7 +1,10 @@
 //! Integration tests: the real server in-process on 127.0.0.1:0, called
-//! through the generated client, good input and bad.
+//! through the generated client, good input and bad; operations (metrics,
+//! model reload, TLS).
 
 mod common;
 
 mod grpc;
 mod load;
+mod metrics;
+mod reload;

@@ -13,7 +13,8 @@ use tonic::{Code, Request, Response, Status, Streaming};
 use super::convert;
 use super::pb::{self, dispatch_tagger_server::DispatchTagger};
 use crate::Error;
-use crate::tagger::{Limits, Tagger};
+use crate::live::LiveTagger;
+use crate::tagger::Limits;
 
 /// How many requests of one stream are tagged at once; answers still leave
 /// in request order.
@@ -26,7 +27,7 @@ const STREAM_PIPELINE: usize = 4;
 /// DEADLINE_EXCEEDED.
 #[derive(Debug, Clone)]
 pub struct DispatchService {
-    tagger: Arc<Tagger>,
+    tagger: Arc<LiveTagger>,
     limits: Limits,
     permits: Arc<Semaphore>,
     max_calls: usize,
@@ -34,9 +35,14 @@ pub struct DispatchService {
 }
 
 impl DispatchService {
-    /// Serves `tagger` with `limits`, `max_calls` CPU jobs at once, each
-    /// allowed `timeout`.
-    pub fn new(tagger: Arc<Tagger>, limits: Limits, max_calls: usize, timeout: Duration) -> Self {
+    /// Serves `tagger` (whichever model it holds at each call) with
+    /// `limits`, `max_calls` CPU jobs at once, each allowed `timeout`.
+    pub fn new(
+        tagger: Arc<LiveTagger>,
+        limits: Limits,
+        max_calls: usize,
+        timeout: Duration,
+    ) -> Self {
         let max_calls = max_calls.max(1);
         DispatchService {
             tagger,
@@ -92,7 +98,7 @@ impl DispatchService {
         wait: bool,
     ) -> Result<pb::ClassifyResponse, Status> {
         let call = convert::classify_request(req, &self.limits)?;
-        let tagger = Arc::clone(&self.tagger);
+        let tagger = self.tagger.current();
         self.blocking(wait, move || {
             let c = tagger.classify(&call.title, &call.text, &call.options);
             convert::classify_response(call.id, c, &tagger.model().meta().version)
@@ -185,7 +191,7 @@ impl DispatchTagger for DispatchService {
         let started = Instant::now();
         let result = async {
             let call = convert::summarize_request(request.into_inner(), &self.limits)?;
-            let tagger = Arc::clone(&self.tagger);
+            let tagger = self.tagger.current();
             self.blocking(false, move || {
                 let s = tagger.summarize(&call.title, &call.text, call.language, call.budget);
                 convert::summarize_response(call.id, &call.text, s)
@@ -202,7 +208,7 @@ impl DispatchTagger for DispatchService {
         _request: Request<pb::GetModelInfoRequest>,
     ) -> Result<Response<pb::ModelInfo>, Status> {
         let started = Instant::now();
-        let info = convert::model_info(self.tagger.model().meta());
+        let info = convert::model_info(self.tagger.current().model().meta());
         log_call("GetModelInfo", started, Code::Ok, 1);
         Ok(Response::new(info))
     }
