@@ -8,3 +8,4 @@ mod grpc;
 mod load;
 mod metrics;
 mod reload;
+mod tls;
