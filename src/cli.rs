@@ -296,7 +296,15 @@ pub async fn healthcheck(args: &HealthcheckArgs) -> Result<bool> {
                 service: args.service.clone(),
             })
             .await
-            .map_err(|s| format!("{}: {}", s.code(), s.message()))?;
+            .map_err(|s| {
+                // A transport failure (TLS refused, not gRPC) hides its
+                // reason in the status's source.
+                let detail = std::error::Error::source(&s)
+                    .map(crate::tls::chain)
+                    .filter(|d| d.starts_with(s.message()))
+                    .unwrap_or_else(|| s.message().to_owned());
+                format!("{:?}: {detail}", s.code())
+            })?;
         Ok::<_, String>(reply.into_inner().status)
     };
     match tokio::time::timeout(timeout, ask).await {

@@ -53,6 +53,11 @@ fn runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let config = args.validate()?;
+    // TLS files first: a typo there should not wait for the model to load.
+    let tls = match &config.tls {
+        Some(t) => Some(ServerTls::load(&t.cert, &t.key, t.client_ca.as_deref())?),
+        None => None,
+    };
     let started = std::time::Instant::now();
     let model = cli::load_model(config.model.as_deref())?;
     tracing::info!(
@@ -60,10 +65,6 @@ fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         load_ms = started.elapsed().as_millis() as u64,
         "model loaded"
     );
-    let tls = match &config.tls {
-        Some(t) => Some(ServerTls::load(&t.cert, &t.key, t.client_ca.as_deref())?),
-        None => None,
-    };
     let state = ServerState {
         tagger: Arc::new(LiveTagger::new(model)),
         limits: config.limits,
