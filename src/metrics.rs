@@ -284,10 +284,11 @@ impl Drop for CallGuard {
     fn drop(&mut self) {
         let elapsed = self.started.elapsed();
         // No status seen: the call was dropped before its end, by the
-        // client going away or by tonic's own deadline (which answers for
-        // us outside this layer).
+        // client going away or by tonic's own deadline (which answers
+        // DEADLINE_EXCEEDED outside this layer). Tonic's clock starts a
+        // little before ours and timers tick by the millisecond: allow one.
         let code = self.code.unwrap_or(match self.deadline {
-            Some(d) if elapsed >= d => Code::DeadlineExceeded,
+            Some(d) if elapsed + Duration::from_millis(1) >= d => Code::DeadlineExceeded,
             _ => Code::Cancelled,
         });
         let m = &self.metrics;

@@ -152,3 +152,31 @@ async fn calls_to_unknown_methods_share_one_label() {
     assert!(!body.contains("Nope"));
     server.shutdown().await.expect("clean stop");
 }
+
+#[tokio::test]
+async fn a_call_cut_by_its_client_deadline_counts_as_deadline_exceeded() {
+    let (server, metrics) = spawn_with(test_state(), true).await;
+    let metrics = metrics.expect("metrics port");
+    let mut client = server.client().await;
+    let mut req = tonic::Request::new(ClassifyRequest {
+        text: ALEPPO_FR.repeat(50_000 / ALEPPO_FR.len()),
+        ..Default::default()
+    });
+    req.set_timeout(std::time::Duration::from_micros(100));
+    client.classify(req).await.expect_err("deadline passes");
+    // The client gives up on its own clock; wait (bounded) for the server
+    // to see the call end.
+    let series = handled("Classify", "DeadlineExceeded");
+    let mut seen = None;
+    for _ in 0..500 {
+        let (_, body) = http_get(metrics, "/metrics").await;
+        seen = sample(&body, &series);
+        if seen.is_some() {
+            assert_eq!(sample(&body, &handled("Classify", "Canceled")), None);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(seen, Some(1.0));
+    server.shutdown().await.expect("clean stop");
+}

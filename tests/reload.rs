@@ -214,3 +214,45 @@ async fn sighup_reloads_the_model_file_and_refuses_a_broken_one() {
     let status = server.child.wait().expect("exits");
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test]
+async fn a_stream_open_across_a_reload_keeps_its_model_to_the_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("model.dtm");
+    let base = Model::embedded().expect("embedded model");
+    let mut state = test_state();
+    state.tagger = Arc::new(LiveTagger::new(base.clone().with_version("before")));
+    let live = Arc::clone(&state.tagger);
+    let (server, _) = spawn_with(state, false).await;
+    let mut client = server.client().await;
+
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let request = |id: &str| ClassifyRequest {
+        id: id.into(),
+        text: ALEPPO_FR.into(),
+        ..Default::default()
+    };
+    tx.send(request("1")).await.expect("send");
+    let mut answers = client
+        .classify_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .expect("stream opens")
+        .into_inner();
+    let first = answers.message().await.expect("answer").expect("one");
+    assert_eq!(first.model_version, "before");
+
+    base.with_version("after").save(&path).expect("save");
+    live.reload_from(&path).expect("reload");
+    tx.send(request("2")).await.expect("send");
+    let second = answers.message().await.expect("answer").expect("two");
+    assert_eq!(
+        (second.id.as_str(), second.model_version.as_str()),
+        ("2", "before")
+    );
+    drop(tx);
+    assert!(answers.message().await.expect("clean end").is_none());
+
+    let mut fresh = server.client().await;
+    assert_eq!(classify_version(&mut fresh).await, "after");
+    server.shutdown().await.expect("clean stop");
+}

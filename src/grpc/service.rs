@@ -14,7 +14,7 @@ use super::convert;
 use super::pb::{self, dispatch_tagger_server::DispatchTagger};
 use crate::Error;
 use crate::live::LiveTagger;
-use crate::tagger::Limits;
+use crate::tagger::{Limits, Tagger};
 
 /// How many requests of one stream are tagged at once; answers still leave
 /// in request order.
@@ -92,13 +92,15 @@ impl DispatchService {
         }
     }
 
+    /// Classifies one request with `tagger`: the model current when the
+    /// call (a whole stream, for ClassifyStream) began.
     async fn classify_one(
         &self,
+        tagger: Arc<Tagger>,
         req: pb::ClassifyRequest,
         wait: bool,
     ) -> Result<pb::ClassifyResponse, Status> {
         let call = convert::classify_request(req, &self.limits)?;
-        let tagger = self.tagger.current();
         self.blocking(wait, move || {
             let c = tagger.classify(&call.title, &call.text, &call.options);
             convert::classify_response(call.id, c, &tagger.model().meta().version)
@@ -131,7 +133,9 @@ impl DispatchTagger for DispatchService {
         request: Request<pb::ClassifyRequest>,
     ) -> Result<Response<pb::ClassifyResponse>, Status> {
         let started = Instant::now();
-        let result = self.classify_one(request.into_inner(), false).await;
+        let result = self
+            .classify_one(self.tagger.current(), request.into_inner(), false)
+            .await;
         log_call("Classify", started, code_of(&result), 1);
         result.map(Response::new)
     }
@@ -146,15 +150,18 @@ impl DispatchTagger for DispatchService {
         let inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(STREAM_PIPELINE * 2);
         let svc = self.clone();
+        // One model for the whole stream, even if a reload happens meanwhile.
+        let tagger = self.tagger.current();
         tokio::spawn(async move {
             let mut answers = inbound
                 .enumerate()
                 .map(|(index, item)| {
                     let svc = svc.clone();
+                    let tagger = Arc::clone(&tagger);
                     async move {
                         let req = item?;
                         let id = req.id.clone();
-                        svc.classify_one(req, true).await.map_err(|s| {
+                        svc.classify_one(tagger, req, true).await.map_err(|s| {
                             // Say which request of the stream failed.
                             Status::new(
                                 s.code(),
