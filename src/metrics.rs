@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
@@ -452,9 +452,13 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
                 let metrics = Arc::clone(&metrics);
                 async move { Ok::<_, Infallible>(answer(&req, &metrics)) }
             });
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            // A client that never finishes its request does not hold a
+            // connection for ever.
+            http.http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10));
+            let _ = http.serve_connection(TokioIo::new(stream), service).await;
         });
     }
 }
