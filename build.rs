@@ -1,9 +1,11 @@
 //! Compiles proto/dispatch/v1/dispatch.proto with the pure-Rust protox (no
 //! system protoc), generates the tonic service from that descriptor set, and
-//! writes the same encoded set to OUT_DIR for server reflection.
+//! writes the same encoded set to OUT_DIR for server reflection. Also
+//! records the git commit being built (DISPATCH_GIT_SHA) for build info.
 
 use std::error::Error;
 use std::path::PathBuf;
+use std::process::Command;
 
 use prost::Message;
 
@@ -11,6 +13,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     // tonic-prost-build 0.14 prints no rerun-if-changed lines of its own.
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=proto");
+
+    println!("cargo:rustc-env=DISPATCH_GIT_SHA={}", git_sha());
 
     let fds = protox::compile(["dispatch/v1/dispatch.proto"], ["proto"])?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
@@ -20,4 +24,37 @@ fn main() -> Result<(), Box<dyn Error>> {
         .build_server(true)
         .compile_fds(fds)?;
     Ok(())
+}
+
+/// The commit being built: `DISPATCH_GIT_SHA` when set (a build without a
+/// checkout, e.g. a container build), else `git rev-parse`, else "unknown".
+/// Reruns when HEAD moves, so the value is never stale.
+fn git_sha() -> String {
+    println!("cargo:rerun-if-env-changed=DISPATCH_GIT_SHA");
+    if let Ok(sha) = std::env::var("DISPATCH_GIT_SHA")
+        && !sha.trim().is_empty()
+    {
+        return sha.trim().to_owned();
+    }
+    let git = |args: &[&str]| -> Option<String> {
+        let out = Command::new("git").args(args).output().ok()?;
+        let s = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+        (out.status.success() && !s.is_empty()).then_some(s)
+    };
+    let Some(sha) = git(&["rev-parse", "--short=12", "HEAD"]) else {
+        return "unknown".into();
+    };
+    // HEAD, the branch it points at, and packed refs: a commit or checkout
+    // changes one of them (worktrees keep HEAD apart from the refs).
+    let mut watched = vec![git(&["rev-parse", "--git-path", "HEAD"])];
+    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        watched.push(git(&["rev-parse", "--git-path", &branch]));
+    }
+    watched.push(git(&["rev-parse", "--git-path", "packed-refs"]));
+    for path in watched.into_iter().flatten() {
+        if std::path::Path::new(&path).exists() {
+            println!("cargo:rerun-if-changed={path}");
+        }
+    }
+    sha
 }

@@ -260,18 +260,51 @@ pub async fn healthcheck(args: &HealthcheckArgs) -> Result<bool> {
     use tonic_health::pb::health_client::HealthClient;
 
     let timeout = Duration::from_secs(args.timeout.max(1));
-    let endpoint = tonic::transport::Endpoint::from_shared(args.addr.clone())
+    let mut endpoint = tonic::transport::Endpoint::from_shared(args.addr.clone())
         .map_err(|e| Error::invalid(format!("--addr {:?}: {e}", args.addr)))?
         .connect_timeout(timeout)
         .timeout(timeout);
+    let https = args.addr.starts_with("https://");
+    match &args.tls_ca {
+        Some(ca) => {
+            if !https {
+                return Err(Error::invalid(format!(
+                    "--tls-ca is set: --addr must start with https:// (got {:?})",
+                    args.addr
+                )));
+            }
+            let identity = args.tls_cert.as_deref().zip(args.tls_key.as_deref());
+            let tls = crate::tls::client_config(ca, identity, args.tls_domain.as_deref())?;
+            endpoint = endpoint
+                .tls_config(tls)
+                .map_err(|e| Error::invalid(format!("TLS client: {}", crate::tls::chain(&e))))?;
+        }
+        None if https => {
+            return Err(Error::invalid(
+                "an https:// --addr needs --tls-ca (the CA that signed the server certificate)",
+            ));
+        }
+        None => {}
+    }
     let ask = async {
-        let channel = endpoint.connect().await.map_err(|e| e.to_string())?;
+        let channel = endpoint
+            .connect()
+            .await
+            .map_err(|e| crate::tls::chain(&e))?;
         let reply = HealthClient::new(channel)
             .check(HealthCheckRequest {
                 service: args.service.clone(),
             })
             .await
-            .map_err(|s| format!("{}: {}", s.code(), s.message()))?;
+            .map_err(|s| {
+                // A transport failure (TLS refused, not gRPC) hides its
+                // reason in the status's source.
+                let detail = std::error::Error::source(&s)
+                    .map(crate::tls::chain)
+                    .filter(|d| d.starts_with(s.message()))
+                    .unwrap_or_else(|| s.message().to_owned());
+                format!("{:?}: {detail}", s.code())
+            })?;
         Ok::<_, String>(reply.into_inner().status)
     };
     match tokio::time::timeout(timeout, ask).await {

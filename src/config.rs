@@ -79,6 +79,32 @@ pub struct ServeArgs {
     /// Dispatches tagged or summarized at once; further calls get RESOURCE_EXHAUSTED.
     #[arg(long, env = "DISPATCH_MAX_CONCURRENT_CALLS", default_value_t = 64)]
     pub max_concurrent_calls: usize,
+    /// Address for Prometheus metrics (GET /metrics, plain HTTP), e.g.
+    /// 0.0.0.0:9464; no metrics port when unset or empty.
+    #[arg(long, env = "DISPATCH_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+    /// Server certificate chain (PEM); serves TLS when given with --tls-key.
+    #[arg(long, env = "DISPATCH_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "DISPATCH_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// CA certificate(s) (PEM) that client certificates must chain to:
+    /// mutual TLS, a client without a valid certificate is refused.
+    #[arg(long, env = "DISPATCH_TLS_CLIENT_CA")]
+    pub tls_client_ca: Option<PathBuf>,
+}
+
+/// TLS files of `serve`, checked for presence; contents are checked by
+/// [`crate::tls::ServerTls::load`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Certificate chain.
+    pub cert: PathBuf,
+    /// Its private key.
+    pub key: PathBuf,
+    /// CA for client certificates (mutual TLS).
+    pub client_ca: Option<PathBuf>,
 }
 
 /// Validated `serve` configuration.
@@ -98,6 +124,10 @@ pub struct ServeConfig {
     pub request_timeout: Duration,
     /// Concurrent dispatches.
     pub max_concurrent_calls: usize,
+    /// Metrics address, if any.
+    pub metrics_listen: Option<SocketAddr>,
+    /// TLS, if any.
+    pub tls: Option<TlsFiles>,
 }
 
 impl ServeArgs {
@@ -132,6 +162,32 @@ impl ServeArgs {
                 self.max_concurrent_calls
             )));
         }
+        let metrics_listen = match self.metrics_listen.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(addr) => Some(addr.parse::<SocketAddr>().map_err(|_| {
+                Error::invalid(format!(
+                    "--metrics-listen {addr:?} is not an address like 0.0.0.0:9464"
+                ))
+            })?),
+        };
+        if metrics_listen.is_some_and(|m| m == listen && m.port() != 0) {
+            return Err(Error::invalid("--metrics-listen must differ from --listen"));
+        }
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: self.tls_client_ca.clone(),
+            }),
+            (None, None) if self.tls_client_ca.is_some() => {
+                return Err(Error::invalid(
+                    "--tls-client-ca needs --tls-cert and --tls-key",
+                ));
+            }
+            (None, None) => None,
+            (Some(_), None) => return Err(Error::invalid("--tls-cert needs --tls-key")),
+            (None, Some(_)) => return Err(Error::invalid("--tls-key needs --tls-cert")),
+        };
         if self.request_timeout == 0 {
             return Err(Error::invalid(
                 "--request-timeout must be at least 1 second",
@@ -150,6 +206,8 @@ impl ServeArgs {
             grace_period: Duration::from_secs(self.grace_period),
             request_timeout: Duration::from_secs(self.request_timeout),
             max_concurrent_calls: self.max_concurrent_calls,
+            metrics_listen,
+            tls,
         })
     }
 }
@@ -170,6 +228,20 @@ pub struct HealthcheckArgs {
     /// Seconds to wait for an answer.
     #[arg(long, env = "DISPATCH_HEALTHCHECK_TIMEOUT", default_value_t = 3)]
     pub timeout: u64,
+    /// CA certificate (PEM) to trust for a TLS server; use with an https://
+    /// --addr. Plaintext when unset.
+    #[arg(long, env = "DISPATCH_HEALTHCHECK_TLS_CA")]
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for a server with mutual TLS.
+    #[arg(long, env = "DISPATCH_HEALTHCHECK_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key of --tls-cert (PEM).
+    #[arg(long, env = "DISPATCH_HEALTHCHECK_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Name to expect in the server certificate, when it is not the host of
+    /// --addr (e.g. --addr https://127.0.0.1:50051 --tls-domain dispatch-tagger).
+    #[arg(long, env = "DISPATCH_HEALTHCHECK_TLS_DOMAIN")]
+    pub tls_domain: Option<String>,
 }
 
 /// Flags of `train`.
@@ -276,6 +348,28 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(err.to_string().contains("--max-message-bytes"), "{err}");
+    }
+
+    #[test]
+    fn metrics_and_tls_flags() {
+        let cfg = serve(&[]).validate().unwrap();
+        assert_eq!((cfg.metrics_listen, cfg.tls), (None, None));
+        let cfg = serve(&["--metrics-listen", "127.0.0.1:9464"])
+            .validate()
+            .unwrap();
+        assert_eq!(cfg.metrics_listen.unwrap().port(), 9464);
+        let err = serve(&["--metrics-listen", "9464"]).validate().unwrap_err();
+        assert!(err.to_string().contains("--metrics-listen"), "{err}");
+        let err = serve(&["--tls-cert", "c.pem"]).validate().unwrap_err();
+        assert!(err.to_string().contains("--tls-key"), "{err}");
+        let err = serve(&["--tls-client-ca", "ca.pem"])
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("--tls-cert"), "{err}");
+        let cfg = serve(&["--tls-cert", "c.pem", "--tls-key", "k.pem"])
+            .validate()
+            .unwrap();
+        assert_eq!(cfg.tls.unwrap().key, PathBuf::from("k.pem"));
     }
 
     #[test]

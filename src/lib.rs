@@ -18,10 +18,13 @@
 //!   training, evaluation and the model file format.
 //! - [`summarize`]: the extractive summarizer.
 //! - [`tagger`]: the domain API (classify, summarize) over a loaded model.
+//! - [`live`]: the served tagger, swapped whole when the model is reloaded.
 //! - [`grpc`]: generated code, the service implementation and the one
 //!   error-to-status table.
 //! - [`server`]: `run(listener, shutdown, state)` with health, reflection,
-//!   limits and logging layers.
+//!   limits and logging layers; model reload on SIGHUP.
+//! - [`metrics`]: Prometheus metrics (a tower layer) and their HTTP port.
+//! - [`tls`]: server and client TLS from PEM files (rustls).
 //! - [`cli`]: the offline subcommands (train, eval, classify, summarize).
 
 pub mod cli;
@@ -29,11 +32,14 @@ pub mod config;
 pub mod error;
 pub mod geo;
 pub mod grpc;
+pub mod live;
+pub mod metrics;
 pub mod model;
 pub mod server;
 pub mod summarize;
 pub mod tagger;
 pub mod telemetry;
 pub mod text;
+pub mod tls;
 
 pub use error::{Error, Result};

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use dispatch_tagger::config::{Cli, Command, ServeArgs};
-use dispatch_tagger::server::{self, ServerState};
-use dispatch_tagger::tagger::Tagger;
+use dispatch_tagger::live::{LiveTagger, ModelId};
+use dispatch_tagger::server::{self, Listeners, ServerState};
+use dispatch_tagger::tls::ServerTls;
 use dispatch_tagger::{cli, telemetry};
 
 fn main() -> ExitCode {
@@ -52,27 +53,48 @@ fn runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let config = args.validate()?;
+    // TLS files first: a typo there should not wait for the model to load.
+    let tls = match &config.tls {
+        Some(t) => Some(ServerTls::load(&t.cert, &t.key, t.client_ca.as_deref())?),
+        None => None,
+    };
     let started = std::time::Instant::now();
     let model = cli::load_model(config.model.as_deref())?;
     tracing::info!(
-        version = %model.meta().version,
+        model = %ModelId::of(&model),
         load_ms = started.elapsed().as_millis() as u64,
         "model loaded"
     );
     let state = ServerState {
-        tagger: Arc::new(Tagger::new(Arc::new(model))),
+        tagger: Arc::new(LiveTagger::new(model)),
         limits: config.limits,
         max_message_bytes: config.max_message_bytes,
         grace_period: config.grace_period,
         request_timeout: config.request_timeout,
         max_concurrent_calls: config.max_concurrent_calls,
+        tls,
     };
     let rt = runtime(std::thread::available_parallelism().map_or(2, usize::from))?;
     rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind(config.listen)
+        let grpc = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
-        server::run(listener, server::stop_signal(), state).await?;
+        let metrics = match config.metrics_listen {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (--metrics-listen)"))?,
+            ),
+            None => None,
+        };
+        let reloads = tokio::spawn(server::reload_on_hangup(
+            Arc::clone(&state.tagger),
+            config.model.clone(),
+        ));
+        let served =
+            server::run_with(Listeners { grpc, metrics }, server::stop_signal(), state).await;
+        reloads.abort();
+        served?;
         Ok(())
     })
 }

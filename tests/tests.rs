@@ -1,5 +1,6 @@
 //! Integration tests: the real server in-process on 127.0.0.1:0, called
-//! through the generated client, good input and bad.
+//! through the generated client, good input and bad; operations (metrics,
+//! model reload, TLS).
 
 mod common;
 
@@ -7,3 +8,6 @@ mod faults;
 mod grpc;
 mod hostile;
 mod load;
+mod metrics;
+mod reload;
+mod tls;

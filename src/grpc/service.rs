@@ -13,6 +13,7 @@ use tonic::{Code, Request, Response, Status, Streaming};
 use super::convert;
 use super::pb::{self, dispatch_tagger_server::DispatchTagger};
 use crate::Error;
+use crate::live::LiveTagger;
 use crate::tagger::{Limits, Tagger};
 
 /// How many requests of one stream are tagged at once; answers still leave
@@ -26,7 +27,7 @@ const STREAM_PIPELINE: usize = 4;
 /// DEADLINE_EXCEEDED.
 #[derive(Debug, Clone)]
 pub struct DispatchService {
-    tagger: Arc<Tagger>,
+    tagger: Arc<LiveTagger>,
     limits: Limits,
     permits: Arc<Semaphore>,
     max_calls: usize,
@@ -48,9 +49,14 @@ impl StreamCloser {
 }
 
 impl DispatchService {
-    /// Serves `tagger` with `limits`, `max_calls` CPU jobs at once, each
-    /// allowed `timeout`.
-    pub fn new(tagger: Arc<Tagger>, limits: Limits, max_calls: usize, timeout: Duration) -> Self {
+    /// Serves `tagger` (whichever model it holds at each call) with
+    /// `limits`, `max_calls` CPU jobs at once, each allowed `timeout`.
+    pub fn new(
+        tagger: Arc<LiveTagger>,
+        limits: Limits,
+        max_calls: usize,
+        timeout: Duration,
+    ) -> Self {
         let max_calls = max_calls.max(1);
         DispatchService {
             tagger,
@@ -106,13 +112,15 @@ impl DispatchService {
         }
     }
 
+    /// Classifies one request with `tagger`: the model current when the
+    /// call (a whole stream, for ClassifyStream) began.
     async fn classify_one(
         &self,
+        tagger: Arc<Tagger>,
         req: pb::ClassifyRequest,
         wait: bool,
     ) -> Result<pb::ClassifyResponse, Status> {
         let call = convert::classify_request(req, &self.limits)?;
-        let tagger = Arc::clone(&self.tagger);
         self.blocking(wait, move || {
             let c = tagger.classify(&call.title, &call.text, &call.options);
             convert::classify_response(call.id, c, &tagger.model().meta().version)
@@ -145,7 +153,9 @@ impl DispatchTagger for DispatchService {
         request: Request<pb::ClassifyRequest>,
     ) -> Result<Response<pb::ClassifyResponse>, Status> {
         let started = Instant::now();
-        let result = self.classify_one(request.into_inner(), false).await;
+        let result = self
+            .classify_one(self.tagger.current(), request.into_inner(), false)
+            .await;
         log_call("Classify", started, code_of(&result), 1);
         result.map(Response::new)
     }
@@ -160,15 +170,18 @@ impl DispatchTagger for DispatchService {
         let inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(STREAM_PIPELINE * 2);
         let svc = self.clone();
+        // One model for the whole stream, even if a reload happens meanwhile.
+        let tagger = self.tagger.current();
         tokio::spawn(async move {
             let mut answers = inbound
                 .enumerate()
                 .map(|(index, item)| {
                     let svc = svc.clone();
+                    let tagger = Arc::clone(&tagger);
                     async move {
                         let req = item?;
                         let id = req.id.clone();
-                        svc.classify_one(req, true).await.map_err(|s| {
+                        svc.classify_one(tagger, req, true).await.map_err(|s| {
                             // Say which request of the stream failed.
                             Status::new(
                                 s.code(),
@@ -214,7 +227,7 @@ impl DispatchTagger for DispatchService {
         let started = Instant::now();
         let result = async {
             let call = convert::summarize_request(request.into_inner(), &self.limits)?;
-            let tagger = Arc::clone(&self.tagger);
+            let tagger = self.tagger.current();
             self.blocking(false, move || {
                 let s = tagger.summarize(&call.title, &call.text, call.language, call.budget);
                 convert::summarize_response(call.id, &call.text, s)
@@ -231,7 +244,7 @@ impl DispatchTagger for DispatchService {
         _request: Request<pb::GetModelInfoRequest>,
     ) -> Result<Response<pb::ModelInfo>, Status> {
         let started = Instant::now();
-        let info = convert::model_info(self.tagger.model().meta());
+        let info = convert::model_info(self.tagger.current().model().meta());
         log_call("GetModelInfo", started, Code::Ok, 1);
         Ok(Response::new(info))
     }

@@ -209,6 +209,7 @@ fn decode_inner(bytes: &[u8]) -> std::result::Result<Model, String> {
         topics,
         regions,
         fingerprint: p.fingerprint,
+        checksum: crc,
     })
 }
 
@@ -288,6 +289,7 @@ mod tests {
             topics: head(&["medtop:11000000"]),
             regions: head(&["145", "142"]),
             fingerprint: 7,
+            checksum: 0,
         }
     }
 

@@ -190,6 +190,8 @@ pub struct Model {
     regions: Head,
     /// [`Model::pipeline_fingerprint`] at training time.
     fingerprint: u64,
+    /// CRC32 of the file it was read from; 0 for a model built in memory.
+    checksum: u32,
 }
 
 /// Fixed dispatches whose features fingerprint the preparation pipeline.
@@ -273,6 +275,44 @@ impl Model {
         self.fingerprint == self.pipeline_fingerprint()
     }
 
+    /// [`Model::pipeline_fingerprint`] as it was when the model was trained.
+    pub fn trained_fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    /// CRC32 of the model file this was read from (0 when it was built in
+    /// memory): tells apart two files that carry the same version string.
+    pub fn checksum(&self) -> u32 {
+        self.checksum
+    }
+
+    /// The same model under another version string, e.g. to mark a
+    /// promoted copy; saving it writes a new header and checksum.
+    pub fn with_version(mut self, version: impl Into<String>) -> Model {
+        self.meta.version = version.into();
+        self
+    }
+
+    /// Whether this model can replace a served one: both heads have labels
+    /// and it was trained on the text pipeline of this build. Loading only
+    /// warns about a pipeline mismatch; swapping a model in while serving
+    /// refuses it, since the running model is known to be good. The error
+    /// is a one-line reason.
+    pub fn check_servable(&self) -> Result<(), String> {
+        let reason = if self.meta.topics.is_empty() || self.meta.regions.is_empty() {
+            "has no topic or no region labels".to_string()
+        } else if !self.pipeline_matches() {
+            format!(
+                "was trained with another text pipeline (fingerprint {:016x}, this build {:016x}); retrain it",
+                self.fingerprint,
+                self.pipeline_fingerprint()
+            )
+        } else {
+            return Ok(());
+        };
+        Err(reason)
+    }
+
     /// Per-label decision thresholds of (topics, regions).
     pub fn thresholds(&self) -> (&[f32], &[f32]) {
         (&self.topics.thresholds, &self.regions.thresholds)
@@ -327,6 +367,32 @@ mod tests {
             "text cleaning, tokens or gazetteer changed since models/default.dtm was trained; \
              retrain: dispatch-tagger train --recipe recipes/default.toml --out models/default.dtm"
         );
+    }
+
+    #[test]
+    fn a_model_of_another_pipeline_is_not_servable() {
+        let good = Model::embedded().unwrap();
+        good.check_servable().unwrap();
+        let stale = Model {
+            fingerprint: good.fingerprint ^ 1,
+            ..good.clone()
+        };
+        let err = stale.check_servable().unwrap_err();
+        assert!(err.contains("another text pipeline"), "{err}");
+        let err = Model::default().check_servable().unwrap_err();
+        assert!(err.contains("no topic"), "{err}");
+    }
+
+    #[test]
+    fn with_version_changes_the_saved_header_and_checksum() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.dtm");
+        let base = Model::embedded().unwrap();
+        base.clone().with_version("promoted").save(&path).unwrap();
+        let back = Model::load(&path).unwrap();
+        assert_eq!(back.meta().version, "promoted");
+        assert_ne!(back.checksum(), base.checksum());
+        assert_ne!(back.checksum(), 0);
     }
 
     #[test]

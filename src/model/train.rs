@@ -549,6 +549,7 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
         topics: topics.head,
         regions: regions.head,
         fingerprint: 0,
+        checksum: 0,
     };
     model.fingerprint = model.pipeline_fingerprint();
 

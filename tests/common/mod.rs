@@ -4,9 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dispatch_tagger::grpc::pb::dispatch_tagger_client::DispatchTaggerClient;
+use dispatch_tagger::live::LiveTagger;
 use dispatch_tagger::model::Model;
-use dispatch_tagger::server::{self, ServeError, ServerState};
-use dispatch_tagger::tagger::{Limits, Tagger};
+use dispatch_tagger::server::{self, Listeners, ServeError, ServerState};
+use dispatch_tagger::tagger::Limits;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -75,32 +76,54 @@ pub async fn spawn_server() -> TestServer {
 pub fn test_state() -> ServerState {
     let model = Model::embedded().expect("embedded model loads");
     ServerState {
-        tagger: Arc::new(Tagger::new(Arc::new(model))),
+        tagger: Arc::new(LiveTagger::new(model)),
         limits: test_limits(),
         max_message_bytes: 256 * 1024,
         grace_period: Duration::from_secs(10),
         request_timeout: Duration::from_secs(30),
         max_concurrent_calls: 64,
+        tls: None,
     }
 }
 
 /// Starts the server with `state`.
 pub async fn spawn(state: ServerState) -> TestServer {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    spawn_with(state, false).await.0
+}
+
+async fn loopback() -> tokio::net::TcpListener {
+    tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
-        .expect("bind loopback");
-    let addr = listener.local_addr().expect("local addr");
+        .expect("bind loopback")
+}
+
+/// Starts the server with `state`, and a metrics port when `metrics`
+/// (its address is returned).
+pub async fn spawn_with(
+    state: ServerState,
+    metrics: bool,
+) -> (TestServer, Option<std::net::SocketAddr>) {
+    let grpc = loopback().await;
+    let addr = grpc.local_addr().expect("local addr");
+    let metrics = match metrics {
+        true => Some(loopback().await),
+        false => None,
+    };
+    let metrics_addr = metrics
+        .as_ref()
+        .map(|l| l.local_addr().expect("local addr"));
     let (stop, stopped) = oneshot::channel::<()>();
-    let handle = tokio::spawn(server::run(
-        listener,
+    let handle = tokio::spawn(server::run_with(
+        Listeners { grpc, metrics },
         async {
             let _ = stopped.await;
         },
         state,
     ));
-    TestServer {
+    let server = TestServer {
         addr,
         stop: Some(stop),
         handle,
-    }
+    };
+    (server, metrics_addr)
 }

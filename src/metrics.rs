@@ -1,0 +1,519 @@
+//! Prometheus metrics: every gRPC call by method and final status, its
+//! latency and the calls in flight (a tower layer, so streams, health and
+//! calls refused before a handler all count), the model served and the
+//! build, exposed as text on a separate plain-HTTP port.
+
+use std::collections::{HashMap, HashSet};
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+use prost::Message;
+use tokio::net::TcpListener;
+use tonic::Code;
+
+use crate::live::LiveTagger;
+
+/// Crate version and the git commit it was built from (`unknown` when the
+/// build had no git checkout and no `DISPATCH_GIT_SHA`).
+pub const BUILD_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// See [`BUILD_VERSION`].
+pub const BUILD_GIT_SHA: &str = env!("DISPATCH_GIT_SHA");
+
+/// Where a call went: `grpc_service` and `grpc_method`, both `unknown` for
+/// paths no registered service has (so a scanner cannot grow the label set).
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MethodLabels {
+    grpc_service: &'static str,
+    grpc_method: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    grpc_service: &'static str,
+    grpc_method: &'static str,
+    grpc_code: &'static str,
+}
+
+const UNKNOWN: MethodLabels = MethodLabels {
+    grpc_service: "unknown",
+    grpc_method: "unknown",
+};
+
+/// The metrics of one server and the registry they are read from.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    handled: Family<CallLabels, Counter>,
+    latency: Family<MethodLabels, Histogram, fn() -> Histogram>,
+    in_flight: Family<MethodLabels, Gauge>,
+    /// "/package.Service/Method" -> labels, for every served method.
+    methods: HashMap<String, MethodLabels>,
+}
+
+impl Metrics {
+    /// Metrics for a server with the services in `descriptor_sets` (encoded
+    /// `FileDescriptorSet`s), reporting the model `tagger` serves.
+    pub fn new(tagger: Arc<LiveTagger>, descriptor_sets: &[&[u8]]) -> Metrics {
+        let mut registry = Registry::default();
+        let handled = Family::<CallLabels, Counter>::default();
+        registry.register(
+            "grpc_server_handled",
+            "gRPC calls completed, by method and final status code",
+            handled.clone(),
+        );
+        let latency = Family::<MethodLabels, Histogram>::new_with_constructor(
+            (|| Histogram::new(exponential_buckets(0.000_25, 2.0, 17))) as fn() -> Histogram,
+        );
+        registry.register(
+            "grpc_server_handling_seconds",
+            "Time from a call's arrival to its final status (whole stream for streaming calls)",
+            latency.clone(),
+        );
+        let in_flight = Family::<MethodLabels, Gauge>::default();
+        registry.register(
+            "grpc_server_in_flight",
+            "gRPC calls started and not yet completed",
+            in_flight.clone(),
+        );
+        registry.register(
+            "dispatch_build",
+            "Build of the running server",
+            Info::new([("version", BUILD_VERSION), ("git_sha", BUILD_GIT_SHA)]),
+        );
+        registry.register_collector(Box::new(ModelCollector { tagger }));
+        Metrics {
+            registry,
+            handled,
+            latency,
+            in_flight,
+            methods: method_labels(descriptor_sets),
+        }
+    }
+
+    /// The registry in Prometheus text format (version 0.0.4).
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
+        out
+    }
+
+    fn labels(&self, path: &str) -> MethodLabels {
+        self.methods.get(path).copied().unwrap_or(UNKNOWN)
+    }
+}
+
+/// Interns a label value: only names from the served descriptors come here,
+/// so the set is small and fixed.
+fn intern(s: &str) -> &'static str {
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(name) = names.get(s) {
+        return name;
+    }
+    let name: &'static str = Box::leak(s.to_owned().into_boxed_str());
+    names.insert(name);
+    name
+}
+
+fn method_labels(descriptor_sets: &[&[u8]]) -> HashMap<String, MethodLabels> {
+    let mut out = HashMap::new();
+    for bytes in descriptor_sets {
+        let Ok(set) = prost_types::FileDescriptorSet::decode(*bytes) else {
+            continue;
+        };
+        for file in &set.file {
+            let package = file.package();
+            for service in &file.service {
+                let full = if package.is_empty() {
+                    service.name().to_owned()
+                } else {
+                    format!("{package}.{}", service.name())
+                };
+                for method in &service.method {
+                    out.insert(
+                        format!("/{full}/{}", method.name()),
+                        MethodLabels {
+                            grpc_service: intern(&full),
+                            grpc_method: intern(method.name()),
+                        },
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The model being served and the reloads so far, read at each scrape.
+#[derive(Debug)]
+struct ModelCollector {
+    tagger: Arc<LiveTagger>,
+}
+
+impl Collector for ModelCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let tagger = self.tagger.current();
+        let model = tagger.model();
+        let meta = model.meta();
+        let checksum = format!("{:08x}", model.checksum());
+        let fingerprint = format!("{:016x}", model.trained_fingerprint());
+        let labels = [
+            ("version", meta.version.as_str()),
+            ("recipe", meta.recipe.as_str()),
+            ("checksum", checksum.as_str()),
+            ("fingerprint", fingerprint.as_str()),
+        ];
+        let info = ConstGauge::new(1i64);
+        {
+            let mut family = encoder.encode_descriptor(
+                "dispatch_model_info",
+                "The model being served (1): version, recipe, file CRC32, pipeline fingerprint.",
+                None,
+                info.metric_type(),
+            )?;
+            info.encode(family.encode_family(&labels)?)?;
+        }
+
+        let (ok, failed) = self.tagger.reloads();
+        let mut reloads = encoder.encode_descriptor(
+            "dispatch_model_reloads",
+            "Model reloads (SIGHUP) by result; a failed one keeps the old model.",
+            None,
+            ConstCounter::new(0u64).metric_type(),
+        )?;
+        for (result, n) in [("ok", ok), ("error", failed)] {
+            ConstCounter::new(n).encode(reloads.encode_family(&[("result", result)])?)?;
+        }
+        Ok(())
+    }
+}
+
+/// gRPC status names as Prometheus dashboards for gRPC know them
+/// (go-grpc-prometheus `grpc_code`).
+fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "Canceled",
+        Code::Unknown => "Unknown",
+        Code::InvalidArgument => "InvalidArgument",
+        Code::DeadlineExceeded => "DeadlineExceeded",
+        Code::NotFound => "NotFound",
+        Code::AlreadyExists => "AlreadyExists",
+        Code::PermissionDenied => "PermissionDenied",
+        Code::ResourceExhausted => "ResourceExhausted",
+        Code::FailedPrecondition => "FailedPrecondition",
+        Code::Aborted => "Aborted",
+        Code::OutOfRange => "OutOfRange",
+        Code::Unimplemented => "Unimplemented",
+        Code::Internal => "Internal",
+        Code::Unavailable => "Unavailable",
+        Code::DataLoss => "DataLoss",
+        Code::Unauthenticated => "Unauthenticated",
+    }
+}
+
+fn grpc_status(headers: &http::HeaderMap) -> Option<Code> {
+    let v = headers
+        .get("grpc-status")?
+        .to_str()
+        .ok()?
+        .parse::<i32>()
+        .ok()?;
+    Some(Code::from_i32(v))
+}
+
+/// The client's deadline from a `grpc-timeout` header ("100m", "5S", ...).
+fn grpc_timeout(headers: &http::HeaderMap) -> Option<Duration> {
+    let v = headers.get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = v.split_at(v.len().checked_sub(1)?);
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n.saturating_mul(3600)),
+        "M" => Duration::from_secs(n.saturating_mul(60)),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+/// One call being measured; recorded once, when dropped.
+struct CallGuard {
+    metrics: Arc<Metrics>,
+    labels: MethodLabels,
+    started: Instant,
+    deadline: Option<Duration>,
+    code: Option<Code>,
+}
+
+impl CallGuard {
+    fn start(metrics: Arc<Metrics>, labels: MethodLabels, deadline: Option<Duration>) -> Self {
+        metrics.in_flight.get_or_create(&labels).inc();
+        CallGuard {
+            metrics,
+            labels,
+            started: Instant::now(),
+            deadline,
+            code: None,
+        }
+    }
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        let elapsed = self.started.elapsed();
+        // No status seen: the call was dropped before its end, by the
+        // client going away or by tonic's own deadline (which answers
+        // DEADLINE_EXCEEDED outside this layer). Tonic's clock starts a
+        // little before ours and timers tick by the millisecond: allow one.
+        let code = self.code.unwrap_or(match self.deadline {
+            Some(d) if elapsed + Duration::from_millis(1) >= d => Code::DeadlineExceeded,
+            _ => Code::Cancelled,
+        });
+        let m = &self.metrics;
+        m.in_flight.get_or_create(&self.labels).dec();
+        m.latency
+            .get_or_create(&self.labels)
+            .observe(elapsed.as_secs_f64());
+        m.handled
+            .get_or_create(&CallLabels {
+                grpc_service: self.labels.grpc_service,
+                grpc_method: self.labels.grpc_method,
+                grpc_code: code_name(code),
+            })
+            .inc();
+    }
+}
+
+/// Tower layer that measures every call; a no-op without metrics.
+#[derive(Debug, Clone)]
+pub struct MetricsLayer {
+    metrics: Option<Arc<Metrics>>,
+}
+
+impl MetricsLayer {
+    /// Measures into `metrics`, or nothing when `None`.
+    pub fn new(metrics: Option<Arc<Metrics>>) -> Self {
+        MetricsLayer { metrics }
+    }
+}
+
+impl<S> tower::Layer<S> for MetricsLayer {
+    type Service = MetricsService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        MetricsService {
+            inner,
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+/// See [`MetricsLayer`].
+#[derive(Debug, Clone)]
+pub struct MetricsService<S> {
+    inner: S,
+    metrics: Option<Arc<Metrics>>,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+impl<S, ReqBody, ResBody> tower::Service<http::Request<ReqBody>> for MetricsService<S>
+where
+    S: tower::Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<MeteredBody<ResBody>>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
+        let guard = self.metrics.as_ref().map(|m| {
+            let labels = m.labels(req.uri().path());
+            CallGuard::start(Arc::clone(m), labels, grpc_timeout(req.headers()))
+        });
+        let response = self.inner.call(req);
+        Box::pin(async move {
+            let mut guard = guard;
+            let response = response.await?;
+            if let Some(code) = grpc_status(response.headers()) {
+                // A trailers-only answer (an error): its status is final,
+                // record it before the client can see it.
+                if let Some(mut g) = guard.take() {
+                    g.code = Some(code);
+                }
+            }
+            Ok(response.map(|inner| MeteredBody { inner, guard }))
+        })
+    }
+}
+
+/// A response body that records its call when its trailers (the final
+/// status) have been sent, or when it is dropped early.
+#[derive(Debug)]
+pub struct MeteredBody<B> {
+    inner: B,
+    guard: Option<CallGuard>,
+}
+
+impl std::fmt::Debug for CallGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallGuard")
+            .field("labels", &self.labels)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B: Body + Unpin> Body for MeteredBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    if let Some(g) = self.guard.as_mut() {
+                        g.code = grpc_status(trailers).or(g.code);
+                    }
+                    self.guard = None;
+                }
+            }
+            Poll::Ready(Some(Err(_))) => {
+                if let Some(g) = self.guard.as_mut() {
+                    g.code.get_or_insert(Code::Unknown);
+                }
+                self.guard = None;
+            }
+            Poll::Ready(None) => {
+                if let Some(g) = self.guard.as_mut() {
+                    g.code.get_or_insert(Code::Unknown);
+                }
+                self.guard = None;
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Serves `GET /metrics` on `listener` over plain HTTP/1.1 until the task
+/// is dropped.
+pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                // Out of descriptors and the like: back off, keep serving.
+                tracing::warn!(error = %e, "metrics: accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let metrics = Arc::clone(&metrics);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+                let metrics = Arc::clone(&metrics);
+                async move { Ok::<_, Infallible>(answer(&req, &metrics)) }
+            });
+            let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            // A client that never finishes its request does not hold a
+            // connection for ever.
+            http.http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10));
+            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
+
+fn answer(req: &http::Request<Incoming>, metrics: &Metrics) -> http::Response<Full<Bytes>> {
+    let (status, content_type, body) = match (req.method(), req.uri().path()) {
+        (&http::Method::GET | &http::Method::HEAD, "/metrics") => (
+            http::StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            metrics.encode(),
+        ),
+        (_, "/metrics") => (
+            http::StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain; charset=utf-8",
+            "use GET\n".to_owned(),
+        ),
+        _ => (
+            http::StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            "metrics are at /metrics\n".to_owned(),
+        ),
+    };
+    let mut response = http::Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(content_type),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeout_units() {
+        let h = |v: &str| {
+            let mut m = http::HeaderMap::new();
+            m.insert("grpc-timeout", v.parse().unwrap());
+            grpc_timeout(&m)
+        };
+        assert_eq!(h("100m"), Some(Duration::from_millis(100)));
+        assert_eq!(h("2S"), Some(Duration::from_secs(2)));
+        assert_eq!(h("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(h("5x"), None);
+        assert_eq!(h(""), None);
+    }
+
+    #[test]
+    fn only_served_methods_get_their_own_labels() {
+        let m = method_labels(&[crate::grpc::pb::FILE_DESCRIPTOR_SET]);
+        let classify = m["/dispatch.v1.DispatchTagger/Classify"];
+        assert_eq!(classify.grpc_service, "dispatch.v1.DispatchTagger");
+        assert_eq!(classify.grpc_method, "Classify");
+        assert!(!m.contains_key("/dispatch.v1.DispatchTagger/Nope"));
+    }
+}

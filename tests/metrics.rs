@@ -1,0 +1,182 @@
+//! Prometheus metrics on their own plain-HTTP port: calls by method and
+//! final status (streams included), latency, in flight, model and build.
+
+use dispatch_tagger::grpc::pb::{ClassifyRequest, GetModelInfoRequest};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tonic::Code;
+
+use crate::common::{ALEPPO_FR, spawn_with, test_state};
+
+/// `GET path` over plain HTTP/1.1; (status line, body).
+pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
+    let mut conn = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("metrics port accepts");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    conn.write_all(request.as_bytes()).await.expect("send");
+    let mut raw = String::new();
+    conn.read_to_string(&mut raw).await.expect("read answer");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
+    let status = head.lines().next().unwrap_or_default().to_owned();
+    (status, body.to_owned())
+}
+
+/// The value of one series (`name{labels}` exactly as exposed).
+pub fn sample(body: &str, series: &str) -> Option<f64> {
+    body.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        let (name, value) = l.rsplit_once(' ')?;
+        (name == series).then(|| value.parse().ok())?
+    })
+}
+
+const SVC: &str = r#"grpc_service="dispatch.v1.DispatchTagger""#;
+
+fn handled(method: &str, code: &str) -> String {
+    format!(r#"grpc_server_handled_total{{{SVC},grpc_method="{method}",grpc_code="{code}"}}"#)
+}
+
+#[tokio::test]
+async fn metrics_count_calls_by_method_and_status_with_latency_model_and_build() {
+    let (server, metrics) = spawn_with(test_state(), true).await;
+    let metrics = metrics.expect("metrics port");
+    let mut client = server.client().await;
+    let good = || ClassifyRequest {
+        id: "a".into(),
+        text: ALEPPO_FR.into(),
+        ..Default::default()
+    };
+    for _ in 0..2 {
+        client.classify(good()).await.expect("classify");
+    }
+    let bad = client
+        .classify(ClassifyRequest::default())
+        .await
+        .expect_err("empty text");
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    let version = client
+        .get_model_info(GetModelInfoRequest {})
+        .await
+        .expect("model info")
+        .into_inner()
+        .version;
+    let mut answers = client
+        .classify_stream(tokio_stream::iter(vec![good(), good(), good()]))
+        .await
+        .expect("stream opens")
+        .into_inner();
+    let mut streamed = 0;
+    while answers.message().await.expect("no stream error").is_some() {
+        streamed += 1;
+    }
+    assert_eq!(streamed, 3);
+
+    let (status, body) = http_get(metrics, "/metrics").await;
+    assert!(status.contains("200"), "{status}");
+    assert_eq!(
+        sample(&body, &handled("Classify", "OK")),
+        Some(2.0),
+        "{body}"
+    );
+    assert_eq!(
+        sample(&body, &handled("Classify", "InvalidArgument")),
+        Some(1.0)
+    );
+    assert_eq!(sample(&body, &handled("GetModelInfo", "OK")), Some(1.0));
+    assert_eq!(sample(&body, &handled("ClassifyStream", "OK")), Some(1.0));
+    assert_eq!(
+        sample(&body, &handled("Summarize", "OK")),
+        None,
+        "never called"
+    );
+    let classify = format!(r#"{{{SVC},grpc_method="Classify"}}"#);
+    assert_eq!(
+        sample(
+            &body,
+            &format!("grpc_server_handling_seconds_count{classify}")
+        ),
+        Some(3.0)
+    );
+    let sum = sample(
+        &body,
+        &format!("grpc_server_handling_seconds_sum{classify}"),
+    );
+    assert!(sum.is_some_and(|s| s > 0.0), "{sum:?}");
+    assert_eq!(
+        sample(&body, &format!("grpc_server_in_flight{classify}")),
+        Some(0.0),
+        "all calls finished"
+    );
+    let model_line = body
+        .lines()
+        .find(|l| l.starts_with("dispatch_model_info{"))
+        .expect("model info");
+    assert!(
+        model_line.contains(&format!(r#"version="{version}""#)),
+        "{model_line}"
+    );
+    assert!(model_line.contains("fingerprint=") && model_line.ends_with(" 1"));
+    let build_line = body
+        .lines()
+        .find(|l| l.starts_with("dispatch_build_info{"))
+        .expect("build info");
+    assert!(
+        build_line.contains(&format!(r#"version="{}""#, env!("CARGO_PKG_VERSION"))),
+        "{build_line}"
+    );
+    assert!(build_line.contains("git_sha="), "{build_line}");
+
+    let (status, _) = http_get(metrics, "/nope").await;
+    assert!(status.contains("404"), "{status}");
+    server.shutdown().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn calls_to_unknown_methods_share_one_label() {
+    let (server, metrics) = spawn_with(test_state(), true).await;
+    let channel = server.channel().await;
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.expect("ready");
+    let path = http::uri::PathAndQuery::from_static("/dispatch.v1.DispatchTagger/Nope");
+    let status = grpc
+        .unary::<GetModelInfoRequest, GetModelInfoRequest, _>(
+            tonic::Request::new(GetModelInfoRequest {}),
+            path,
+            tonic_prost::ProstCodec::default(),
+        )
+        .await
+        .expect_err("no such method");
+    assert_eq!(status.code(), Code::Unimplemented);
+    let (_, body) = http_get(metrics.expect("metrics port"), "/metrics").await;
+    let unknown = r#"grpc_server_handled_total{grpc_service="unknown",grpc_method="unknown",grpc_code="Unimplemented"}"#;
+    assert_eq!(sample(&body, unknown), Some(1.0), "{body}");
+    assert!(!body.contains("Nope"));
+    server.shutdown().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn a_call_cut_by_its_client_deadline_counts_as_deadline_exceeded() {
+    let (server, metrics) = spawn_with(test_state(), true).await;
+    let metrics = metrics.expect("metrics port");
+    let mut client = server.client().await;
+    let mut req = tonic::Request::new(ClassifyRequest {
+        text: ALEPPO_FR.repeat(50_000 / ALEPPO_FR.len()),
+        ..Default::default()
+    });
+    req.set_timeout(std::time::Duration::from_micros(100));
+    client.classify(req).await.expect_err("deadline passes");
+    // The client gives up on its own clock; wait (bounded) for the server
+    // to see the call end.
+    let series = handled("Classify", "DeadlineExceeded");
+    let mut seen = None;
+    for _ in 0..500 {
+        let (_, body) = http_get(metrics, "/metrics").await;
+        seen = sample(&body, &series);
+        if seen.is_some() {
+            assert_eq!(sample(&body, &handled("Classify", "Canceled")), None);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(seen, Some(1.0));
+    server.shutdown().await.expect("clean stop");
+}
