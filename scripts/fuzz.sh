@@ -25,6 +25,8 @@ data=../shared/data/corpora
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked cargo-fuzz
 
 export RUSTC_BOOTSTRAP=1
+# The fuzz build uses the project's pinned dependency versions.
+cp Cargo.lock fuzz/Cargo.lock
 
 # Seeds: real dispatches (scraped boilerplate included) and the shipped model.
 seed() {
@@ -69,6 +71,7 @@ for t in "${targets[@]}"; do
   echo "== fuzz $t for ${secs}s"
   max_len=16384
   [ "$t" = model_file ] && max_len=$(( $(stat -c %s models/default.dtm) + 1 ))
+  (cd fuzz && cargo fuzz build --release "$t") || { echo "fuzz: building $t failed" >&2; exit 2; }
   if ! (cd fuzz && cargo fuzz run --release "$t" -- \
         -max_total_time="$secs" -max_len="$max_len" -rss_limit_mb=4096 \
         -timeout=20 -print_final_stats=1 2>&1 | tail -n 25); then
