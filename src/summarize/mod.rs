@@ -17,6 +17,7 @@ pub mod scorer;
 mod stopwords;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 
 use crate::text::{Cleaned, Lang, sentences, words};
@@ -443,10 +444,40 @@ struct Bag {
     capitals: usize,
 }
 
+/// The id a stop word maps to in [`Vocabulary::ids`].
+const STOP: u32 = u32::MAX;
+
+/// FxHash (rustc's): a multiply-rotate hash, much cheaper than SipHash for
+/// the short words of one document; no untrusted keys are at stake since a
+/// document's vocabulary is bounded by its length.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Term ids of one document and in how many sentences each occurs.
 #[derive(Default)]
 struct Vocabulary {
-    ids: HashMap<String, u32>,
+    /// Normalised word -> term id, or [`STOP`] for a stop word (so each
+    /// distinct word is checked against the list once).
+    ids: HashMap<String, u32, BuildHasherDefault<FxHasher>>,
     terms: Vec<String>,
     sentence_freq: Vec<u32>,
     buf: String,
@@ -463,20 +494,23 @@ impl Vocabulary {
             }
             tokens += 1;
             words::normalize_into(token.text, &mut self.buf);
-            if stopwords::is_stopword(&self.buf) {
-                continue;
-            }
             let id = match self.ids.get(self.buf.as_str()) {
                 Some(&id) => id,
                 None => {
-                    let id = self.terms.len() as u32;
+                    let id = if stopwords::is_stopword(&self.buf) {
+                        STOP
+                    } else {
+                        self.terms.push(self.buf.clone());
+                        self.sentence_freq.push(0);
+                        (self.terms.len() - 1) as u32
+                    };
                     self.ids.insert(self.buf.clone(), id);
-                    self.terms.push(self.buf.clone());
-                    self.sentence_freq.push(0);
                     id
                 }
             };
-            terms.push((id, 1.0));
+            if id != STOP {
+                terms.push((id, 1.0));
+            }
         }
         let words = terms.len();
         terms.sort_unstable_by_key(|&(id, _)| id);
