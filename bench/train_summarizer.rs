@@ -51,7 +51,7 @@ fn main() -> Result<()> {
         let records = read(&path)?;
         // Every tenth record is held out to choose the label kind,
         // redundancy and floor; the word log-odds come from the others.
-        let fitting = |i: &usize| i % 10 != 0;
+        let fitting = |i: &usize| !i.is_multiple_of(10);
         let terms = learn::term_log_odds(
             records
                 .iter()
