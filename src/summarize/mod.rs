@@ -50,7 +50,8 @@ pub struct Chosen {
     pub end: usize,
     /// Position among the body sentences (0 = first).
     pub index: usize,
-    /// Relevance score.
+    /// The scorer's probability that the sentence belongs in a reference
+    /// summary (0..1; comparable within one language's scorer).
     pub score: f32,
 }
 
