@@ -12,7 +12,9 @@ chosen by centrality) and orangesum-fr-dev (2 sentences, the length chosen
 for OrangeSum; abstract references). Peers: Lead-1/2/3, a lead matched per
 document to the length of our summary (whole leading sentences up to our
 character count, at least one), sumy TextRank, LexRank and LSA at the same
-number of sentences. Time is wall time per document; for dispatch-tagger the
+number of sentences, each with sumy's stemmer and stop-word list for the
+language (its documented setup; sentences and words split by this script,
+so no NLTK data is needed). Time is wall time per document; for dispatch-tagger the
 process start and model load (measured on a one-document run) is taken off,
 and the last column is our time divided by each sumy summarizer's. Scores are rouge-score F-measures x 100: English with its
 default tokenizer and the Porter stemmer, French with a tokenizer that
@@ -86,7 +88,7 @@ def load(name, split, limit):
     return docs
 
 
-def run_service(binary, docs, k, startup=0.0):
+def run_service(binary, docs, k, startup=0.0, max_chars=0):
     """Summaries from `dispatch-tagger summarize`; seconds per document
     with `startup` seconds (process start, model load) taken off."""
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as tmp:
@@ -97,7 +99,8 @@ def run_service(binary, docs, k, startup=0.0):
     try:
         start = time.perf_counter()
         proc = subprocess.run(
-            [binary, "summarize", "--input", path, "--max-sentences", str(k)],
+            [binary, "summarize", "--input", path, "--max-sentences", str(k)]
+            + (["--max-chars", str(max_chars)] if max_chars else []),
             capture_output=True,
             text=True,
             check=True,
@@ -161,6 +164,7 @@ def run_sumy(kind, docs, k, lang):
         from sumy.summarizers.lex_rank import LexRankSummarizer
         from sumy.summarizers.lsa import LsaSummarizer
         from sumy.summarizers.text_rank import TextRankSummarizer
+        from sumy.utils import get_stop_words
     except ImportError:
         return None
     tok = WordTokenizer(lang)
@@ -169,6 +173,8 @@ def run_sumy(kind, docs, k, lang):
         summ = cls(Stemmer(tok.language))
     except Exception:  # stemmer needs nltk data for some languages
         summ = cls()
+    # sumy's documented setup: its bundled stop-word list for the language.
+    summ.stop_words = get_stop_words(tok.language)
     outs = []
     start = time.perf_counter()
     for d in docs:
@@ -201,6 +207,12 @@ def main():
     ap.add_argument("--split", default="dev", choices=["dev", "train"])
     ap.add_argument("--bin", default="target/release/dispatch-tagger", help="service binary")
     ap.add_argument("--no-sumy", action="store_true", help="skip sumy TextRank/LexRank/LSA")
+    ap.add_argument(
+        "--max-chars",
+        type=int,
+        default=0,
+        help="also cap our summaries at this many characters (whole sentences; compare with 'Lead, our length')",
+    )
     args = ap.parse_args()
     limit = args.limit or (50 if args.quick else 0)
     if not os.path.exists(args.bin):
@@ -209,7 +221,7 @@ def main():
     rows = []
     for name, lang, k in CORPORA:
         docs = load(name, args.split, limit)
-        ours = run_service(args.bin, docs, k, startup_seconds(args.bin, docs))
+        ours = run_service(args.bin, docs, k, startup_seconds(args.bin, docs), args.max_chars)
         systems = [(f"Lead-{j}", run_lead(docs, j)) for j in (1, 2, 3)]
         systems.append(("Lead, our length", run_matched_lead(docs, ours[0])))
         systems.append(("dispatch-tagger", ours))
@@ -219,7 +231,8 @@ def main():
                 if res is not None:
                     systems.append((f"sumy {kind}", res))
         mean_chars = sum(len(h) for h in ours[0]) / max(len(docs), 1)
-        print(f"{name}-{args.split}: dispatch-tagger at {k} sentences, {mean_chars:.0f} characters on average")
+        cap = f" and {args.max_chars} characters" if args.max_chars else ""
+        print(f"{name}-{args.split}: dispatch-tagger at {k} sentences{cap}, {mean_chars:.0f} characters on average")
         for system, (outs, secs) in systems:
             r1, r2, rl = rouge(docs, outs, lang)
             ratio = ours[1] / secs if system.startswith("sumy") and secs > 0 else None

@@ -51,18 +51,22 @@ pub fn textrank(sim: &[f32], n: usize, damping: f32, iterations: usize) -> Vec<f
     let out_weight: Vec<f32> = (0..n)
         .map(|i| sim[i * n..(i + 1) * n].iter().sum())
         .collect();
+    // Transition weights, row i = what flows into i: sim[j][i] / out(j).
+    let mut flow = vec![0.0f32; n * n];
+    for j in 0..n {
+        if out_weight[j] > 0.0 {
+            let inv = 1.0 / out_weight[j];
+            for i in 0..n {
+                flow[i * n + j] = sim[j * n + i] * inv;
+            }
+        }
+    }
     let mut rank = vec![1.0 / n as f32; n];
     let mut next = vec![0.0; n];
     let teleport = (1.0 - damping) / n as f32;
     for _ in 0..iterations {
-        for (i, slot) in next.iter_mut().enumerate() {
-            let mut acc = 0.0;
-            for j in 0..n {
-                let w = sim[j * n + i];
-                if w > 0.0 && out_weight[j] > 0.0 {
-                    acc += w / out_weight[j] * rank[j];
-                }
-            }
+        for (slot, row) in next.iter_mut().zip(flow.chunks_exact(n)) {
+            let acc: f32 = row.iter().zip(&rank).map(|(w, r)| w * r).sum();
             *slot = teleport + damping * acc;
         }
         let delta: f32 = rank.iter().zip(&next).map(|(a, b)| (a - b).abs()).sum();

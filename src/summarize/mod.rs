@@ -1,21 +1,29 @@
 //! Extractive summarizer: picks the sentences that carry the story.
 //!
-//! Each body sentence becomes a sparse tf-idf vector (the model's idf, or
-//! in-document statistics when the model has none). A sentence's score mixes
-//! its TextRank centrality, its similarity to the whole document and to the
-//! headline, and a position prior; the mix is fitted per language on the
-//! training splits (see [`Params`]). The best sentences that do not repeat
-//! one already chosen are returned in document order.
+//! Each body sentence (boilerplate, captions, datelines and the headline are
+//! never candidates) is described by a few features ([`FEATURE_NAMES`]):
+//! position, length, TextRank centrality and similarity to the document
+//! centroid over tf-idf vectors (the model's idf, or in-document statistics
+//! when the model has none), similarity to the headline and to the first
+//! sentence, quotes, digits, the mean idf of its words. A logistic
+//! regression per language ([`Scorer`], learned from the bbcsum and
+//! OrangeSum training splits by [`learn`]) scores them; the best sentences
+//! that do not repeat one already chosen and fit the budget are returned in
+//! document order, whole.
 
 mod graph;
+pub mod learn;
+pub mod scorer;
 mod stopwords;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 
 use crate::text::{Cleaned, Lang, sentences, words};
 
-use graph::Sparse;
+pub use graph::Sparse;
+pub use scorer::Scorer;
 
 /// How important a term is across the corpus (the model's idf).
 pub trait TermWeights {
@@ -42,7 +50,8 @@ pub struct Chosen {
     pub end: usize,
     /// Position among the body sentences (0 = first).
     pub index: usize,
-    /// Relevance score.
+    /// The scorer's probability that the sentence belongs in a reference
+    /// summary (0..1; comparable within one language's scorer).
     pub score: f32,
 }
 
@@ -67,85 +76,8 @@ impl Budget {
     }
 }
 
-/// The mix of sentence features; one fitted set per language.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Params {
-    /// TextRank centrality (0..1, most central = 1).
-    pub centrality: f32,
-    /// Cosine with the document centroid.
-    pub centroid: f32,
-    /// Cosine with the headline (0 when the page has none).
-    pub headline: f32,
-    /// Position prior `1 / (1 + index)`.
-    pub position: f32,
-    /// Added to the first body sentence (OrangeSum's first sentence is
-    /// often a hook, "Ca ne s'invente pas.", that the abstract skips).
-    pub first: f32,
-    /// Times `ln(1 + characters)`: abstracts are long sentences.
-    pub length: f32,
-    /// Added to a sentence that opens with a quotation mark.
-    pub quote: f32,
-    /// A sentence this similar to one already chosen is skipped.
-    pub redundancy: f32,
-}
-
-impl Params {
-    /// Fitted on bbcsum-en-train by grid search on ROUGE-1+2+L F (3
-    /// sentences): its references are the article's most central sentences,
-    /// so centrality alone wins and the position prior fits to 0 (0.1 already
-    /// costs 0.7 ROUGE-L on train). The headline is unused: no dataset text
-    /// carries one, so its weight could not be fitted.
-    pub const EN: Params = Params {
-        centrality: 1.0,
-        centroid: 0.0,
-        headline: 0.0,
-        position: 0.0,
-        first: 0.0,
-        length: 0.0,
-        quote: 0.0,
-        redundancy: 0.7,
-    };
-
-    /// Fitted on orangesum-fr-train (2 sentences): abstract references
-    /// paraphrase the title and the lead, so similarity to the title and
-    /// position dominate, with centrality breaking ties; long sentences win,
-    /// the opening hook and sentences opening on a quotation lose. Grid on
-    /// 750 train records (every 10th), checked on 750 others: R1 27.20 with
-    /// the previous mix -> 27.57 (see `dump_features_for_fitting`).
-    pub const FR: Params = Params {
-        centrality: 1.0,
-        centroid: 0.0,
-        headline: 3.0,
-        position: 2.5,
-        first: -1.0,
-        length: 0.2,
-        quote: -0.5,
-        redundancy: 0.7,
-    };
-
-    /// The fitted parameters for `lang`; undetermined text gets the English
-    /// mix, whose centrality does not depend on the language.
-    pub fn for_lang(lang: Lang) -> Params {
-        match lang {
-            Lang::Fr => Params::FR,
-            Lang::En | Lang::Und => Params::EN,
-        }
-    }
-
-    fn score(&self, f: &Features) -> f32 {
-        let raw = self.centrality * f.centrality
-            + self.centroid * f.centroid
-            + self.headline * f.headline
-            + self.position * f.position
-            + self.length * (f.chars as f32).ln_1p()
-            + if f.position == 1.0 { self.first } else { 0.0 }
-            + if f.opens_quote { self.quote } else { 0.0 };
-        // Fragments ("En vain.", "Year") carry nothing on their own.
-        if f.words < MIN_WORDS { raw * 0.1 } else { raw }
-    }
-}
-
-/// Sentences with fewer content words than this are penalised.
+/// Sentences with fewer content words than this carry nothing on their
+/// own ("En vain.", "Year"); the `short` feature flags them.
 const MIN_WORDS: usize = 4;
 
 /// Centrality is computed over at most this many leading sentences, which
@@ -156,25 +88,60 @@ const MAX_SENTENCES: usize = 300;
 const DAMPING: f32 = 0.85;
 const ITERATIONS: usize = 50;
 
+/// How many features describe a sentence.
+pub const N_FEATURES: usize = 21;
+
+/// The features of a sentence, in the order of [`Features::x`] and as named
+/// in the weights file.
+pub const FEATURE_NAMES: [&str; N_FEATURES] = [
+    "position",
+    "first",
+    "second",
+    "relative",
+    "log_chars",
+    "log_words",
+    "short",
+    "centrality",
+    "centroid",
+    "headline",
+    "lead",
+    "opens_quote",
+    "has_quote",
+    "digits",
+    "paragraph_start",
+    "question",
+    "mean_idf",
+    "capitals",
+    "headline_recall",
+    "first_log_chars",
+    "summary_words",
+];
+
 /// What the scorer knows about one body sentence.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Features {
     /// Byte range in the original text.
     pub range: Range<usize>,
-    /// TextRank centrality, most central = 1.
-    pub centrality: f32,
-    /// Cosine with the document centroid.
-    pub centroid: f32,
-    /// Cosine with the headline.
-    pub headline: f32,
-    /// `1 / (1 + index)`.
-    pub position: f32,
-    /// Content words (stop words left out).
-    pub words: usize,
+    /// Feature values, named by [`FEATURE_NAMES`]: `position` is
+    /// `1 / (1 + index)`, `first`/`second` flag the first two body
+    /// sentences, `relative` is `index / sentences`, `log_chars` and
+    /// `log_words` are `ln(1 + characters)` and `ln(1 + content words)`,
+    /// `short` flags fewer than 4 content words, `centrality` is TextRank
+    /// (most central = 1), `centroid`, `headline` and `lead` are cosines with
+    /// the document centroid, the headline and the first body sentence (0 for
+    /// that sentence), the next four flag an opening quotation mark, any
+    /// quotation mark, a digit and the start of a paragraph, `question` a
+    /// closing `?`, `mean_idf` is the mean idf of the content words,
+    /// `capitals` the share of capitalised words after the first,
+    /// `headline_recall` the share of the headline's content words the
+    /// sentence contains and `first_log_chars` is `log_chars` for the first
+    /// sentence (a short opening is a hook), else 0; `summary_words` is the
+    /// mean over its content words of how much likelier than average each
+    /// is to be kept in a reference summary (the scorer's learned term
+    /// log-odds, [`Scorer::terms`]).
+    pub x: [f32; N_FEATURES],
     /// Characters.
     pub chars: usize,
-    /// Opens with a quotation mark.
-    pub opens_quote: bool,
 }
 
 /// Picks body sentences of `text` within `budget`, in document order.
@@ -196,11 +163,11 @@ pub fn summarize(
         weights,
         title,
         budget,
-        &Params::for_lang(lang),
+        Scorer::for_lang(lang),
     )
 }
 
-/// [`summarize`] with explicit parameters (used to fit them).
+/// [`summarize`] with an explicit scorer (used to fit it).
 pub fn summarize_with(
     text: &str,
     cleaned: &Cleaned,
@@ -208,168 +175,362 @@ pub fn summarize_with(
     weights: &dyn TermWeights,
     title: Option<&str>,
     budget: Budget,
-    params: &Params,
+    scorer: &Scorer,
 ) -> Vec<Chosen> {
-    let max_sentences = budget.sentences;
-    if max_sentences == 0 {
+    if budget.sentences == 0 {
         return Vec::new();
     }
-    let (features, vectors) = analyse(text, cleaned, lang, weights, title);
-    let mut order: Vec<(usize, f32)> = features
+    let analysis = analyse(text, cleaned, lang, weights, title, scorer);
+    let scores: Vec<f32> = analysis
+        .features
         .iter()
-        .enumerate()
-        .map(|(i, f)| (i, params.score(f)))
+        .map(|f| scorer.score(&f.x))
         .collect();
-    order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut chosen: Vec<Chosen> = Vec::with_capacity(max_sentences);
-    let mut texts_seen: Vec<&str> = Vec::with_capacity(max_sentences);
+    let picked = select(
+        &scores,
+        |i| analysis.features[i].chars,
+        |i, j| graph::cosine(&analysis.vectors[i], &analysis.vectors[j]),
+        |i, j| text[analysis.features[i].range.clone()] == text[analysis.features[j].range.clone()],
+        scorer,
+        budget,
+    );
+    picked
+        .into_iter()
+        .map(|i| {
+            let f = &analysis.features[i];
+            Chosen {
+                start: f.range.start,
+                end: f.range.end,
+                index: i,
+                score: sigmoid(scores[i]),
+            }
+        })
+        .collect()
+}
+
+fn sigmoid(z: f32) -> f32 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// Indices of the best-scoring sentences within `budget`, in document order:
+/// a sentence more similar than the scorer's `redundancy` to one already
+/// chosen, or equal to it, is skipped, and so is one whose characters (plus
+/// one space) do not fit the character budget; after the first, sentences
+/// scoring under the scorer's `floor` are not added.
+fn select(
+    scores: &[f32],
+    chars: impl Fn(usize) -> usize,
+    similarity: impl Fn(usize, usize) -> f32,
+    same_text: impl Fn(usize, usize) -> bool,
+    scorer: &Scorer,
+    budget: Budget,
+) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    let mut chosen: Vec<usize> = Vec::with_capacity(budget.sentences);
     let mut chars_used = 0;
-    for (i, score) in order {
-        if chosen.len() == max_sentences {
+    for i in order {
+        if chosen.len() == budget.sentences || (!chosen.is_empty() && scores[i] < scorer.floor) {
             break;
         }
-        let f = &features[i];
-        let sentence = &text[f.range.clone()];
-        let repeats = chosen
+        if chosen
             .iter()
-            .any(|c| graph::cosine(&vectors[c.index], &vectors[i]) > params.redundancy);
-        if repeats || texts_seen.contains(&sentence) {
+            .any(|&c| same_text(c, i) || similarity(c, i) > scorer.redundancy)
+        {
             continue;
         }
         // The joined summary puts one space between sentences.
-        let cost = sentence.chars().count() + usize::from(!chosen.is_empty());
+        let cost = chars(i) + usize::from(!chosen.is_empty());
         if budget.chars > 0 && chars_used + cost > budget.chars {
             continue;
         }
         chars_used += cost;
-        texts_seen.push(sentence);
-        chosen.push(Chosen {
-            start: f.range.start,
-            end: f.range.end,
-            index: i,
-            score,
-        });
+        chosen.push(i);
     }
-    chosen.sort_by_key(|c| c.index);
+    chosen.sort_unstable();
     chosen
 }
 
+/// Every body sentence of a document, described for the scorer.
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
+    /// Features of each body sentence, in document order.
+    pub features: Vec<Features>,
+    /// Their unit tf-idf vectors (for redundancy).
+    pub vectors: Vec<Sparse>,
+}
+
+impl Analysis {
+    /// Cosine similarity of body sentences `i` and `j`.
+    pub fn similarity(&self, i: usize, j: usize) -> f32 {
+        graph::cosine(&self.vectors[i], &self.vectors[j])
+    }
+}
+
 /// Features of every body sentence (document order) and their vectors;
-/// `title` overrides the headline found in the text.
+/// `title` overrides the headline found in the text; `scorer` gives the
+/// learned term log-odds (its weights are not used here).
 pub fn analyse(
     text: &str,
     cleaned: &Cleaned,
     lang: Lang,
     weights: &dyn TermWeights,
     title: Option<&str>,
-) -> (Vec<Features>, Vec<Sparse>) {
+    scorer: &Scorer,
+) -> Analysis {
     let mut ranges: Vec<Range<usize>> = Vec::new();
+    let mut paragraph_starts: Vec<usize> = Vec::new();
     for span in cleaned.body() {
+        paragraph_starts.push(ranges.len());
         ranges.extend(sentences::split(text, span, lang));
         if ranges.len() >= MAX_SENTENCES {
             ranges.truncate(MAX_SENTENCES);
             break;
         }
     }
+    let n = ranges.len();
+    if n == 0 {
+        return Analysis::default();
+    }
     let mut vocab = Vocabulary::default();
-    let mut bags: Vec<Vec<(u32, f32)>> =
-        ranges.iter().map(|r| vocab.bag(&text[r.clone()])).collect();
+    let mut bags: Vec<Bag> = ranges.iter().map(|r| vocab.bag(&text[r.clone()])).collect();
     let headline = title
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .or_else(|| cleaned.headline().map(|r| &text[r]));
-    let headline_bag = headline.map(|h| vocab.bag(h));
-    let idf = vocab.idf(weights, ranges.len());
+    let mut headline_bag = headline.map(|h| vocab.bag(h));
+    let idf = vocab.idf(weights, n);
+    let prior: Vec<f32> = vocab
+        .terms
+        .iter()
+        .map(|t| scorer.terms.get(t.as_str()).copied().unwrap_or(0.0))
+        .collect();
 
-    let weigh = |bag: &mut Vec<(u32, f32)>| {
-        for (id, w) in bag.iter_mut() {
+    let mut mean_idf = vec![0.0; n];
+    let mut summary_words = vec![0.0; n];
+    for (i, bag) in bags.iter_mut().enumerate() {
+        let (mut sum, mut count, mut kept) = (0.0, 0.0, 0.0);
+        for (id, w) in bag.terms.iter_mut() {
+            sum += *w * idf[*id as usize];
+            kept += *w * prior[*id as usize];
+            count += *w;
             *w *= idf[*id as usize];
         }
-        graph::normalise(bag);
-    };
-    let word_counts: Vec<usize> = bags
-        .iter()
-        .map(|b| b.iter().map(|&(_, tf)| tf as usize).sum())
-        .collect();
-    bags.iter_mut().for_each(weigh);
-    let headline_vec = headline_bag.map(|mut b| {
-        weigh(&mut b);
-        b
-    });
+        if count > 0.0 {
+            mean_idf[i] = sum / count;
+            summary_words[i] = kept / count;
+        }
+        graph::normalise(&mut bag.terms);
+    }
+    if let Some(h) = headline_bag.as_mut() {
+        for (id, w) in h.terms.iter_mut() {
+            *w *= idf[*id as usize];
+        }
+        graph::normalise(&mut h.terms);
+    }
 
-    let mut centroid: HashMap<u32, f32> = HashMap::new();
+    let mut dense = vec![0.0f32; idf.len()];
     for bag in &bags {
-        for &(id, w) in bag {
-            *centroid.entry(id).or_default() += w;
+        for &(id, w) in &bag.terms {
+            dense[id as usize] += w;
         }
     }
-    let mut centroid: Sparse = centroid.into_iter().collect();
-    centroid.sort_unstable_by_key(|&(id, _)| id);
+    let mut centroid: Sparse = dense
+        .into_iter()
+        .enumerate()
+        .filter(|&(_, w)| w != 0.0)
+        .map(|(id, w)| (id as u32, w))
+        .collect();
     graph::normalise(&mut centroid);
 
-    let n = bags.len();
-    let rank = graph::textrank(&graph::similarities(&bags), n, DAMPING, ITERATIONS);
+    let vectors: Vec<Sparse> = bags.iter().map(|b| b.terms.clone()).collect();
+    let sim = graph::similarities(&vectors);
+    let rank = graph::textrank(&sim, n, DAMPING, ITERATIONS);
+    let mut paragraph_start = vec![false; n];
+    for &p in &paragraph_starts {
+        if p < n {
+            paragraph_start[p] = true;
+        }
+    }
     let features = ranges
         .into_iter()
         .enumerate()
-        .map(|(i, range)| Features {
-            centrality: rank[i],
-            centroid: graph::cosine(&bags[i], &centroid),
-            headline: headline_vec
-                .as_ref()
-                .map_or(0.0, |h| graph::cosine(&bags[i], h)),
-            position: 1.0 / (1.0 + i as f32),
-            words: word_counts[i],
-            chars: text[range.clone()].chars().count(),
-            opens_quote: text[range.clone()].starts_with(['"', '«', '“']),
-            range,
+        .map(|(i, range)| {
+            let sentence = &text[range.clone()];
+            let bag = &bags[i];
+            let chars = sentence.chars().count();
+            let flag = |b: bool| if b { 1.0 } else { 0.0 };
+            let x = [
+                1.0 / (1.0 + i as f32),
+                flag(i == 0),
+                flag(i == 1),
+                i as f32 / n as f32,
+                (chars as f32).ln_1p(),
+                (bag.words as f32).ln_1p(),
+                flag(bag.words < MIN_WORDS),
+                rank[i],
+                graph::cosine(&vectors[i], &centroid),
+                headline_bag
+                    .as_ref()
+                    .map_or(0.0, |h| graph::cosine(&vectors[i], &h.terms)),
+                if i == 0 { 0.0 } else { sim[i] },
+                flag(sentence.starts_with(['"', '«', '“'])),
+                flag(sentence.contains(['"', '«', '“', '»', '”'])),
+                flag(sentence.bytes().any(|b| b.is_ascii_digit())),
+                flag(paragraph_start[i]),
+                flag(
+                    sentence
+                        .trim_end_matches(['"', '»', '”', ' '])
+                        .ends_with('?'),
+                ),
+                mean_idf[i],
+                if bag.tokens > 1 {
+                    bag.capitals as f32 / (bag.tokens - 1) as f32
+                } else {
+                    0.0
+                },
+                headline_bag
+                    .as_ref()
+                    .map_or(0.0, |h| shared_share(&h.terms, &bag.terms)),
+                if i == 0 { (chars as f32).ln_1p() } else { 0.0 },
+                summary_words[i],
+            ];
+            Features { range, x, chars }
         })
         .collect();
-    (features, bags)
+    Analysis { features, vectors }
+}
+
+/// The content words of `s` as the sentence vectors see them (normalised,
+/// stop words left out), in text order.
+pub fn content_words(s: &str) -> Vec<String> {
+    let mut buf = String::new();
+    words::tokens(s)
+        .filter_map(|t| {
+            words::normalize_into(t.text, &mut buf);
+            (!stopwords::is_stopword(&buf)).then(|| buf.clone())
+        })
+        .collect()
+}
+
+/// Share of the terms of `of` (sorted by id) that `within` also has.
+fn shared_share(of: &[(u32, f32)], within: &[(u32, f32)]) -> f32 {
+    if of.is_empty() {
+        return 0.0;
+    }
+    let (mut i, mut j, mut shared) = (0, 0, 0);
+    while i < of.len() && j < within.len() {
+        match of[i].0.cmp(&within[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    shared as f32 / of.len() as f32
+}
+
+/// One sentence's terms and word counts.
+struct Bag {
+    /// Term frequencies, sorted by term id.
+    terms: Sparse,
+    /// Content words (stop words left out).
+    words: usize,
+    /// All words.
+    tokens: usize,
+    /// Words after the first that start with a capital.
+    capitals: usize,
+}
+
+/// The id a stop word maps to in [`Vocabulary::ids`].
+const STOP: u32 = u32::MAX;
+
+/// FxHash (rustc's): a multiply-rotate hash, much cheaper than SipHash for
+/// the short words of one document; no untrusted keys are at stake since a
+/// document's vocabulary is bounded by its length.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Term ids of one document and in how many sentences each occurs.
 #[derive(Default)]
 struct Vocabulary {
-    ids: HashMap<String, u32>,
+    /// Normalised word -> term id, or [`STOP`] for a stop word (so each
+    /// distinct word is checked against the list once).
+    ids: HashMap<String, u32, BuildHasherDefault<FxHasher>>,
     terms: Vec<String>,
     sentence_freq: Vec<u32>,
     buf: String,
 }
 
 impl Vocabulary {
-    /// Term frequencies of a sentence, sorted by term id.
-    fn bag(&mut self, sentence: &str) -> Sparse {
-        let mut bag: Sparse = Vec::new();
+    /// Term frequencies and word counts of a sentence.
+    fn bag(&mut self, sentence: &str) -> Bag {
+        let mut terms: Sparse = Vec::new();
+        let (mut tokens, mut capitals) = (0, 0);
         for token in words::tokens(sentence) {
-            words::normalize_into(token.text, &mut self.buf);
-            if stopwords::is_stopword(&self.buf) {
-                continue;
+            if tokens > 0 && token.text.starts_with(char::is_uppercase) {
+                capitals += 1;
             }
+            tokens += 1;
+            words::normalize_into(token.text, &mut self.buf);
             let id = match self.ids.get(self.buf.as_str()) {
                 Some(&id) => id,
                 None => {
-                    let id = self.terms.len() as u32;
+                    let id = if stopwords::is_stopword(&self.buf) {
+                        STOP
+                    } else {
+                        self.terms.push(self.buf.clone());
+                        self.sentence_freq.push(0);
+                        (self.terms.len() - 1) as u32
+                    };
                     self.ids.insert(self.buf.clone(), id);
-                    self.terms.push(self.buf.clone());
-                    self.sentence_freq.push(0);
                     id
                 }
             };
-            bag.push((id, 1.0));
+            if id != STOP {
+                terms.push((id, 1.0));
+            }
         }
-        bag.sort_unstable_by_key(|&(id, _)| id);
-        bag.dedup_by(|b, a| {
+        let words = terms.len();
+        terms.sort_unstable_by_key(|&(id, _)| id);
+        terms.dedup_by(|b, a| {
             let same = a.0 == b.0;
             if same {
                 a.1 += 1.0;
             }
             same
         });
-        for &(id, _) in &bag {
+        for &(id, _) in &terms {
             self.sentence_freq[id as usize] += 1;
         }
-        bag
+        Bag {
+            terms,
+            words,
+            tokens,
+            capitals,
+        }
     }
 
     /// Idf per term id: the model's when it knows any term of the document
@@ -530,21 +691,23 @@ mod tests {
     fn the_title_steers_the_choice_but_is_never_chosen() {
         let text = "Le conseil municipal s'est réuni mardi soir en mairie.\n\nLe maire a présenté le budget annuel de la commune aux élus.\n\nLes élus de l'opposition ont voté contre ce budget municipal.\n\nLes pompiers ont maîtrisé un violent incendie dans une usine chimique de Rouen.";
         let title = "Incendie dans une usine chimique de Rouen";
-        let picked = |title: Option<&str>| -> Vec<&str> {
-            summarize(
-                text,
-                &clean(text),
-                Lang::Fr,
-                &NoWeights,
-                title,
-                Budget::sentences(3),
-            )
-            .into_iter()
-            .map(|c| &text[c.start..c.end])
-            .collect()
+        let scores = |title: Option<&str>| -> Vec<f32> {
+            let scorer = Scorer::for_lang(Lang::Fr);
+            analyse(text, &clean(text), Lang::Fr, &NoWeights, title, scorer)
+                .features
+                .iter()
+                .map(|f| scorer.score(&f.x))
+                .collect()
         };
-        assert!(!picked(None).iter().any(|s| s.contains("incendie")));
-        assert!(picked(Some(title)).iter().any(|s| s.contains("incendie")));
+        let (without, with) = (scores(None), scores(Some(title)));
+        let gain: Vec<f32> = with.iter().zip(&without).map(|(a, b)| a - b).collect();
+        assert_eq!(gain.len(), 4);
+        // The sentence the title paraphrases gains most (position still
+        // outweighs it here: OrangeSum abstracts follow the lead).
+        assert!(
+            gain[3] > 0.0 && gain[..3].iter().all(|&g| g < gain[3]),
+            "{gain:?}"
+        );
         let with_headline = format!("{title}\n\n{text}");
         for c in summarize(
             &with_headline,
@@ -574,41 +737,6 @@ mod tests {
                 *s,
                 "Cette réforme est juste », a déclaré le ministre des retraites."
             );
-        }
-    }
-
-    /// Writes every body sentence's features of a JSON Lines file (one
-    /// record per line: id, title, text, lang) as TSV, to fit [`Params`]
-    /// outside Rust against ROUGE on a train split.
-    #[test]
-    #[ignore = "fitting aid: DT_FIT_IN=train.jsonl DT_FIT_OUT=features.tsv"]
-    fn dump_features_for_fitting() {
-        use std::io::{BufRead, Write};
-        let (Ok(input), Ok(output)) = (std::env::var("DT_FIT_IN"), std::env::var("DT_FIT_OUT"))
-        else {
-            return;
-        };
-        let model = crate::model::Model::embedded().expect("embedded model");
-        let reader = std::io::BufReader::new(std::fs::File::open(input).expect("input"));
-        let mut out = std::io::BufWriter::new(std::fs::File::create(output).expect("output"));
-        for line in reader.lines() {
-            let rec: serde_json::Value = serde_json::from_str(&line.expect("line")).expect("json");
-            let field = |k: &str| rec[k].as_str().unwrap_or_default().to_string();
-            let (id, title, text) = (field("id"), field("title"), field("text"));
-            let lang = Lang::from_hint(&field("lang"))
-                .ok()
-                .flatten()
-                .unwrap_or(Lang::Und);
-            let (features, _) = analyse(&text, &clean(&text), lang, &model, Some(&title));
-            for (i, f) in features.iter().enumerate() {
-                let sentence = text[f.range.clone()].replace(['\t', '\n'], " ");
-                writeln!(
-                    out,
-                    "{id}\t{i}\t{}\t{}\t{}\t{}\t{}\t{sentence}",
-                    f.centrality, f.centroid, f.headline, f.position, f.words
-                )
-                .expect("write");
-            }
         }
     }
 

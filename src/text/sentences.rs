@@ -412,6 +412,40 @@ mod tests {
     }
 
     #[test]
+    fn english_times_decimals_curly_quotes_and_initialisms() {
+        let text = "The vote is at 3 p.m. on Monday. Shares fell 1.5% to 104.3p... Analysts were surprised. \u{201c}We will win,\u{201d} he said. \u{201c}It is certain.\u{201d} The U.K. economy grew 0.4% in the third quarter. See bbc.co.uk/news for more.";
+        assert_eq!(
+            sentences(text),
+            [
+                "The vote is at 3 p.m. on Monday.",
+                "Shares fell 1.5% to 104.3p...",
+                "Analysts were surprised.",
+                "\u{201c}We will win,\u{201d} he said.",
+                "\u{201c}It is certain.\u{201d}",
+                "The U.K. economy grew 0.4% in the third quarter.",
+                "See bbc.co.uk/news for more.",
+            ]
+        );
+    }
+
+    #[test]
+    fn french_exclamations_in_guillemets_times_and_ellipses() {
+        let text = "« Non ! », a-t-il crié. Il est arrivé à 14h30… Puis il est reparti. Le taux est de 1,4 %. La BCE l'a confirmé. Rendez-vous sur https://www.service-public.fr/particuliers. M. et Mme Martin étaient là.";
+        assert_eq!(
+            sentences(text),
+            [
+                "« Non ! », a-t-il crié.",
+                "Il est arrivé à 14h30…",
+                "Puis il est reparti.",
+                "Le taux est de 1,4 %.",
+                "La BCE l'a confirmé.",
+                "Rendez-vous sur https://www.service-public.fr/particuliers.",
+                "M. et Mme Martin étaient là.",
+            ]
+        );
+    }
+
+    #[test]
     fn odd_input_does_not_panic() {
         let huge = "a".repeat(1 << 20);
         for text in [
