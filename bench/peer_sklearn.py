@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """scikit-learn peer for the dispatch-tagger model.
 
-TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2) +
-LogisticRegression, C tuned on dev from a small grid:
+TfidfVectorizer(sublinear_tf=True, ngram_range=(1, N), min_df=2) +
+LogisticRegression, N = --ngram-max (1 or 2), C tuned on dev from a small
+grid:
 
 * one topic model per corpus, trained on that corpus's train split;
 * ONE topic model on all topic-labelled training corpora combined (the same
@@ -11,16 +12,22 @@ LogisticRegression, C tuned on dev from a small grid:
   scored on the carve (same fraction/seed/hash as the recipe).
 
 Prints macro-F1 (over the labels present in the dev gold) and top-1
-accuracy per dev split, regions micro-F1, fit times and peak memory.
+accuracy per dev split, regions micro-F1, fit times and peak memory; for the
+combined model also its pickled size, the median single-document latency
+(vectorize + predict_proba of one text) and batch throughput on
+masakhanews-en-dev.
 
     pip install -r bench/requirements-peers.txt
-    python3 bench/peer_sklearn.py [--data ../shared/data] [--recipe recipes/default.toml] [--json out.json]
+    python3 bench/peer_sklearn.py [--data ../shared/data] [--recipe recipes/default.toml] \
+        [--ngram-max 1|2] [--no-regions] [--json out.json]
 """
 
 import argparse
 import gzip
 import json
+import pickle
 import resource
+import statistics
 import sys
 import time
 import tomllib
@@ -68,8 +75,11 @@ def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+NGRAM_MAX = 2
+
+
 def vectorizer():
-    return TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2)
+    return TfidfVectorizer(sublinear_tf=True, ngram_range=(1, NGRAM_MAX), min_df=2)
 
 
 def score(y_true, y_pred):
@@ -82,25 +92,44 @@ def score(y_true, y_pred):
 
 def fit_topics(train_x, train_y, devs):
     """Fits for each C; picks the C with the best mean dev macro-F1."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     vec = vectorizer()
     xtr = vec.fit_transform(train_x)
-    vec_s = time.perf_counter() - t0
+    vec_s, vec_cpu = time.perf_counter() - t0, time.process_time() - c0
     xdevs = {name: (vec.transform(x), y) for name, (x, y) in devs.items()}
     best = None
     for c in C_GRID:
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         clf = LogisticRegression(C=c, max_iter=1000)
         clf.fit(xtr, train_y)
-        fit_s = time.perf_counter() - t1
+        fit_s, fit_cpu = time.perf_counter() - t1, time.process_time() - c1
         res = {name: score(y, clf.predict(x)) for name, (x, y) in xdevs.items()}
         mean = float(np.mean([r["macro_f1"] for r in res.values()]))
         if best is None or mean > best["mean_macro_f1"]:
-            best = {"C": c, "mean_macro_f1": mean, "dev": res, "fit_seconds": fit_s}
+            best = {"C": c, "mean_macro_f1": mean, "dev": res, "fit_seconds": fit_s,
+                    "fit_cpu_seconds": fit_cpu, "clf": clf}
+    best["vec"] = vec
     best["vectorize_seconds"] = vec_s
+    best["vectorize_cpu_seconds"] = vec_cpu
     best["features"] = int(xtr.shape[1])
     best["train_docs"] = int(xtr.shape[0])
     return best
+
+
+def speed(vec, clf, texts):
+    """Pickled size (stop_words_ dropped, as scikit-learn advises before
+    pickling), median one-document latency, batch documents/s."""
+    vec.stop_words_ = None
+    size = len(pickle.dumps((vec, clf), protocol=pickle.HIGHEST_PROTOCOL))
+    one = []
+    for t in texts[:50]:
+        t0 = time.perf_counter()
+        clf.predict_proba(vec.transform([t]))
+        one.append(time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    clf.predict_proba(vec.transform(texts))
+    rate = len(texts) / (time.perf_counter() - t0)
+    return {"model_bytes": size, "latency_seconds": statistics.median(one), "docs_per_second": rate}
 
 
 def main():
@@ -108,7 +137,11 @@ def main():
     ap.add_argument("--data", default="../shared/data")
     ap.add_argument("--recipe", default="recipes/default.toml")
     ap.add_argument("--json")
+    ap.add_argument("--ngram-max", type=int, choices=(1, 2), default=2)
+    ap.add_argument("--no-regions", action="store_true")
     args = ap.parse_args()
+    global NGRAM_MAX
+    NGRAM_MAX = args.ngram_max
     corpora = Path(args.data) / "corpora"
     recipe = tomllib.loads(Path(args.recipe).read_text())
     seed, fraction = recipe["holdout"]["seed"], recipe["holdout"]["fraction"]
@@ -125,6 +158,7 @@ def main():
 
     for c in CORPORA:
         res = fit_topics(*trains[c], {f"{c}-dev": devs[f"{c}-dev"]})
+        del res["vec"], res["clf"]
         out["per_corpus"][c] = res
         d = res["dev"][f"{c}-dev"]
         print(f"per-corpus {c:<16} C={res['C']:<6} macro_f1={d['macro_f1']:.4f} "
@@ -139,11 +173,19 @@ def main():
     cx += rx
     cy += ry
     res = fit_topics(cx, cy, devs)
+    res.update(speed(res.pop("vec"), res.pop("clf"), devs["masakhanews-en-dev"][0]))
     out["combined"] = res
     for name, d in res["dev"].items():
         print(f"combined   {name:<20} C={res['C']:<6} macro_f1={d['macro_f1']:.4f} accuracy={d['accuracy']:.4f}")
     print(f"combined fit={res['fit_seconds']:.1f}s vectorize={res['vectorize_seconds']:.1f}s "
-          f"docs={res['train_docs']} features={res['features']} peak={peak_mb():.0f}MB", flush=True)
+          f"docs={res['train_docs']} features={res['features']} peak={peak_mb():.0f}MB "
+          f"model={res['model_bytes'] / 1e6:.0f}MB one-doc={res['latency_seconds'] * 1000:.2f}ms "
+          f"batch={res['docs_per_second']:.0f}docs/s", flush=True)
+    if args.no_regions:
+        out["peak_rss_mb"] = peak_mb()
+        if args.json:
+            Path(args.json).write_text(json.dumps(out, indent=2))
+        return 0
 
     # Regions: multi-label one-vs-rest on Reuters; selected = p >= 0.5, or the best label.
     tr = [r for r in r_train if "regions" in r["labelled"]]

@@ -5,11 +5,15 @@ Runs, in this order and on this machine:
   1. `dispatch-tagger train --recipe recipes/default.toml` under /usr/bin/time
      (wall time, peak RSS), unless --no-train (then the embedded model is used);
   2. `dispatch-tagger eval --json` on every shared dev split (and the Reuters
-     dev carve, scored from reuters-en-train);
-  3. bench/peer_sklearn.py (TfidfVectorizer + LogisticRegression per corpus,
-     one combined model, and a one-vs-rest region model) under /usr/bin/time;
-and prints one table: per dev split, our macro-F1 / accuracy beside the
-peers', then fit time and peak memory of each.
+     dev carve, scored from reuters-en-train), then `classify` for latency
+     and throughput;
+  3. bench/peer_sklearn.py twice, unigrams and uni+bigrams (TfidfVectorizer +
+     LogisticRegression per corpus and one combined model; the uni+bigram
+     run also fits a one-vs-rest region model), under /usr/bin/time;
+  4. bench/peer_fasttext.py (per corpus, 25 epochs, bigrams, lr tuned on dev);
+and prints one table: per dev split accuracy, macro-F1 and micro-F1 of
+every system (and our ECE), then per system fit time, peak memory, model
+size, single-document latency and batch throughput.
 
     pip install -r bench/requirements-peers.txt
     cargo build --release
@@ -39,8 +43,9 @@ CROSS = [("recipes/cross-bbc.toml", "bbc-en-dev", "masakhanews-en-dev"),
 DEV = ["bbc-en-dev", "masakhanews-en-dev", "masakhanews-fr-dev", "orangesum-fr-dev"]
 
 
-def timed(cmd, **kw):
-    """Runs cmd under GNU time; returns (stdout, wall seconds, peak MB)."""
+def timed(cmd, cpu=None, **kw):
+    """Runs cmd under GNU time; returns (stdout, wall seconds, peak MB); the
+    CPU seconds (user + system) go into `cpu` when it is a list."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
         proc = subprocess.run(["/usr/bin/time", "-v", "-o", tf.name, *cmd],
                               stdout=subprocess.PIPE, text=True, **kw)
@@ -50,22 +55,26 @@ def timed(cmd, **kw):
     wall = re.search(r"Elapsed \(wall clock\) time .*: (?:(\d+):)?(\d+):([\d.]+)", t)
     h, m, s = (float(x) if x else 0.0 for x in wall.groups())
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1))
+    if cpu is not None:
+        cpu.append(sum(float(re.search(rf"{k} time \(seconds\): ([\d.]+)", t).group(1))
+                       for k in ("User", "System")))
     return proc.stdout, h * 3600 + m * 60 + s, rss / 1024
 
 
 def speed(model_args, corpora, work):
-    """Model file size, one-document wall time (process start and model load
-    included) and batch throughput of `classify` on masakhanews-en-dev
-    (documents / (batch wall - one-document wall))."""
+    """Single-document latency and batch throughput of `classify` (one
+    thread, documents in turn) on masakhanews-en-dev, process start and
+    model load subtracted: latency = (wall of 201 copies of the first
+    document - wall of 1) / 200; throughput = documents / (batch wall - wall of 1)."""
     src = corpora / "masakhanews-en-dev.jsonl.gz"
     with gzip.open(src, "rt", encoding="utf-8") as f:
         lines = [line for line in f if line.strip()]
-    one = work / "one.jsonl"
+    one, many = work / "one.jsonl", work / "many.jsonl"
     one.write_text(lines[0], encoding="utf-8")
-    _, t1, _ = timed([BIN, "classify", *model_args, "--input", one], stderr=subprocess.DEVNULL)
-    _, tn, _ = timed([BIN, "classify", *model_args, "--input", src], stderr=subprocess.DEVNULL)
-    rate = len(lines) / max(tn - t1, 1e-3)
-    return t1, rate
+    many.write_text(lines[0] * 201, encoding="utf-8")
+    run = lambda p: timed([BIN, "classify", *model_args, "--input", p], stderr=subprocess.DEVNULL)[1]
+    t1, t201, tn = run(one), run(many), run(src)
+    return max(t201 - t1, 1e-6) / 200, len(lines) / max(tn - t1, 1e-3)
 
 
 def cross_source(args, corpora, work):
@@ -84,6 +93,10 @@ def cross_source(args, corpora, work):
     return 0
 
 
+def fmt(x, spec=".4f"):
+    return "" if x is None else format(x, spec)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="../shared/data")
@@ -100,68 +113,105 @@ def main():
     if args.cross_source:
         return cross_source(args, corpora, work)
 
-    ours_fit = None
+    # system -> fit s, peak MB, model bytes, one-doc s, docs/s
+    systems = {}
     model_args = []
+    model_path = Path("models/default.dtm")
     if not (args.no_train or args.quick):
-        model = work / "model.dtm"
-        _, wall, rss = timed([BIN, "train", "--recipe", args.recipe, "--out", model,
-                              "--data", args.data])
-        ours_fit = (wall, rss)
-        model_args = ["--model", str(model)]
-        print(f"dispatch-tagger train: {wall:.1f} s wall, peak {rss:.0f} MB", flush=True)
+        model_path = work / "model.dtm"
+        cpu = []
+        _, wall, rss = timed([BIN, "train", "--recipe", args.recipe, "--out", model_path,
+                              "--data", args.data], cpu)
+        model_args = ["--model", str(model_path)]
+        systems["dispatch-tagger"] = {"fit": wall, "cpu": cpu[0], "rss": rss}
+        print(f"dispatch-tagger train: {wall:.1f} s wall, {cpu[0]:.1f} s CPU, peak {rss:.0f} MB", flush=True)
 
     files = [corpora / f"{d}.jsonl.gz" for d in DEV] + [corpora / "reuters-en-train.jsonl.gz"]
-    out, wall, rss = timed([BIN, "eval", *model_args, "--json", "--data",
-                            ",".join(map(str, files))])
+    out, wall, _ = timed([BIN, "eval", *model_args, "--json", "--data", ",".join(map(str, files))])
     ours = {s["split"]: s for s in json.loads(out)["splits"]}
     print(f"dispatch-tagger eval: {wall:.1f} s wall for {sum(s['records'] for s in ours.values())} records",
           flush=True)
+    latency, rate = speed(model_args, corpora, work)
+    systems.setdefault("dispatch-tagger", {}).update(
+        {"size": model_path.stat().st_size, "latency": latency, "rate": rate})
 
-    peers = None
+    skl, ft = {}, None
     if not args.quick:
-        pj = work / "peers.json"
-        _, pwall, prss = timed([sys.executable, "bench/peer_sklearn.py", "--data", args.data,
-                                "--recipe", args.recipe, "--json", pj])
-        peers = json.loads(pj.read_text())
-        peers["wall"], peers["rss"] = pwall, prss
+        for n in (1, 2):
+            pj = work / f"sklearn{n}.json"
+            extra = ["--no-regions"] if n == 1 else []
+            _, pwall, prss = timed([sys.executable, "bench/peer_sklearn.py", "--data", args.data,
+                                    "--recipe", args.recipe, "--ngram-max", str(n), "--json", pj, *extra])
+            skl[n] = json.loads(pj.read_text())
+            c = skl[n]["combined"]
+            systems[f"sklearn 1-{n}gram combined"] = {
+                "fit": c["fit_seconds"] + c["vectorize_seconds"],
+                "cpu": c.get("fit_cpu_seconds", 0) + c.get("vectorize_cpu_seconds", 0) or None,
+                "rss": prss, "size": c["model_bytes"],
+                "latency": c["latency_seconds"], "rate": c["docs_per_second"],
+                "note": f"whole script {pwall:.0f} s (per-corpus fits, C grid{', regions' if n == 2 else ''})"}
+        fj = work / "fasttext.json"
+        _, fwall, frss = timed([sys.executable, "bench/peer_fasttext.py", "--data", args.data, "--json", fj])
+        ft = json.loads(fj.read_text())
+        per = [v for k, v in ft.items() if k.endswith("-dev")]
+        m = ft.get("masakhanews-en-dev", per[0])
+        systems["fastText per corpus"] = {
+            "fit": sum(v["fit_seconds"] for v in per),
+            "cpu": sum(v.get("fit_cpu_seconds", 0) for v in per) or None,
+            "rss": frss, "size": m["model_bytes"],
+            "latency": m["latency_seconds"], "rate": m["docs_per_second"],
+            "note": f"fit = sum over corpora at the chosen lr; whole script {fwall:.0f} s (lr grid)"}
 
     print()
-    print(f"{'dev split':<22} {'task':<8} {'ours macroF1':>12} {'ours acc':>9} {'ours microF1':>12} "
-          f"{'ours ECE':>8} {'skl/corpus':>10} {'skl/combined':>12} {'gazetteer':>9}")
+    print(f"{'dev split':<20} {'task':<8} {'system':<30} {'accuracy':>8} {'macroF1':>8} {'microF1':>8} {'ECE':>7}")
     for name in DEV + ["reuters-en-dev"]:
         s = ours.get(name)
         if s is None:
             sys.exit(f"eval gave no figures for {name}")
+        c = name.removesuffix("-dev")
         for task in ("topics", "regions"):
             t = s.get(task)
             if not t:
                 continue
-            per = comb = gaz = ""
-            g = s.get("gazetteer_regions")
-            if task == "regions" and g:
-                gaz = f"µ{g['micro_f1']:.4f}"
-            if peers and task == "topics":
-                c = name.removesuffix("-dev")
-                if c in peers["per_corpus"]:
-                    per = f"{peers['per_corpus'][c]['dev'][name]['macro_f1']:.4f}"
-                d = peers["combined"]["dev"].get(name)
-                comb = f"{d['macro_f1']:.4f}" if d else ""
-            if peers and task == "regions" and name == "reuters-en-dev":
-                per = f"µ{peers['regions']['micro_f1']:.4f}"
-            print(f"{name:<22} {task:<8} {t['macro_f1']:>12.4f} {t['accuracy']:>9.4f} "
-                  f"{t['micro_f1']:>12.4f} {t.get('ece', float('nan')):>8.4f} {per:>10} {comb:>12} {gaz:>9}")
+            rows = [("dispatch-tagger (one model)", t["accuracy"], t["macro_f1"], t["micro_f1"], t.get("ece"))]
+            if task == "topics":
+                for n, label in ((1, "sklearn unigram"), (2, "sklearn uni+bigram")):
+                    if n in skl and c in skl[n]["per_corpus"]:
+                        d = skl[n]["per_corpus"][c]["dev"][name]
+                        rows.append((f"{label}, this corpus", d["accuracy"], d["macro_f1"], d["accuracy"], None))
+                if ft and name in ft:
+                    d = ft[name]
+                    rows.append(("fastText, this corpus", d["accuracy"], d["macro_f1"], d["accuracy"], None))
+                for n in (1, 2):
+                    d = skl[n]["combined"]["dev"].get(name) if n in skl else None
+                    if d:
+                        rows.append((f"sklearn 1-{n}gram, combined", d["accuracy"], d["macro_f1"],
+                                     d["accuracy"], None))
+            else:
+                g = s.get("gazetteer_regions")
+                if g:
+                    rows.append(("gazetteer lookup", g["accuracy"], g["macro_f1"], g["micro_f1"], None))
+                if 2 in skl and name == "reuters-en-dev" and skl[2].get("regions"):
+                    r = skl[2]["regions"]
+                    rows.append(("sklearn one-vs-rest", None, r["macro_f1"], r["micro_f1"], None))
+            for sysname, acc, mac, mic, ece in rows:
+                print(f"{name:<20} {task:<8} {sysname:<30} {fmt(acc):>8} {fmt(mac):>8} {fmt(mic):>8} {fmt(ece):>7}")
     print()
-    size = Path(model_args[1]).stat().st_size if model_args else Path("models/default.dtm").stat().st_size
-    t1, rate = speed(model_args, corpora, work)
-    print(f"dispatch-tagger model {size / 1e6:.1f} MB; classify one document {t1 * 1000:.0f} ms wall "
-          f"(process start and model load included); batch {rate:.0f} documents/s")
-    if ours_fit:
-        print(f"fit, dispatch-tagger (all corpora, topics + regions): {ours_fit[0]:.1f} s, peak {ours_fit[1]:.0f} MB")
-    if peers:
-        c = peers["combined"]
-        print(f"fit, scikit-learn combined topics (one C): {c['fit_seconds']:.1f} s "
-              f"(+{c['vectorize_seconds']:.1f} s vectorizing); whole peer script {peers['wall']:.0f} s, "
-              f"peak {peers['rss']:.0f} MB")
+    print(f"{'system':<30} {'fit s':>7} {'fit CPU s':>9} {'peak MB':>8} {'model MB':>9} {'1 doc ms':>9} {'docs/s':>8}")
+    for name, v in systems.items():
+        print(f"{name:<30} {fmt(v.get('fit'), '.1f'):>7} {fmt(v.get('cpu'), '.1f'):>9} {fmt(v.get('rss'), '.0f'):>8} "
+              f"{fmt(v.get('size') and v['size'] / 1e6, '.1f'):>9} {fmt(v.get('latency') and v['latency'] * 1000, '.2f'):>9} "
+              f"{fmt(v.get('rate'), '.0f'):>8}  {v.get('note', '')}")
+    print("fit: dispatch-tagger = whole `train` (prepare, vectorize, topics with calibration, regions, dev "
+          "tuning), both cores; scikit-learn = vectorize + fit of the combined topic model at the chosen C; "
+          "fit CPU s = user + system seconds of all threads. 1 doc / docs/s: one thread, model load "
+          "excluded, on masakhanews-en-dev.")
+    if "sklearn 1-2gram combined" in systems and "fit" in systems["dispatch-tagger"]:
+        ratio = systems["dispatch-tagger"]["fit"] / systems["sklearn 1-2gram combined"]["fit"]
+        print(f"fit time ratio dispatch-tagger / scikit-learn uni+bigram: {ratio:.2f} wall (target <= 0.5)")
+        a, b = systems["dispatch-tagger"].get("cpu"), systems["sklearn 1-2gram combined"].get("cpu")
+        if a and b:
+            print(f"  CPU-time ratio (less sensitive to other load on the machine): {a / b:.2f}")
     # Quick mode is CI's smoke check: figures must exist and be sane.
     bad = [n for n, s in ours.items()
            for t in (s.get("topics"), s.get("regions")) if t and not 0.0 <= t["macro_f1"] <= 1.0]

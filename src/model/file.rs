@@ -13,6 +13,7 @@ use std::path::Path;
 use half::f16;
 use serde::{Deserialize, Serialize};
 
+use super::calibrate::Calibration;
 use super::features::{FeatureParams, TfIdf};
 use super::{Head, Label, Model, ModelMeta};
 use crate::geo::Gazetteer;
@@ -20,8 +21,9 @@ use crate::{Error, Result};
 
 /// First bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"DTAGMDL\x1a";
-/// The format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format this build writes and reads. Version 2 added the topic
+/// calibration to each head; version 1 files have none and are refused.
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct StoredFeatures {
@@ -38,6 +40,8 @@ struct StoredHead {
     thresholds: Vec<f32>,
     /// Per label, one f16 per feature; pruned weights are exact zeros.
     weights: Vec<Vec<f16>>,
+    /// Logits -> calibrated probabilities (format version 2).
+    calibration: Option<Calibration>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -73,6 +77,7 @@ fn store_head(h: &Head) -> StoredHead {
             .iter()
             .map(|w| w.iter().map(|&v| f16::from_f32(v)).collect())
             .collect(),
+        calibration: h.calibration,
     }
 }
 
@@ -97,6 +102,7 @@ fn load_head(s: StoredHead, n_features: usize, what: &str) -> std::result::Resul
             .into_iter()
             .map(|w| w.into_iter().map(f16::to_f32).collect())
             .collect(),
+        calibration: s.calibration,
     })
 }
 
@@ -163,8 +169,13 @@ fn decode_inner(bytes: &[u8]) -> std::result::Result<Model, String> {
     let mut at = MAGIC.len();
     let version = u32_at(bytes, &mut at)?;
     if version != FORMAT_VERSION {
+        let hint = if version < FORMAT_VERSION {
+            "retrain it with this build: dispatch-tagger train --recipe <recipe> --out <file>"
+        } else {
+            "use the dispatch-tagger build that wrote it"
+        };
         return Err(format!(
-            "format version {version}; this build reads version {FORMAT_VERSION}"
+            "format version {version}; this build reads version {FORMAT_VERSION} only ({hint})"
         ));
     }
     let header_len = u32_at(bytes, &mut at)? as usize;
@@ -257,6 +268,7 @@ pub fn save(model: &Model, path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::calibrate::GroupCalibration;
     use crate::model::{ModelInput, Prediction};
     use crate::text::Lang;
 
@@ -278,7 +290,21 @@ mod tests {
             weights: codes.iter().map(|_| vec![1.0, -2.0, 0.5]).collect(),
             bias: vec![0.1; codes.len()],
             thresholds: vec![0.5; codes.len()],
+            calibration: None,
         };
+        let g = |t: f32| GroupCalibration {
+            t,
+            a: 0.7,
+            b: 0.4,
+            n: 10,
+        };
+        let mut topics = head(&["medtop:11000000", "medtop:15000000"]);
+        topics.weights[1] = vec![-1.0, 2.0, 0.0];
+        topics.calibration = Some(Calibration {
+            fr: g(0.8),
+            en: g(0.7),
+            und: g(0.75),
+        });
         Model {
             meta: ModelMeta {
                 version: "t".into(),
@@ -286,7 +312,7 @@ mod tests {
             },
             gazetteer: Gazetteer::default(),
             features,
-            topics: head(&["medtop:11000000"]),
+            topics,
             regions: head(&["145", "142"]),
             fingerprint: 7,
             checksum: 0,
@@ -316,6 +342,14 @@ mod tests {
             scores(&m.predict(&input, 2)),
             scores(&back.predict(&input, 2))
         );
+        // The calibration came back and is applied: the topic scores are
+        // no longer the plain sigmoids of the logits.
+        assert_eq!(back.topics.calibration, m.topics.calibration);
+        let mut plain = back.clone();
+        plain.topics.calibration = None;
+        let (c, p) = (back.predict(&input, 0), plain.predict(&input, 0));
+        assert!((c.topics[0].score - p.topics[0].score).abs() > 1e-3);
+        assert_eq!(c.topics[0].code, p.topics[0].code);
         assert_eq!(encode(&m).unwrap(), encode(&back).unwrap());
     }
 
@@ -352,6 +386,13 @@ mod tests {
         let mut bytes = encode(&tiny()).unwrap();
         bytes[8] = 9;
         assert!(reason(&bytes).contains("format version 9"));
+        let mut bytes = encode(&tiny()).unwrap();
+        bytes[8] = 1;
+        let r = reason(&bytes);
+        assert!(
+            r.contains("format version 1;") && r.contains("retrain"),
+            "{r}"
+        );
         assert!(reason(b"hello").contains("magic"));
     }
 }

@@ -2,6 +2,7 @@
 //! for topics and regions, the gazetteer, and the file they live in.
 //!
 //! # Layout
+//! - [`calibrate`]: per-language softmax temperature and Platt scaling.
 //! - [`data`]: shared-corpus records and the Reuters dev carve.
 //! - [`features`]: vocabulary, stored idf, place features, CSR rows.
 //! - [`solver`]: sparse weighted logistic regression (linfa `Fit`).
@@ -10,6 +11,7 @@
 //! - [`eval`]: per-split precision/recall/F1 of a model.
 //! - [`file`](mod@file): the versioned, checksummed model file.
 
+pub mod calibrate;
 pub mod data;
 pub mod eval;
 pub mod features;
@@ -132,29 +134,58 @@ pub(crate) struct Head {
     /// Per label, one weight per feature column.
     pub(crate) weights: Vec<Vec<f32>>,
     pub(crate) bias: Vec<f32>,
-    /// Per-label decision thresholds, tuned on dev.
+    /// Per-label decision thresholds, tuned on dev (on calibrated scores).
     pub(crate) thresholds: Vec<f32>,
+    /// Maps logits to calibrated probabilities; plain sigmoids when absent.
+    pub(crate) calibration: Option<calibrate::Calibration>,
 }
 
 impl Head {
+    /// Raw one-vs-rest logit of every label, in label order.
+    pub(crate) fn logits(&self, idx: &[u32], val: &[f32]) -> Vec<f32> {
+        self.weights
+            .iter()
+            .zip(&self.bias)
+            .map(|(w, &b)| {
+                idx.iter()
+                    .zip(val)
+                    .map(|(&j, &v)| v * w.get(j as usize).copied().unwrap_or(0.0))
+                    .sum::<f32>()
+                    + b
+            })
+            .collect()
+    }
+
     /// Scores of every label, best first (ties by code), with evidence.
-    fn score(&self, features: &TfIdf, idx: &[u32], val: &[f32], explain: usize) -> Vec<LabelScore> {
+    fn score(
+        &self,
+        features: &TfIdf,
+        lang: Lang,
+        idx: &[u32],
+        val: &[f32],
+        explain: usize,
+    ) -> Vec<LabelScore> {
+        let z = self.logits(idx, val);
+        let probs: Vec<f32> = match &self.calibration {
+            Some(c) => c.apply(lang, &z),
+            None => z.iter().map(|&v| solver::sigmoid(v)).collect(),
+        };
         let mut out: Vec<LabelScore> = self
             .labels
             .iter()
             .enumerate()
             .map(|(l, label)| {
                 let w = &self.weights[l];
-                let contrib = idx
-                    .iter()
-                    .zip(val)
-                    .map(|(&j, &v)| (j, v * w.get(j as usize).copied().unwrap_or(0.0)));
-                let z: f32 = contrib.clone().map(|(_, c)| c).sum::<f32>() + self.bias[l];
-                let score = solver::sigmoid(z);
+                let score = probs[l];
                 let evidence = if explain == 0 {
                     Vec::new()
                 } else {
-                    let mut c: Vec<(u32, f32)> = contrib.filter(|&(_, c)| c > 0.0).collect();
+                    let mut c: Vec<(u32, f32)> = idx
+                        .iter()
+                        .zip(val)
+                        .map(|(&j, &v)| (j, v * w.get(j as usize).copied().unwrap_or(0.0)))
+                        .filter(|&(_, c)| c > 0.0)
+                        .collect();
                     c.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
                     c.into_iter()
                         .take(explain)
@@ -322,8 +353,12 @@ impl Model {
     pub fn predict(&self, input: &ModelInput<'_>, explain: usize) -> Prediction {
         let (idx, val) = self.features.transform(input, &self.gazetteer);
         Prediction {
-            topics: self.topics.score(&self.features, &idx, &val, explain),
-            regions: self.regions.score(&self.features, &idx, &val, explain),
+            topics: self
+                .topics
+                .score(&self.features, input.lang, &idx, &val, explain),
+            regions: self
+                .regions
+                .score(&self.features, input.lang, &idx, &val, explain),
         }
     }
 }

@@ -130,6 +130,39 @@ pub struct HeadRecipe {
     /// threshold tuned on one or two documents is noise.
     #[serde(default = "default_min_dev_positives")]
     pub min_dev_positives: usize,
+    /// Probability calibration fitted on a slice of the training splits
+    /// (never on dev); none when absent.
+    #[serde(default)]
+    pub calibration: Option<CalibrationRecipe>,
+}
+
+/// How a head's probabilities are calibrated: a slice of every training
+/// split is held out (same hash rule as [`Carve`], its own seed), the head
+/// is fitted on the rest, the calibration is fitted on the slice's scores,
+/// and the head is refitted on everything (unless `refit` is false).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationRecipe {
+    /// Share of each training split held out, in (0, 1).
+    pub fraction: f64,
+    /// Seed mixed into the hash.
+    pub seed: u64,
+    /// Refit the head on all training rows after calibrating.
+    #[serde(default = "yes")]
+    pub refit: bool,
+}
+
+impl CalibrationRecipe {
+    /// Whether the record with this id is in the calibration slice.
+    pub fn held_out(&self, id: &str) -> bool {
+        Carve {
+            file: String::new(),
+            dev_name: String::new(),
+            fraction: self.fraction,
+            seed: self.seed,
+        }
+        .held_out(id)
+    }
 }
 
 fn default_min_dev_positives() -> usize {

@@ -10,6 +10,7 @@ use ndarray::Array1;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::calibrate::{self, Calibration, GroupCalibration, SliceRecord};
 use super::data::{Record, read_records};
 use super::eval::{self, EvalReport};
 use super::features::{Features, TfIdf};
@@ -19,6 +20,7 @@ use super::solver::{BinaryTask, LogisticParams, fit_one_vs_rest};
 use super::{CorpusInfo, Head, Label, Model, ModelInput, ModelMeta, Prediction};
 use crate::geo::Gazetteer;
 use crate::tagger::prepare;
+use crate::text::Lang;
 use crate::{Error, Result};
 
 /// Documents of one training split.
@@ -80,6 +82,8 @@ pub struct TrainReport {
     pub total_seconds: f64,
     /// Per-label fits: topics then regions.
     pub labels: Vec<LabelFit>,
+    /// Topic calibration, when the recipe asks for one.
+    pub calibration: Option<CalibrationReport>,
     /// Dev evaluation.
     pub dev: EvalReport,
 }
@@ -125,6 +129,30 @@ impl fmt::Display for TrainReport {
                 "{:<18} {:>6} {:>6} {:>5} {:>9.3} {:>8}",
                 l.code, l.positives, l.iterations, l.converged, l.threshold, l.nonzero
             )?;
+        }
+        if let Some(c) = &self.calibration {
+            writeln!(
+                f,
+                "topic calibration on {} held-out training records ({} of each split{}):",
+                c.slice_records,
+                c.fraction,
+                if c.refit {
+                    ", head refitted on all"
+                } else {
+                    ""
+                }
+            )?;
+            for (g, k) in [
+                ("fr", &c.calibration.fr),
+                ("en", &c.calibration.en),
+                ("und", &c.calibration.und),
+            ] {
+                writeln!(
+                    f,
+                    "  {g:<4} n {:>5}  softmax t {:.3}  platt a {:.3} b {:.3}",
+                    k.n, k.t, k.a, k.b
+                )?;
+            }
         }
         write!(f, "{}", self.dev)
     }
@@ -262,6 +290,7 @@ fn fit_head(
     corpus: &Corpus<'_>,
     label_names: &BTreeMap<String, String>,
     prune: f32,
+    exclude: &dyn Fn(&Record) -> bool,
 ) -> Result<HeadFit> {
     let Corpus {
         x_all,
@@ -276,6 +305,7 @@ fn fit_head(
     let rows: Vec<usize> = (0..records.len())
         .filter(|&i| hr.train.contains(&splits[split_of[i]]) && records[i].is_labelled(field))
         .filter(|&i| places_in_gold[i] || !hr.require_places_in_gold.contains(&records[i].source))
+        .filter(|&i| !exclude(&records[i]))
         .collect();
     if rows.is_empty() {
         return Err(Error::Training(format!(
@@ -422,6 +452,91 @@ fn fit_head(
     })
 }
 
+/// The calibration fitted on the training slice the head did not see.
+#[derive(Debug, Clone, Serialize)]
+pub struct CalibrationReport {
+    /// Records of the slice used.
+    pub slice_records: usize,
+    /// Share of each training split held out.
+    pub fraction: f64,
+    /// Whether the head was refitted on every record afterwards.
+    pub refit: bool,
+    /// The fitted maps.
+    pub calibration: Calibration,
+}
+
+/// Fits a head's calibration on the single-label records of its training
+/// splits that the recipe's calibration slice held out of `head`'s fit;
+/// every split weighs the same within a language group. Returns the
+/// calibration and the number of slice records.
+fn fit_calibration(head: &Head, hr: &HeadRecipe, corpus: &Corpus<'_>) -> (Calibration, usize) {
+    let Some(cal) = &hr.calibration else {
+        return (
+            Calibration {
+                fr: GroupCalibration::IDENTITY,
+                en: GroupCalibration::IDENTITY,
+                und: GroupCalibration::IDENTITY,
+            },
+            0,
+        );
+    };
+    let field = hr.field.as_str();
+    // (split, lang, record) of the slice.
+    let mut slice: Vec<(usize, Lang, SliceRecord)> = Vec::new();
+    for (i, r) in corpus.records.iter().enumerate() {
+        let split = corpus.split_of[i];
+        if !hr.train.contains(&corpus.splits[split])
+            || !r.is_labelled(field)
+            || !cal.held_out(&r.id)
+        {
+            continue;
+        }
+        let [gold] = r.labels(field) else { continue };
+        let Some(gold) = head.labels.iter().position(|l| &l.code == gold) else {
+            continue;
+        };
+        let Some(row) = corpus.x_all.outer_view(i) else {
+            continue;
+        };
+        let z = head.logits(row.indices(), row.data());
+        let lang = r.lang_hint().unwrap_or(Lang::Und);
+        slice.push((
+            split,
+            lang,
+            SliceRecord {
+                z,
+                gold,
+                weight: 1.0,
+            },
+        ));
+    }
+    let group = |keep: &dyn Fn(Lang) -> bool| {
+        let mut per_split: BTreeMap<usize, usize> = BTreeMap::new();
+        for (s, l, _) in &slice {
+            if keep(*l) {
+                *per_split.entry(*s).or_insert(0) += 1;
+            }
+        }
+        let total: usize = per_split.values().sum();
+        let recs: Vec<SliceRecord> = slice
+            .iter()
+            .filter(|(_, l, _)| keep(*l))
+            .map(|(s, _, r)| SliceRecord {
+                // Each split weighs the same; mean weight 1.
+                weight: total as f64 / (per_split.len() * per_split[s]) as f64,
+                ..r.clone()
+            })
+            .collect();
+        calibrate::fit_group(&recs)
+    };
+    let calibration = Calibration {
+        fr: group(&|l| l == Lang::Fr),
+        en: group(&|l| l == Lang::En),
+        und: group(&|_| true),
+    };
+    (calibration, slice.len())
+}
+
 /// Predictions for records, prepared exactly as serving prepares them.
 pub(crate) fn predict_records(model: &Model, records: &[Record]) -> Vec<Prediction> {
     records
@@ -501,19 +616,47 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
         split_of: &split_of,
         splits: &splits,
     };
-    let topics = fit_head(
+    let in_slice =
+        |hr: &HeadRecipe, r: &Record| hr.calibration.as_ref().is_some_and(|c| c.held_out(&r.id));
+    let mut topics = fit_head(
         "topics",
         &recipe.topics,
         &corpus,
         &topic_names,
         recipe.prune,
+        &|r| in_slice(&recipe.topics, r),
     )?;
+    let mut calibration_report = None;
+    if let Some(cal) = &recipe.topics.calibration {
+        let (calibration, slice) = fit_calibration(&topics.head, &recipe.topics, &corpus);
+        tracing::info!(?calibration, slice, "topic calibration fitted");
+        calibration_report = Some(CalibrationReport {
+            slice_records: slice,
+            fraction: cal.fraction,
+            refit: cal.refit,
+            calibration,
+        });
+        if cal.refit {
+            let first = topics.seconds;
+            topics = fit_head(
+                "topics",
+                &recipe.topics,
+                &corpus,
+                &topic_names,
+                recipe.prune,
+                &|_| false,
+            )?;
+            topics.seconds += first;
+        }
+        topics.head.calibration = Some(calibration);
+    }
     let regions = fit_head(
         "regions",
         &recipe.regions,
         &corpus,
         &region_names,
         recipe.prune,
+        &|r| in_slice(&recipe.regions, r),
     )?;
     let nnz = x_all.nnz();
     drop(x_all);
@@ -633,6 +776,7 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
         fit_regions_seconds: regions.seconds,
         total_seconds: t0.elapsed().as_secs_f64(),
         labels: label_fits,
+        calibration: calibration_report,
         dev: report,
     };
     tracing::info!(seconds = train_report.total_seconds, "trained");
