@@ -48,6 +48,11 @@ LOG=$WORK/step.log
 : >"$LOG"
 
 cleanup() {
+  local rc=$?
+  # Any other failing command (set -e) also ends with one FAIL line.
+  if [ "$rc" -ne 0 ] && [ ! -e "$WORK/failed" ]; then
+    echo "container-test: FAIL: unexpected exit $rc during: ${STEP:-setup}" >&2
+  fi
   if [ "$PODMAN_READY" = 1 ]; then
     podman rm -f -t 0 "$CTR" >/dev/null 2>&1 || true
     podman rmi -f "$TAG" "$WARM_TAG" >/dev/null 2>&1 || true
@@ -66,13 +71,14 @@ fail() {
     tail -n 25 "$LOG" >&2
   fi
   echo "container-test: FAIL: $*" >&2
+  touch "$WORK/failed"
   exit 1
 }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 since() { secs "$1" "$EPOCHREALTIME"; }
-say() { echo "[container-test $(since "$T_START")s] $*"; }
+say() { STEP="$*"; echo "[container-test $(since "$T_START")s] $*"; }
 
-[ "$(id -u)" = 0 ] || fail "run as root (rootful podman with vfs storage and runc)"
+[ "$(id -u)" = 0 ] || fail "run as root (rootful podman with runc)"
 [ -f "$EXAMPLE" ] || fail "$EXAMPLE missing: the shared examples must be beside the repository"
 command -v python3 >/dev/null || fail "python3 missing"
 
@@ -92,7 +98,13 @@ command -v grpcurl >/dev/null 2>&1 || python3 -m pip install --quiet grpcurl-bin
 command -v grpcurl >/dev/null 2>&1 || fail "grpcurl not on PATH after pip install"
 
 # --- podman configuration (by environment, nothing written to /etc) ----------
-[ "$FRESH" = 1 ] && { say "--fresh: wiping $CACHE"; rm -rf "${CACHE:?}"; }
+# Remove a cache directory, unmounting any overlay left mounted under it first.
+wipe() {
+  local dir=${1:?}
+  awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do umount -l "$m" || true; done
+  rm -rf "$dir"
+}
+[ "$FRESH" = 1 ] && { say "--fresh: wiping $CACHE"; wipe "$CACHE"; }
 mkdir -p "$CACHE"
 # crun fails here (no CAP_SYS_RESOURCE), systemd is not PID 1, and the default
 # ulimits podman derives from the host are refused: say everything explicitly.
@@ -125,7 +137,8 @@ for d in ${DISPATCH_CI_STORAGE_DRIVER:-overlay vfs}; do
   if podman info >"$LOG" 2>&1; then DRIVER=$d; break; fi
   if [ -d "$CACHE/storage-$d" ]; then # a stale or broken cache: start it afresh once
     say "podman storage $CACHE/storage-$d unusable, starting it afresh"
-    rm -rf "${CACHE:?}/storage-$d" "${CACHE:?}/run-$d"
+    wipe "$CACHE/storage-$d"
+    wipe "$CACHE/run-$d"
     if podman info >"$LOG" 2>&1; then DRIVER=$d; break; fi
   fi
   say "storage driver $d unusable here: $(grep -m1 -i error "$LOG" | cut -c1-160)"
@@ -373,7 +386,7 @@ build() { # context tag log -> seconds
   since "$t0"
 }
 
-compiled() { grep '^ *Compiling ' "$1" | awk '{ print $2 }' | tr '\n' ' ' | sed 's/ $//'; }
+compiled() { awk '$1 == "Compiling" { printf "%s%s", sep, $2; sep = " " }' "$1"; }
 
 say "podman build -t $TAG . (first build of this run)"
 T_FIRST=$(build "$REPO" "$TAG" "$WORK/build-first.log")
