@@ -420,7 +420,10 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 ADDR=127.0.0.1:$PORT
 LOG=$WORK/run.log
 T_RUN=$EPOCHREALTIME
-podman run -d --name "$CTR" -p "$ADDR:50051" "$TAG" >"$LOG" 2>&1 || fail "podman run failed"
+# As the Kubernetes manifests run it: read-only root filesystem, no
+# capabilities, no privilege escalation.
+podman run -d --name "$CTR" --read-only --cap-drop=ALL --security-opt=no-new-privileges \
+  -p "$ADDR:50051" "$TAG" >"$LOG" 2>&1 || fail "podman run failed"
 T_SERVING=""
 DEADLINE=$(awk -v t="$T_RUN" 'BEGIN { printf "%.0f", t + 30 }')
 while [ "${EPOCHSECONDS}" -lt "$DEADLINE" ]; do
