@@ -1,5 +1,6 @@
 # dispatch-tagger: release binary with its embedded default model on a
-# distroless runtime (non-root, no shell). Build: podman build -t dispatch-tagger .
+# distroless runtime (non-root, no shell).
+# Build: docker build -t dispatch-tagger .   (podman: add --format docker to keep the HEALTHCHECK)
 
 FROM docker.io/library/rust:1.95-slim-bookworm AS builder
 WORKDIR /src
@@ -7,16 +8,17 @@ WORKDIR /src
 # source change rebuilds only dispatch-tagger itself.
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY proto ./proto
-RUN mkdir -p src tests \
+RUN mkdir src \
     && echo 'fn main() {}' > src/main.rs \
-    && touch src/lib.rs tests/tests.rs \
-    && cargo build --release --locked \
-    && rm -rf src tests
+    && touch src/lib.rs \
+    && cargo build --release --locked --bin dispatch-tagger \
+    && rm -rf src
 COPY src ./src
-COPY tests ./tests
 COPY models ./models
+# COPY keeps the context's mtimes, older than the placeholder's build: touch
+# so cargo rebuilds the crate.
 RUN touch src/main.rs src/lib.rs \
-    && cargo build --release --locked \
+    && cargo build --release --locked --bin dispatch-tagger \
     && cp target/release/dispatch-tagger /dispatch-tagger
 
 FROM gcr.io/distroless/cc-debian12:nonroot
