@@ -30,10 +30,12 @@ fn aleppo(id: String) -> ClassifyRequest {
 fn refused(status: &tonic::Status) -> bool {
     let mut source = std::error::Error::source(status);
     while let Some(e) = source {
-        if let Some(h2) = e.downcast_ref::<h2::Error>() {
-            if h2.is_go_away() && h2.is_remote() && h2.reason() == Some(h2::Reason::NO_ERROR) {
-                return true;
-            }
+        if let Some(h2) = e.downcast_ref::<h2::Error>()
+            && h2.is_go_away()
+            && h2.is_remote()
+            && h2.reason() == Some(h2::Reason::NO_ERROR)
+        {
+            return true;
         }
         if status.code() == Code::Cancelled && e.to_string().contains("connection closed") {
             return true;
