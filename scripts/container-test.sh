@@ -412,7 +412,7 @@ SIZE_MB=$(awk -v s="$SIZE" 'BEGIN { printf "%.1f", s / 1e6 }')
 say "image size ${SIZE_MB} MB ($SIZE bytes)"
 [ "$SIZE" -lt 100000000 ] || fail "image is ${SIZE_MB} MB, over 100 MB"
 [ "$(podman image inspect --format '{{.Config.User}}' "$TAG")" = 65532:65532 ] || fail "image USER is not 65532:65532"
-podman image inspect --format '{{json .Config.Healthcheck}}' "$TAG" | grep -q healthcheck \
+podman image inspect --format '{{json .Config.Healthcheck}}' "$TAG" | grep healthcheck >/dev/null \
   || fail "image has no HEALTHCHECK (built in OCI format?)"
 
 # --- run ------------------------------------------------------------------------
@@ -427,7 +427,7 @@ podman run -d --name "$CTR" --read-only --cap-drop=ALL --security-opt=no-new-pri
 T_SERVING=""
 DEADLINE=$(awk -v t="$T_RUN" 'BEGIN { printf "%.0f", t + 30 }')
 while [ "${EPOCHSECONDS}" -lt "$DEADLINE" ]; do
-  if grpcurl -plaintext -max-time 1 "$ADDR" grpc.health.v1.Health/Check 2>/dev/null | grep -q '"SERVING"'; then
+  if grpcurl -plaintext -max-time 1 "$ADDR" grpc.health.v1.Health/Check 2>/dev/null | grep '"SERVING"' >/dev/null; then
     T_SERVING=$(since "$T_RUN")
     break
   fi

@@ -60,11 +60,11 @@ grpcurl -plaintext "$ADDR" describe dispatch.v1.DispatchTagger >"$WORK/describe.
 for rpc in Classify ClassifyStream Summarize GetModelInfo; do
   grep -q "rpc $rpc" "$WORK/describe.txt" || fail "describe lacks $rpc"
 done
-grpcurl -plaintext "$ADDR" describe dispatch.v1.Place | grep -q "ISO 3166-1 alpha-2" || fail "describe lacks field comments"
+grpcurl -plaintext "$ADDR" describe dispatch.v1.Place | grep "ISO 3166-1 alpha-2" >/dev/null || fail "describe lacks field comments"
 pass "describe shows every RPC and the .proto comments"
 
 # Health.
-grpcurl -plaintext -d '{"service":"dispatch.v1.DispatchTagger"}' "$ADDR" grpc.health.v1.Health/Check | grep -q '"SERVING"' \
+grpcurl -plaintext -d '{"service":"dispatch.v1.DispatchTagger"}' "$ADDR" grpc.health.v1.Health/Check | grep '"SERVING"' >/dev/null \
   || fail "health not SERVING"
 pass "health SERVING"
 

@@ -73,15 +73,11 @@ done
 "$BIN" healthcheck --addr "https://localhost:$PORT" "${HC_TLS[@]}" | grep -qx SERVING || fail "not SERVING over mutual TLS"
 pass "healthcheck over mutual TLS: SERVING"
 
-# The first grpcurl over TLS failed once in CI with no output kept: retry
-# twice and show what grpcurl said if it still fails.
-listed=0
-for _ in 1 2 3; do
-  if grpcurl "${TLS_CLIENT[@]}" "localhost:$PORT" list >"$WORK/list.out" 2>&1 \
-    && grep -qx dispatch.v1.DispatchTagger "$WORK/list.out"; then listed=1; break; fi
-  sleep 1
-done
-[ "$listed" = 1 ] || { cat "$WORK/list.out" >&2; fail "grpcurl list over TLS"; }
+# Into a file, not `| grep -q`: under pipefail, grep -q quitting at the first
+# match can kill grpcurl with SIGPIPE and fail the step (seen once in CI).
+grpcurl "${TLS_CLIENT[@]}" "localhost:$PORT" list >"$WORK/list.out" 2>&1 \
+  && grep -qx dispatch.v1.DispatchTagger "$WORK/list.out" \
+  || { cat "$WORK/list.out" >&2; fail "grpcurl list over TLS"; }
 grpcurl "${TLS_CLIENT[@]}" \
   -d '{"id":"x","text":"The central bank raised interest rates in Nairobi on Tuesday."}' \
   "localhost:$PORT" dispatch.v1.DispatchTagger/Classify >"$WORK/classify.json" || fail "grpcurl Classify over TLS"
@@ -109,8 +105,8 @@ value() { scrape | awk -v s="$1" 'index($0, s" ") == 1 { print $NF }'; }
 svc='grpc_service="dispatch.v1.DispatchTagger"'
 [ "$(value "grpc_server_handled_total{$svc,grpc_method=\"Classify\",grpc_code=\"OK\"}")" = 1 ] \
   || fail "metrics: Classify OK not 1: $(scrape | grep handled_total)"
-scrape | grep -q '^dispatch_model_info{version="' || fail "metrics: no model info"
-scrape | grep -q '^dispatch_build_info{version="' || fail "metrics: no build info"
+scrape | grep '^dispatch_model_info{version="' >/dev/null || fail "metrics: no model info"
+scrape | grep '^dispatch_build_info{version="' >/dev/null || fail "metrics: no build info"
 pass "curl /metrics: Classify counted, model and build info"
 
 # SIGHUP: a corrupt file is refused, the old model keeps answering.
