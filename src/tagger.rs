@@ -386,6 +386,7 @@ mod tests {
                     score(&labels[second].code, score2, false),
                 ],
                 regions: vec![],
+                desks: vec![],
             }];
             crate::model::eval::reselect(&model, &mut preds);
             let tags = pick(preds.remove(0).topics, 3, None);

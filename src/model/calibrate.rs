@@ -3,9 +3,14 @@
 //! a temperature, then Platt scaling of each label's log-odds.
 //!
 //! ```text
-//! q_l = softmax(t * z)_l                       (t fitted by weighted NLL of the gold label)
+//! m_l = f + (1 - f) * a_l                      (a_l: the desk prior, see below)
+//! q_l = softmax(t * z + ln m)_l                (t, f fitted by weighted NLL of the gold label)
 //! p_l = sigmoid(a * ln(q_l / (1 - q_l)) + b)   (a, b fitted on top-1 correctness)
 //! ```
+//!
+//! `a_l` is the probability that the dispatch comes from a desk whose
+//! taxonomy has label `l` ([`crate::model::DeskPrior`]); `f` is the floor
+//! that keeps a label no known desk would use possible (f = 1: no prior).
 //!
 //! Both maps are monotone in `z_l` for a fixed document, so the ranking of a
 //! document's labels, and hence top-1 accuracy, is unchanged. Everything is
@@ -26,6 +31,8 @@ pub struct GroupCalibration {
     pub a: f32,
     /// Platt intercept.
     pub b: f32,
+    /// Floor of the desk prior: 1 ignores it, near 0 trusts it fully.
+    pub floor: f32,
     /// Slice records it was fitted on.
     pub n: u32,
 }
@@ -36,6 +43,7 @@ impl GroupCalibration {
         t: 1.0,
         a: 1.0,
         b: 0.0,
+        floor: 1.0,
         n: 0,
     };
 }
@@ -61,19 +69,33 @@ impl Calibration {
         }
     }
 
-    /// Calibrated probabilities from a document's logits (in label order).
-    pub fn apply(&self, lang: Lang, z: &[f32]) -> Vec<f32> {
+    /// Calibrated probabilities from a document's logits (in label order)
+    /// and, when the model has one, its desk prior `a_l` (same order).
+    pub fn apply(&self, lang: Lang, z: &[f32], prior: Option<&[f32]>) -> Vec<f32> {
         let g = self.group(lang);
-        softmax(z, g.t)
+        softmax(z, g.t, &offsets(prior, g.floor, z.len()))
             .into_iter()
             .map(|q| platt(g.a, g.b, q))
             .collect()
     }
 }
 
-fn softmax(z: &[f32], t: f32) -> Vec<f32> {
-    let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(t * v));
-    let e: Vec<f32> = z.iter().map(|&v| (t * v - max).exp()).collect();
+/// `ln(f + (1 - f) a_l)` per label; zeros without a prior or at f = 1.
+pub(crate) fn offsets(prior: Option<&[f32]>, floor: f32, n: usize) -> Vec<f32> {
+    match prior {
+        Some(a) if floor < 1.0 && a.len() == n => a
+            .iter()
+            .map(|&a| (floor + (1.0 - floor) * a.clamp(0.0, 1.0)).max(1e-9).ln())
+            .collect(),
+        _ => vec![0.0; n],
+    }
+}
+
+/// softmax(t z + o).
+fn softmax(z: &[f32], t: f32, o: &[f32]) -> Vec<f32> {
+    let s: Vec<f32> = z.iter().zip(o).map(|(&v, &o)| t * v + o).collect();
+    let max = s.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let e: Vec<f32> = s.iter().map(|&v| (v - max).exp()).collect();
     let sum: f32 = e.iter().sum();
     e.into_iter().map(|v| v / sum).collect()
 }
@@ -88,28 +110,31 @@ fn platt(a: f32, b: f32, q: f32) -> f32 {
     (1.0 / (1.0 + (-(f64::from(a) * x + f64::from(b))).exp())) as f32
 }
 
-/// One held-out record: its logits, gold label index, weight.
+/// One held-out record: its logits, desk prior, gold label index, weight.
 #[derive(Debug, Clone)]
 pub struct SliceRecord {
     /// Raw one-vs-rest logits in label order.
     pub z: Vec<f32>,
+    /// Desk prior `a_l` per label (empty: none).
+    pub prior: Vec<f32>,
     /// Index of the gold label.
     pub gold: usize,
     /// Weight in the fit.
     pub weight: f64,
 }
 
-/// Weighted NLL of the gold label under softmax(t z), and its derivative in t.
-fn softmax_nll(recs: &[SliceRecord], t: f64) -> (f64, f64) {
+/// Weighted NLL of the gold label under softmax(t z + o), and its
+/// derivative in t; `o` per record from [`offsets`] at `floor`.
+fn softmax_nll(recs: &[SliceRecord], offs: &[Vec<f32>], t: f64) -> (f64, f64) {
     let (mut f, mut g) = (0.0, 0.0);
-    for r in recs {
-        let max =
+    for (r, o) in recs.iter().zip(offs) {
+        let s: Vec<f64> =
             r.z.iter()
-                .fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
-        let e: Vec<f64> =
-            r.z.iter()
-                .map(|&v| (t * (f64::from(v) - max)).exp())
+                .zip(o)
+                .map(|(&v, &o)| t * f64::from(v) + f64::from(o))
                 .collect();
+        let max = s.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+        let e: Vec<f64> = s.iter().map(|&v| (v - max).exp()).collect();
         let sum: f64 = e.iter().sum();
         let mean_z: f64 =
             r.z.iter()
@@ -117,7 +142,7 @@ fn softmax_nll(recs: &[SliceRecord], t: f64) -> (f64, f64) {
                 .map(|(&v, &w)| f64::from(v) * w / sum)
                 .sum();
         let zg = f64::from(r.z[r.gold]);
-        f -= r.weight * (t * (zg - max) - sum.ln());
+        f -= r.weight * (s[r.gold] - max - sum.ln());
         g -= r.weight * (zg - mean_z);
     }
     (f, g)
@@ -125,17 +150,17 @@ fn softmax_nll(recs: &[SliceRecord], t: f64) -> (f64, f64) {
 
 /// Fits the softmax temperature factor by bisection on the derivative of
 /// the (convex in t) NLL, in [0.01, 100].
-fn fit_temperature(recs: &[SliceRecord]) -> f64 {
+fn fit_temperature(recs: &[SliceRecord], offs: &[Vec<f32>]) -> f64 {
     let (mut lo, mut hi) = (0.01f64, 100.0f64);
-    if softmax_nll(recs, lo).1 >= 0.0 {
+    if softmax_nll(recs, offs, lo).1 >= 0.0 {
         return lo;
     }
-    if softmax_nll(recs, hi).1 <= 0.0 {
+    if softmax_nll(recs, offs, hi).1 <= 0.0 {
         return hi;
     }
     for _ in 0..60 {
         let mid = (lo * hi).sqrt();
-        if softmax_nll(recs, mid).1 < 0.0 {
+        if softmax_nll(recs, offs, mid).1 < 0.0 {
             lo = mid;
         } else {
             hi = mid;
@@ -176,16 +201,38 @@ fn fit_platt(xs: &[(f64, bool, f64)]) -> (f64, f64) {
     (a, b)
 }
 
-/// Fits one group's calibration on its slice records.
+/// Floors of the desk prior tried, from "ignore it" to "trust it".
+const FLOORS: [f32; 8] = [1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.003];
+
+/// Fits one group's calibration on its slice records: for each floor of
+/// the desk prior the temperature, keeping the pair of least NLL; then
+/// Platt on the top label.
 pub fn fit_group(recs: &[SliceRecord]) -> GroupCalibration {
     if recs.is_empty() {
         return GroupCalibration::IDENTITY;
     }
-    let t = fit_temperature(recs);
+    let has_prior = recs.iter().all(|r| r.prior.len() == r.z.len());
+    let floors: &[f32] = if has_prior { &FLOORS } else { &FLOORS[..1] };
+    let mut best: Option<(f64, f32, f64, Vec<Vec<f32>>)> = None;
+    for &floor in floors {
+        let offs: Vec<Vec<f32>> = recs
+            .iter()
+            .map(|r| offsets(Some(&r.prior), floor, r.z.len()))
+            .collect();
+        let t = fit_temperature(recs, &offs);
+        let nll = softmax_nll(recs, &offs, t).0;
+        if best.as_ref().is_none_or(|b| nll < b.0) {
+            best = Some((nll, floor, t, offs));
+        }
+    }
+    let Some((_, floor, t, offs)) = best else {
+        return GroupCalibration::IDENTITY;
+    };
     let top: Vec<(f64, bool, f64)> = recs
         .iter()
-        .map(|r| {
-            let q = softmax(&r.z, t as f32);
+        .zip(&offs)
+        .map(|(r, o)| {
+            let q = softmax(&r.z, t as f32, o);
             let (best, qb) =
                 q.iter().enumerate().fold(
                     (0, f32::NEG_INFINITY),
@@ -199,6 +246,7 @@ pub fn fit_group(recs: &[SliceRecord]) -> GroupCalibration {
         t: t as f32,
         a: a as f32,
         b: b as f32,
+        floor,
         n: recs.len() as u32,
     }
 }
@@ -213,6 +261,7 @@ mod tests {
         (0..400)
             .map(|i| SliceRecord {
                 z: vec![4.0, -4.0],
+                prior: Vec::new(),
                 gold: usize::from(i % 4 == 0),
                 weight: 1.0,
             })
@@ -228,13 +277,46 @@ mod tests {
             en: GroupCalibration::IDENTITY,
             und: GroupCalibration::IDENTITY,
         };
-        let p = c.apply(Lang::Fr, &[4.0, -4.0]);
+        let p = c.apply(Lang::Fr, &[4.0, -4.0], None);
         assert!((p[0] - 0.75).abs() < 0.01, "{p:?} {g:?}");
         // Ranking is kept.
         assert!(p[0] > p[1]);
         // The uncalibrated group is a plain softmax.
-        let p = c.apply(Lang::En, &[0.0, 0.0]);
+        let p = c.apply(Lang::En, &[0.0, 0.0], None);
         assert!((p[0] - 0.5).abs() < 1e-6);
+    }
+
+    /// Three labels; label 2 is never gold where the desk prior says no
+    /// desk uses it, although the logits like it: the fit trusts the prior.
+    #[test]
+    fn a_prior_that_explains_the_errors_gets_a_low_floor() {
+        let recs: Vec<SliceRecord> = (0..300)
+            .map(|i| SliceRecord {
+                z: vec![1.0, 0.0, 1.2],
+                prior: vec![1.0, 1.0, 0.0],
+                gold: usize::from(i % 3 == 0),
+                weight: 1.0,
+            })
+            .collect();
+        let g = fit_group(&recs);
+        assert!(g.floor < 0.05, "{g:?}");
+        let c = Calibration {
+            fr: g,
+            en: g,
+            und: g,
+        };
+        let p = c.apply(Lang::Fr, &[1.0, 0.0, 1.2], Some(&[1.0, 1.0, 0.0]));
+        assert!(p[2] < p[1] && p[1] < p[0], "{p:?}");
+        // A useless prior (every label allowed) is ignored.
+        let flat: Vec<SliceRecord> = recs
+            .iter()
+            .map(|r| SliceRecord {
+                prior: vec![1.0; 3],
+                gold: 2,
+                ..r.clone()
+            })
+            .collect();
+        assert_eq!(fit_group(&flat).floor, 1.0);
     }
 
     #[test]

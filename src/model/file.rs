@@ -15,15 +15,16 @@ use serde::{Deserialize, Serialize};
 
 use super::calibrate::Calibration;
 use super::features::{FeatureParams, TfIdf};
-use super::{Head, Label, Model, ModelMeta};
+use super::{DeskPrior, Head, Label, Model, ModelMeta};
 use crate::geo::Gazetteer;
 use crate::{Error, Result};
 
 /// First bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"DTAGMDL\x1a";
 /// The format this build writes and reads. Version 2 added the topic
-/// calibration to each head; version 1 files have none and are refused.
-pub const FORMAT_VERSION: u32 = 2;
+/// calibration to each head, version 3 the desk prior; older files are
+/// refused with a hint to retrain.
+pub const FORMAT_VERSION: u32 = 3;
 
 #[derive(Serialize, Deserialize)]
 struct StoredFeatures {
@@ -42,6 +43,8 @@ struct StoredHead {
     weights: Vec<Vec<f16>>,
     /// Logits -> calibrated probabilities (format version 2).
     calibration: Option<Calibration>,
+    /// Desk blocks after the shared weights (format version 3).
+    blocks: u32,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -52,6 +55,15 @@ struct Payload {
     fingerprint: u64,
     topics: StoredHead,
     regions: StoredHead,
+    /// The topic head's desk prior (format version 3).
+    desks: Option<StoredDesks>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredDesks {
+    head: StoredHead,
+    t: f32,
+    allowed: Vec<Vec<bool>>,
 }
 
 /// Rounds weights as the file stores them: |w| < `prune` -> 0, then f16.
@@ -78,6 +90,7 @@ fn store_head(h: &Head) -> StoredHead {
             .map(|w| w.iter().map(|&v| f16::from_f32(v)).collect())
             .collect(),
         calibration: h.calibration,
+        blocks: h.blocks as u32,
     }
 }
 
@@ -88,7 +101,9 @@ fn load_head(s: StoredHead, n_features: usize, what: &str) -> std::result::Resul
             "{what} head: label, bias, threshold and weight counts differ"
         ));
     }
-    if s.weights.iter().any(|w| w.len() != n_features) {
+    let blocks = s.blocks as usize;
+    let width = n_features.checked_mul(blocks + 1).filter(|_| blocks <= 64);
+    if s.weights.iter().any(|w| Some(w.len()) != width) {
         return Err(format!(
             "{what} head: weights do not match the {n_features} features"
         ));
@@ -103,6 +118,7 @@ fn load_head(s: StoredHead, n_features: usize, what: &str) -> std::result::Resul
             .map(|w| w.into_iter().map(f16::to_f32).collect())
             .collect(),
         calibration: s.calibration,
+        blocks,
     })
 }
 
@@ -124,6 +140,11 @@ pub fn encode(model: &Model) -> Result<Vec<u8>> {
         fingerprint: model.fingerprint,
         topics: store_head(&model.topics),
         regions: store_head(&model.regions),
+        desks: model.desks.as_ref().map(|d| StoredDesks {
+            head: store_head(&d.head),
+            t: d.t,
+            allowed: d.allowed.clone(),
+        }),
     };
     let raw = postcard::to_stdvec(&payload).map_err(|e| internal(&e))?;
     let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
@@ -213,12 +234,33 @@ fn decode_inner(bytes: &[u8]) -> std::result::Result<Model, String> {
     let n = features.n_features();
     let topics = load_head(p.topics, n, "topic")?;
     let regions = load_head(p.regions, n, "region")?;
+    let desks = match p.desks {
+        None => None,
+        Some(d) => {
+            let head = load_head(d.head, n, "desk")?;
+            if d.allowed.len() != head.labels.len()
+                || d.allowed.iter().any(|a| a.len() != topics.labels.len())
+                || !d.t.is_finite()
+            {
+                return Err("desk prior: desks and topic labels do not match".into());
+            }
+            Some(DeskPrior {
+                head,
+                t: d.t,
+                allowed: d.allowed,
+            })
+        }
+    };
+    if topics.blocks > 0 && desks.as_ref().map(|d| d.head.labels.len()) != Some(topics.blocks) {
+        return Err("topic head: desk blocks do not match the desk prior".into());
+    }
     Ok(Model {
         meta,
         gazetteer: p.gazetteer,
         features,
         topics,
         regions,
+        desks,
         fingerprint: p.fingerprint,
         checksum: crc,
     })
@@ -291,15 +333,22 @@ mod tests {
             bias: vec![0.1; codes.len()],
             thresholds: vec![0.5; codes.len()],
             calibration: None,
+            blocks: 0,
         };
         let g = |t: f32| GroupCalibration {
             t,
             a: 0.7,
             b: 0.4,
+            floor: 0.1,
             n: 10,
         };
         let mut topics = head(&["medtop:11000000", "medtop:15000000"]);
-        topics.weights[1] = vec![-1.0, 2.0, 0.0];
+        // Shared weights, then desk a's and desk b's corrections.
+        topics.blocks = 2;
+        topics.weights = vec![
+            vec![1.0, -2.0, 0.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0],
+            vec![-1.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+        ];
         topics.calibration = Some(Calibration {
             fr: g(0.8),
             en: g(0.7),
@@ -314,6 +363,15 @@ mod tests {
             features,
             topics,
             regions: head(&["145", "142"]),
+            desks: Some(DeskPrior {
+                head: Head {
+                    weights: vec![vec![3.0, 0.0, 0.0], vec![-3.0, 0.0, 0.0]],
+                    ..head(&["a-fr", "b-en"])
+                },
+                t: 1.0,
+                // Desk a never files sport.
+                allowed: vec![vec![true, false], vec![true, true]],
+            }),
             fingerprint: 7,
             checksum: 0,
         }
@@ -353,6 +411,50 @@ mod tests {
         assert_eq!(encode(&m).unwrap(), encode(&back).unwrap());
     }
 
+    #[test]
+    fn the_desk_prior_and_corrections_follow_the_likely_desk() {
+        let m = tiny();
+        let alep = ModelInput {
+            lang: Lang::Fr,
+            title: "Alep",
+            body: "alep alep",
+            places: &[],
+        };
+        let p = m.predict(&alep, 0);
+        // "alep" reads like desk a.
+        assert!(p.desks[0] > 0.9, "{:?}", p.desks);
+        assert_eq!(m.desk_names(), ["a-fr", "b-en"]);
+        // Without the desk model: no prior, no corrections.
+        let mut plain = m.clone();
+        plain.desks = None;
+        let q = plain.predict(&alep, 0);
+        assert!(q.desks.is_empty());
+        let sport = |p: &Prediction| {
+            p.topics
+                .iter()
+                .find(|s| s.code == "medtop:15000000")
+                .unwrap()
+                .score
+        };
+        // Desk a has no sport: the prior scales it down.
+        assert!(sport(&p) < sport(&q) - 0.01, "{} {}", sport(&p), sport(&q));
+        // Desk a's politics correction is mixed in by its probability.
+        let (idx, val) = m.features.transform(&alep, &m.gazetteer);
+        let mixed = m.topics.logits_mixed(&idx, &val, &p.desks);
+        let shared = m.topics.logits(&idx, &val);
+        let alep_value = val[idx.iter().position(|&j| j == 0).unwrap()];
+        let want = shared[0] + p.desks[0] * 0.5 * alep_value;
+        assert!((mixed[0] - want).abs() < 1e-5, "{mixed:?} {want}");
+    }
+
+    #[test]
+    fn blocks_must_match_the_desks() {
+        let mut m = tiny();
+        m.desks = None;
+        let r = reason(&encode(&m).unwrap());
+        assert!(r.contains("desk blocks"), "{r}");
+    }
+
     fn reason(bytes: &[u8]) -> String {
         match decode(bytes, Path::new("m.dtm")) {
             Err(Error::Model { reason, .. }) => reason,
@@ -386,13 +488,15 @@ mod tests {
         let mut bytes = encode(&tiny()).unwrap();
         bytes[8] = 9;
         assert!(reason(&bytes).contains("format version 9"));
-        let mut bytes = encode(&tiny()).unwrap();
-        bytes[8] = 1;
-        let r = reason(&bytes);
-        assert!(
-            r.contains("format version 1;") && r.contains("retrain"),
-            "{r}"
-        );
+        for old in [1, 2] {
+            let mut bytes = encode(&tiny()).unwrap();
+            bytes[8] = old;
+            let r = reason(&bytes);
+            assert!(
+                r.contains(&format!("format version {old};")) && r.contains("retrain"),
+                "{r}"
+            );
+        }
         assert!(reason(b"hello").contains("magic"));
     }
 }

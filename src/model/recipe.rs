@@ -134,6 +134,55 @@ pub struct HeadRecipe {
     /// (never on dev); none when absent.
     #[serde(default)]
     pub calibration: Option<CalibrationRecipe>,
+    /// A desk prior: which training split a dispatch reads like, and so
+    /// which labels are open to it (topics; needs `calibration`, which
+    /// fits how far to trust it).
+    #[serde(default)]
+    pub desks: Option<DeskRecipe>,
+}
+
+/// The desk model of a head: one logistic regression per training split,
+/// every split weighing the same.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeskRecipe {
+    /// Inverse regularisation strength.
+    pub c: f64,
+    /// Most L-BFGS iterations per desk.
+    pub max_iter: usize,
+    /// Relative gradient tolerance.
+    pub tol: f64,
+    /// Fit the head on desk-tagged copies of each row as well as the shared
+    /// row, so each desk learns its own corrections to the shared weights
+    /// (mixed by the desk probabilities when serving).
+    #[serde(default)]
+    pub adapt: bool,
+    /// Value scale of the desk copies: larger lets the corrections grow
+    /// more for the same regularisation.
+    #[serde(default = "one")]
+    pub adapt_scale: f64,
+    /// Per-desk overrides of `adapt_scale` ("masakhanews-fr" = 0 gives that
+    /// desk no copies: a few hundred records only overfit corrections).
+    #[serde(default)]
+    pub adapt_scales: BTreeMap<String, f64>,
+    /// Whether the desk models see the place features (where a feed
+    /// reports from tells feeds apart: BBC Afrique against OrangeSum).
+    #[serde(default = "yes")]
+    pub use_places: bool,
+}
+
+impl DeskRecipe {
+    /// Copy scale of a desk (its training split name without "-train").
+    pub fn scale(&self, desk: &str) -> f64 {
+        self.adapt_scales
+            .get(desk)
+            .copied()
+            .unwrap_or(self.adapt_scale)
+    }
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// How a head's probabilities are calibrated: a slice of every training
@@ -203,6 +252,23 @@ impl Recipe {
             }
             if head.max_iter == 0 || !positive(head.tol) {
                 return Err(format!("[{field}] max_iter and tol must be positive"));
+            }
+            if let Some(d) = &head.desks {
+                if !positive(d.c)
+                    || d.max_iter == 0
+                    || !positive(d.tol)
+                    || !non_negative(d.adapt_scale)
+                    || !d.adapt_scales.values().all(|&v| non_negative(v))
+                {
+                    return Err(format!(
+                        "[{field}.desks] c, max_iter and tol must be positive"
+                    ));
+                }
+                if head.calibration.is_none() {
+                    return Err(format!(
+                        "[{field}.desks] needs [{field}.calibration]: it fits how far to trust the desks"
+                    ));
+                }
             }
             if !non_negative(head.balance)
                 || !non_negative(head.positive_balance)

@@ -15,9 +15,9 @@ use super::data::{Record, read_records};
 use super::eval::{self, EvalReport};
 use super::features::{Features, TfIdf};
 use super::file::quantize;
-use super::recipe::{HeadRecipe, Recipe};
+use super::recipe::{DeskRecipe, HeadRecipe, Recipe};
 use super::solver::{BinaryTask, LogisticParams, fit_one_vs_rest};
-use super::{CorpusInfo, Head, Label, Model, ModelInput, ModelMeta, Prediction};
+use super::{CorpusInfo, DeskPrior, Head, Label, Model, ModelInput, ModelMeta, Prediction};
 use crate::geo::Gazetteer;
 use crate::tagger::prepare;
 use crate::text::Lang;
@@ -149,8 +149,17 @@ impl fmt::Display for TrainReport {
             ] {
                 writeln!(
                     f,
-                    "  {g:<4} n {:>5}  softmax t {:.3}  platt a {:.3} b {:.3}",
-                    k.n, k.t, k.a, k.b
+                    "  {g:<4} n {:>5}  softmax t {:.3}  platt a {:.3} b {:.3}  desk floor {:.3}",
+                    k.n, k.t, k.a, k.b, k.floor
+                )?;
+            }
+            if let Some(d) = &c.desks {
+                writeln!(
+                    f,
+                    "desk prior over {}: softmax t {:.3}, slice desk accuracy {:.3}",
+                    d.desks.join(", "),
+                    d.t,
+                    d.slice_accuracy
                 )?;
             }
         }
@@ -230,6 +239,35 @@ fn select_rows(
     Features::new((rows.len(), x.cols()), indptr, indices, data)
 }
 
+/// A desk's name: its training split without "-train".
+fn desk_name(split: &str) -> &str {
+    split.strip_suffix("-train").unwrap_or(split)
+}
+
+/// Each row of `x` followed by its copy in its desk's block: columns
+/// `(1 + desk) * cols + j`, values times the desk's scale (no copy at 0).
+/// [`Head::logits_mixed`] reads the copies' weights with the desk
+/// probability only, so training folds the scale into the stored weights.
+fn desk_copies(x: &Features, desk_of: &[usize], blocks: usize, scales: &[f32]) -> Features {
+    let cols = x.cols();
+    let mut indptr = Vec::with_capacity(x.rows() + 1);
+    let mut indices = Vec::with_capacity(2 * x.nnz());
+    let mut data = Vec::with_capacity(2 * x.nnz());
+    indptr.push(0);
+    for (i, row) in x.outer_iterator().enumerate() {
+        indices.extend_from_slice(row.indices());
+        data.extend_from_slice(row.data());
+        let scale = scales[desk_of[i]];
+        if scale > 0.0 {
+            let base = ((1 + desk_of[i]) * cols) as u32;
+            indices.extend(row.indices().iter().map(|&j| base + j));
+            data.extend(row.data().iter().map(|&v| v * scale));
+        }
+        indptr.push(indices.len());
+    }
+    Features::new((x.rows(), cols * (1 + blocks)), indptr, indices, data)
+}
+
 /// Chooses the threshold that maximises F1 over (score, positive) pairs;
 /// midway between the last score kept and the next one.
 pub(crate) fn best_threshold(
@@ -296,17 +334,13 @@ fn fit_head(
         x_all,
         first_place,
         records,
-        places_in_gold,
         split_of,
         splits,
+        ..
     } = *corpus;
     let t0 = Instant::now();
     let field = hr.field.as_str();
-    let rows: Vec<usize> = (0..records.len())
-        .filter(|&i| hr.train.contains(&splits[split_of[i]]) && records[i].is_labelled(field))
-        .filter(|&i| places_in_gold[i] || !hr.require_places_in_gold.contains(&records[i].source))
-        .filter(|&i| !exclude(&records[i]))
-        .collect();
+    let rows = head_rows(hr, corpus, exclude);
     if rows.is_empty() {
         return Err(Error::Training(format!(
             "{name}: no labelled training records"
@@ -354,6 +388,21 @@ fn fit_head(
         .map(|&i| hr.places_only.contains(&records[i].source))
         .collect();
     let x = select_rows(x_all, &rows, &masked, first_place, hr.use_places);
+    let adapt = hr.desks.as_ref().filter(|d| d.adapt);
+    let blocks = if adapt.is_some() { per_split.len() } else { 0 };
+    let x = match adapt {
+        Some(d) => {
+            let desk: BTreeMap<usize, usize> =
+                per_split.keys().enumerate().map(|(k, &s)| (s, k)).collect();
+            let desk_of: Vec<usize> = rows.iter().map(|&i| desk[&split_of[i]]).collect();
+            let scales: Vec<f32> = per_split
+                .keys()
+                .map(|&s| d.scale(desk_name(&splits[s])) as f32)
+                .collect();
+            desk_copies(&x, &desk_of, blocks, &scales)
+        }
+        None => x,
+    };
     // Labels each source has positives of.
     let mut source_labels: BTreeSet<(&str, &str)> = BTreeSet::new();
     for &i in &rows {
@@ -426,10 +475,20 @@ fn fit_head(
         fit_one_vs_rest(&x, tasks, &params).map_err(|e| Error::Training(format!("{name}: {e}")))?;
     let mut head = Head {
         labels: labels.clone(),
+        blocks,
         ..Head::default()
     };
     let mut fits = Vec::new();
     for ((l, mut m), pos) in labels.iter().zip(fitted).zip(positives) {
+        if let Some(d) = adapt {
+            let cols = x.cols() / (1 + blocks);
+            for (&s, block) in per_split.keys().zip(m.weights[cols..].chunks_mut(cols)) {
+                let scale = d.scale(desk_name(&splits[s])) as f32;
+                for w in block {
+                    *w *= scale;
+                }
+            }
+        }
         quantize(&mut m.weights, prune);
         let nonzero = m.weights.iter().filter(|w| **w != 0.0).count();
         tracing::info!(head = name, label = %l.code, iterations = m.iterations, converged = m.converged, nonzero, "label fitted");
@@ -452,6 +511,157 @@ fn fit_head(
     })
 }
 
+/// The head's training rows: labelled records of its training splits,
+/// minus those its source rules or `exclude` leave out.
+fn head_rows(
+    hr: &HeadRecipe,
+    corpus: &Corpus<'_>,
+    exclude: &dyn Fn(&Record) -> bool,
+) -> Vec<usize> {
+    let field = hr.field.as_str();
+    (0..corpus.records.len())
+        .filter(|&i| {
+            let r = &corpus.records[i];
+            hr.train.contains(&corpus.splits[corpus.split_of[i]]) && r.is_labelled(field)
+        })
+        .filter(|&i| {
+            corpus.places_in_gold[i]
+                || !hr
+                    .require_places_in_gold
+                    .contains(&corpus.records[i].source)
+        })
+        .filter(|&i| !exclude(&corpus.records[i]))
+        .collect()
+}
+
+/// Fits the desk prior of a head: one logistic model per training split on
+/// the head's rows (each split weighs the same), and which of `labels`
+/// each split uses (all of them for a positive-only source). The softmax
+/// temperature is left at 1; [`fit_desk_temperature`] sets it.
+fn fit_desks(
+    hr: &HeadRecipe,
+    dr: &DeskRecipe,
+    corpus: &Corpus<'_>,
+    labels: &[Label],
+    prune: f32,
+    exclude: &dyn Fn(&Record) -> bool,
+) -> Result<(DeskPrior, f64)> {
+    let t0 = Instant::now();
+    let field = hr.field.as_str();
+    let rows = head_rows(hr, corpus, exclude);
+    let mut per_split: BTreeMap<usize, usize> = BTreeMap::new();
+    for &i in &rows {
+        *per_split.entry(corpus.split_of[i]).or_insert(0) += 1;
+    }
+    let desks: Vec<usize> = per_split.keys().copied().collect();
+    let mean = rows.len() as f64 / desks.len().max(1) as f64;
+    let weights: Array1<f32> = rows
+        .iter()
+        .map(|&i| (mean / per_split[&corpus.split_of[i]] as f64) as f32)
+        .collect();
+    let x = select_rows(corpus.x_all, &rows, &[], corpus.first_place, dr.use_places);
+    let tasks: Vec<BinaryTask> = desks
+        .iter()
+        .map(|&d| BinaryTask {
+            targets: rows.iter().map(|&i| corpus.split_of[i] == d).collect(),
+            weights: weights.clone(),
+            c: dr.c,
+        })
+        .collect();
+    let params = LogisticParams::new().max_iter(dr.max_iter).tol(dr.tol);
+    let fitted =
+        fit_one_vs_rest(&x, tasks, &params).map_err(|e| Error::Training(format!("desks: {e}")))?;
+    let mut head = Head::default();
+    let mut allowed = Vec::new();
+    for (&d, mut m) in desks.iter().zip(fitted) {
+        quantize(&mut m.weights, prune);
+        let name = desk_name(&corpus.splits[d]);
+        tracing::info!(
+            desk = name,
+            iterations = m.iterations,
+            converged = m.converged,
+            "desk fitted"
+        );
+        let source = rows
+            .iter()
+            .find(|&&i| corpus.split_of[i] == d)
+            .map(|&i| corpus.records[i].source.clone())
+            .unwrap_or_default();
+        let open = hr.positive_only.contains(&source);
+        allowed.push(
+            labels
+                .iter()
+                .map(|l| {
+                    open || rows.iter().any(|&i| {
+                        corpus.split_of[i] == d && corpus.records[i].labels(field).contains(&l.code)
+                    })
+                })
+                .collect(),
+        );
+        head.labels.push(Label {
+            code: name.to_string(),
+            name: format!("{source} ({name})"),
+        });
+        head.weights.push(m.weights);
+        head.bias.push(m.intercept);
+        head.thresholds.push(0.5);
+    }
+    Ok((
+        DeskPrior {
+            head,
+            t: 1.0,
+            allowed,
+        },
+        t0.elapsed().as_secs_f64(),
+    ))
+}
+
+/// Fits the desk softmax temperature on the calibration slice (records the
+/// desk models did not see; each split weighs the same). Returns the
+/// temperature and the slice's desk accuracy.
+fn fit_desk_temperature(desks: &DeskPrior, hr: &HeadRecipe, corpus: &Corpus<'_>) -> (f32, f64) {
+    let Some(cal) = &hr.calibration else {
+        return (1.0, 0.0);
+    };
+    let rows = head_rows(hr, corpus, &|r| !cal.held_out(&r.id));
+    let mut per_split: BTreeMap<usize, usize> = BTreeMap::new();
+    for &i in &rows {
+        *per_split.entry(corpus.split_of[i]).or_insert(0) += 1;
+    }
+    let mut recs = Vec::new();
+    let mut hits = 0.0;
+    for &i in &rows {
+        let name = desk_name(&corpus.splits[corpus.split_of[i]]);
+        let (Some(gold), Some(row)) = (
+            desks.head.labels.iter().position(|l| l.code == name),
+            corpus.x_all.outer_view(i),
+        ) else {
+            continue;
+        };
+        let z = desks.head.logits(row.indices(), row.data());
+        let weight = rows.len() as f64 / (per_split.len() * per_split[&corpus.split_of[i]]) as f64;
+        let best = z
+            .iter()
+            .enumerate()
+            .fold(
+                (0, f32::NEG_INFINITY),
+                |m, (k, &v)| if v > m.1 { (k, v) } else { m },
+            )
+            .0;
+        if best == gold {
+            hits += weight;
+        }
+        recs.push(SliceRecord {
+            z,
+            prior: Vec::new(),
+            gold,
+            weight,
+        });
+    }
+    let t = calibrate::fit_group(&recs).t;
+    (t, hits / recs.len().max(1) as f64)
+}
+
 /// The calibration fitted on the training slice the head did not see.
 #[derive(Debug, Clone, Serialize)]
 pub struct CalibrationReport {
@@ -463,13 +673,31 @@ pub struct CalibrationReport {
     pub refit: bool,
     /// The fitted maps.
     pub calibration: Calibration,
+    /// The desk prior, when the recipe has one.
+    pub desks: Option<DeskReport>,
+}
+
+/// The desk prior's fit.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeskReport {
+    /// Desk names.
+    pub desks: Vec<String>,
+    /// Softmax temperature factor fitted on the slice.
+    pub t: f32,
+    /// Top-1 desk accuracy on the slice (each split weighs the same).
+    pub slice_accuracy: f64,
 }
 
 /// Fits a head's calibration on the single-label records of its training
 /// splits that the recipe's calibration slice held out of `head`'s fit;
 /// every split weighs the same within a language group. Returns the
 /// calibration and the number of slice records.
-fn fit_calibration(head: &Head, hr: &HeadRecipe, corpus: &Corpus<'_>) -> (Calibration, usize) {
+fn fit_calibration(
+    head: &Head,
+    desks: Option<&DeskPrior>,
+    hr: &HeadRecipe,
+    corpus: &Corpus<'_>,
+) -> (Calibration, usize) {
     let Some(cal) = &hr.calibration else {
         return (
             Calibration {
@@ -498,13 +726,20 @@ fn fit_calibration(head: &Head, hr: &HeadRecipe, corpus: &Corpus<'_>) -> (Calibr
         let Some(row) = corpus.x_all.outer_view(i) else {
             continue;
         };
-        let z = head.logits(row.indices(), row.data());
+        let p = desks
+            .map(|d| d.desks(row.indices(), row.data()))
+            .unwrap_or_default();
+        let z = head.logits_mixed(row.indices(), row.data(), &p);
+        let prior = desks
+            .map(|d| d.prior_of(&p, head.labels.len()))
+            .unwrap_or_default();
         let lang = r.lang_hint().unwrap_or(Lang::Und);
         slice.push((
             split,
             lang,
             SliceRecord {
                 z,
+                prior,
                 gold,
                 weight: 1.0,
             },
@@ -627,14 +862,43 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
         &|r| in_slice(&recipe.topics, r),
     )?;
     let mut calibration_report = None;
+    let mut desks = None;
     if let Some(cal) = &recipe.topics.calibration {
-        let (calibration, slice) = fit_calibration(&topics.head, &recipe.topics, &corpus);
+        let mut desk_seconds = 0.0;
+        let mut desk_fit = None;
+        if let Some(dr) = &recipe.topics.desks {
+            let (mut d, secs) = fit_desks(
+                &recipe.topics,
+                dr,
+                &corpus,
+                &topics.head.labels,
+                recipe.prune,
+                &|r| in_slice(&recipe.topics, r),
+            )?;
+            desk_seconds += secs;
+            let (t, accuracy) = fit_desk_temperature(&d, &recipe.topics, &corpus);
+            d.t = t;
+            tracing::info!(t, accuracy, "desk temperature fitted");
+            desk_fit = Some((d, accuracy));
+        }
+        let (calibration, slice) = fit_calibration(
+            &topics.head,
+            desk_fit.as_ref().map(|d| &d.0),
+            &recipe.topics,
+            &corpus,
+        );
         tracing::info!(?calibration, slice, "topic calibration fitted");
+        let desk_report = desk_fit.as_ref().map(|(d, accuracy)| DeskReport {
+            desks: d.head.labels.iter().map(|l| l.code.clone()).collect(),
+            t: d.t,
+            slice_accuracy: *accuracy,
+        });
         calibration_report = Some(CalibrationReport {
             slice_records: slice,
             fraction: cal.fraction,
             refit: cal.refit,
             calibration,
+            desks: desk_report,
         });
         if cal.refit {
             let first = topics.seconds;
@@ -647,8 +911,24 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
                 &|_| false,
             )?;
             topics.seconds += first;
+            if let (Some(dr), Some((d, _))) = (&recipe.topics.desks, &mut desk_fit) {
+                let t = d.t;
+                let (all, secs) = fit_desks(
+                    &recipe.topics,
+                    dr,
+                    &corpus,
+                    &topics.head.labels,
+                    recipe.prune,
+                    &|_| false,
+                )?;
+                desk_seconds += secs;
+                *d = DeskPrior { t, ..all };
+            }
         }
         topics.head.calibration = Some(calibration);
+        desks = desk_fit.map(|d| d.0);
+        // The desk models are part of the topic head's fit.
+        topics.seconds += desk_seconds;
     }
     let regions = fit_head(
         "regions",
@@ -691,6 +971,7 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
         features,
         topics: topics.head,
         regions: regions.head,
+        desks,
         fingerprint: 0,
         checksum: 0,
     };
