@@ -9,7 +9,7 @@
 //! ```
 //!
 //! `a_l` is the probability that the dispatch comes from a desk whose
-//! taxonomy has label `l` ([`crate::model::DeskPrior`]); `f` is the floor
+//! taxonomy has label `l` (`DeskPrior` in `src/model/mod.rs`); `f` is the floor
 //! that keeps a label no known desk would use possible (f = 1: no prior).
 //!
 //! Both maps are monotone in `z_l` for a fixed document, so the ranking of a
