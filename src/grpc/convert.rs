@@ -2,7 +2,7 @@
 
 use super::pb;
 use crate::Result;
-use crate::model::ModelMeta;
+use crate::model::Model;
 use crate::summarize::Budget;
 use crate::tagger::{self, Classification, ClassifyOptions, Limits, Summary, Tag};
 use crate::text::Lang;
@@ -132,7 +132,8 @@ pub(crate) fn summarize_response(id: String, text: &str, s: Summary) -> pb::Summ
     }
 }
 
-pub(crate) fn model_info(meta: &ModelMeta) -> pb::ModelInfo {
+pub(crate) fn model_info(model: &Model) -> pb::ModelInfo {
+    let meta = model.meta();
     let label = |l: &crate::model::Label| pb::Label {
         code: l.code.clone(),
         name: l.name.clone(),
@@ -163,5 +164,6 @@ pub(crate) fn model_info(meta: &ModelMeta) -> pb::ModelInfo {
             .collect(),
         format_version: meta.format_version,
         recipe: meta.recipe.clone(),
+        desks: model.desk_names().iter().map(|d| d.to_string()).collect(),
     }
 }

@@ -244,7 +244,7 @@ impl DispatchTagger for DispatchService {
         _request: Request<pb::GetModelInfoRequest>,
     ) -> Result<Response<pb::ModelInfo>, Status> {
         let started = Instant::now();
-        let info = convert::model_info(self.tagger.current().model().meta());
+        let info = convert::model_info(self.tagger.current().model());
         log_call("GetModelInfo", started, Code::Ok, 1);
         Ok(Response::new(info))
     }
