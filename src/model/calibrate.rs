@@ -91,9 +91,13 @@ pub(crate) fn offsets(prior: Option<&[f32]>, floor: f32, n: usize) -> Vec<f32> {
     }
 }
 
-/// softmax(t z + o).
-fn softmax(z: &[f32], t: f32, o: &[f32]) -> Vec<f32> {
-    let s: Vec<f32> = z.iter().zip(o).map(|(&v, &o)| t * v + o).collect();
+/// softmax(t z + o); `o` may be empty (no offsets).
+pub(crate) fn softmax(z: &[f32], t: f32, o: &[f32]) -> Vec<f32> {
+    let s: Vec<f32> = z
+        .iter()
+        .enumerate()
+        .map(|(k, &v)| t * v + o.get(k).copied().unwrap_or(0.0))
+        .collect();
     let max = s.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
     let e: Vec<f32> = s.iter().map(|&v| (v - max).exp()).collect();
     let sum: f32 = e.iter().sum();

@@ -282,11 +282,7 @@ pub(crate) struct DeskPrior {
 impl DeskPrior {
     /// Probability of each desk for one document's features.
     pub(crate) fn desks(&self, idx: &[u32], val: &[f32]) -> Vec<f32> {
-        let z = self.head.logits(idx, val);
-        let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(self.t * v));
-        let e: Vec<f32> = z.iter().map(|&v| (self.t * v - max).exp()).collect();
-        let sum: f32 = e.iter().sum();
-        e.into_iter().map(|v| v / sum).collect()
+        calibrate::softmax(&self.head.logits(idx, val), self.t, &[])
     }
 
     /// The prior `a_l` of each of `n_labels` topic labels from the desk
