@@ -169,15 +169,55 @@ fn is_boundary(s: &str, cs: &[(usize, char)], i: usize, j: usize, k: usize) -> b
         }
         return !(single_stop && is_abbreviation(s, cs, i));
     }
-    // OrangeSum glued paragraphs: "jeudi.Le gouvernement". Only a stop after a
-    // lowercase word or a number, before a capitalised word, and outside
-    // URLs and e-mail addresses, so "U.S.A" or "www.BBC.co.uk" stay whole.
-    if next.is_uppercase() {
-        let after = cs.get(k + 1).map(|&(_, c)| c);
-        let word_follows = after.is_some_and(|c| c.is_lowercase() || c == '\'' || c == '’');
-        return word_follows && glued_after_word(s, cs, i) && !in_address(s, cs, i);
+    glued_boundary(s, cs, i, k)
+}
+
+/// OrangeSum glued paragraphs: "jeudi.Le gouvernement". Only a stop after a
+/// lowercase word or a number, before a capitalised word, and outside URLs
+/// and e-mail addresses, so "U.S.A" or "www.BBC.co.uk" stay whole. `cs[i]`
+/// is the stop and `cs[k]` the character after it and its closers.
+fn glued_boundary(s: &str, cs: &[(usize, char)], i: usize, k: usize) -> bool {
+    let Some(&(_, next)) = cs.get(k) else {
+        return false;
+    };
+    if !next.is_uppercase() {
+        return false;
     }
-    false
+    let after = cs.get(k + 1).map(|&(_, c)| c);
+    let word_follows = after.is_some_and(|c| c.is_lowercase() || c == '\'' || c == '’');
+    word_follows && glued_after_word(s, cs, i) && !in_address(s, cs, i)
+}
+
+/// Byte offsets of the glued stops inside the word `s[word]` at which
+/// [`split`] ends a sentence ("jeudi.Le" is one UAX#29 word). The tokenizer
+/// cuts words there too, so features see "jeudi" and "Le" and no word
+/// straddles two sentences.
+pub(crate) fn glued_stops(s: &str, word: Range<usize>) -> Vec<usize> {
+    let Some(w) = s.get(word.clone()) else {
+        return Vec::new();
+    };
+    if !w.contains('.') {
+        return Vec::new();
+    }
+    // The whitespace-delimited token around the word: enough context for
+    // the word before the stop and for the URL and address test.
+    let from = s[..word.start]
+        .rfind(char::is_whitespace)
+        .map_or(0, |p| p + s[p..].chars().next().map_or(1, char::len_utf8));
+    let to = s[word.end..]
+        .find(char::is_whitespace)
+        .map_or(s.len(), |p| word.end + p);
+    let cs: Vec<(usize, char)> = s[from..to]
+        .char_indices()
+        .map(|(b, c)| (from + b, c))
+        .collect();
+    cs.iter()
+        .enumerate()
+        .filter(|&(i, &(b, c))| {
+            c == '.' && word.contains(&b) && glued_boundary(s, &cs, i, absorb_closers(&cs, i + 1))
+        })
+        .map(|(_, &(b, _))| b)
+        .collect()
 }
 
 /// Characters a sentence may start with after a space.

@@ -2,6 +2,8 @@
 
 use unicode_segmentation::UnicodeSegmentation;
 
+use super::sentences;
+
 /// A word of the text with its byte offsets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Token<'a> {
@@ -18,18 +20,30 @@ pub struct Token<'a> {
 /// French elisions are split off: "l'armée" yields "armée" and "d’Alep"
 /// yields "Alep", because UAX#29 keeps "l'armée" as one word (apostrophe is
 /// MidLetter) and features would otherwise see one term per article form.
+/// A glued full stop where the sentence splitter ends a sentence
+/// ("jeudi.Le", OrangeSum's glued paragraphs) also ends the word: UAX#29
+/// keeps it whole, as a full stop between letters is MidNumLet.
 pub fn tokens(text: &str) -> impl Iterator<Item = Token<'_>> {
-    text.unicode_word_indices().filter_map(|(start, w)| {
-        let skip = elision_len(w);
-        let word = &w[skip..];
-        if word.is_empty() {
-            return None;
-        }
-        Some(Token {
-            start: start + skip,
-            end: start + w.len(),
-            text: word,
-        })
+    text.unicode_word_indices().flat_map(move |(start, w)| {
+        let end = start + w.len();
+        // Empty, so no allocation, unless the word has a full stop.
+        let stops = sentences::glued_stops(text, start..end);
+        let mut from = start;
+        stops
+            .into_iter()
+            .chain(std::iter::once(end))
+            .filter_map(move |stop| {
+                let piece = from..stop;
+                from = stop + 1;
+                let w = &text[piece.clone()];
+                let skip = elision_len(w);
+                let word = &w[skip..];
+                (!word.is_empty()).then(|| Token {
+                    start: piece.start + skip,
+                    end: piece.end,
+                    text: word,
+                })
+            })
     })
 }
 
@@ -116,6 +130,38 @@ mod tests {
             words(text),
             ["Hier", "armée", "syrienne", "a", "repris", "1,4", "km"]
         );
+    }
+
+    #[test]
+    fn glued_paragraphs_split_words_where_sentences_end() {
+        // OrangeSum glues paragraphs: "jeudi.Le". The stop ends both the
+        // sentence and the word, and the elision after it is still dropped.
+        let text = "eu lieu jeudi.Le gouvernement paiera.L'État aussi.";
+        assert_eq!(
+            words(text),
+            [
+                "eu",
+                "lieu",
+                "jeudi",
+                "Le",
+                "gouvernement",
+                "paiera",
+                "État",
+                "aussi"
+            ]
+        );
+        for t in tokens(text) {
+            assert_eq!(&text[t.start..t.end], t.text);
+        }
+        // Initials, addresses and decimals stay whole.
+        assert_eq!(
+            words("U.S.A www.bbc.Co.uk 1.4"),
+            ["U.S.A", "www.bbc.Co.uk", "1.4"]
+        );
+        // Found by the property test: a two-letter capitalised word before
+        // the stop still counts as a word, as it does for the splitter.
+        let text = "Σⁿ.ÀaM. Dupont";
+        assert_eq!(words(text), ["Σⁿ", "ÀaM", "Dupont"]);
     }
 
     #[test]
