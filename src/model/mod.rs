@@ -321,7 +321,8 @@ const PROBES: [(&str, &str, Lang); 2] = [
     (
         "Poutine et Rohani saluent la victoire à Alep",
         "Le président russe a parlé avec son homologue iranien. L'armée syrienne a repris Alep. \
-         Des négociations auront lieu à Astana, au Kazakhstan. Paris a réagi.\n\nAvec AFP",
+         Des négociations auront lieu à Astana, au Kazakhstan. Paris a réagi.Le Kremlin \
+         aussi.\n\nAvec AFP",
         Lang::Fr,
     ),
     (
