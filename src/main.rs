@@ -18,10 +18,28 @@ fn main() -> ExitCode {
     match run(args.command) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("dispatch-tagger: {e:#}");
+            eprintln!("dispatch-tagger: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, each said once: an error whose
+/// message already quotes its source ("x.jsonl: No such file") is not
+/// followed by the source again.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if line.contains(&s) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&s);
+    }
+    line
 }
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {

@@ -1,5 +1,6 @@
-//! Faults: a stop under full load loses no accepted call, and a client that
-//! vanishes mid-stream gives its capacity back.
+//! Faults: a stop under full load loses no accepted call, a client that
+//! vanishes mid-stream gives its capacity back, and a start that cannot
+//! work fails with one line.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -162,4 +163,59 @@ async fn a_client_that_vanishes_mid_stream_gives_its_capacity_back() {
         }
     }
     server.shutdown().await.expect("clean stop");
+}
+
+/// A missing corpus, a file that is not a model and a port in use each stop
+/// the binary with exit 1 and one line that names the cause once (an I/O
+/// error used to repeat its OS reason: "x: No such file: No such file").
+#[test]
+fn start_failures_are_one_line_that_says_each_cause_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("missing-dev.jsonl.gz");
+    let bad = dir.path().join("bad.dtm");
+    std::fs::write(&bad, b"not a model").expect("write");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let busy = busy.local_addr().expect("addr").to_string();
+    let cases: [(Vec<&str>, &str); 3] = [
+        (
+            vec!["eval", "--data", missing.to_str().expect("utf-8")],
+            "missing-dev.jsonl.gz",
+        ),
+        (
+            vec![
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--model",
+                bad.to_str().expect("utf-8"),
+            ],
+            "bad.dtm",
+        ),
+        (vec!["serve", "--listen", &busy], &busy),
+    ];
+    for (args, names) in cases {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dispatch-tagger"))
+            .args(&args)
+            .env_remove("RUST_LOG")
+            .env_remove("DISPATCH_MODEL")
+            .output()
+            .expect("binary runs");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let errors: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("dispatch-tagger: "))
+            .collect();
+        let [line] = errors[..] else {
+            panic!("{args:?}: one error line expected in {stderr}");
+        };
+        assert!(line.contains(names), "{args:?}: {line}");
+        let parts: Vec<&str> = line.split(": ").collect();
+        for (i, p) in parts.iter().enumerate() {
+            assert!(
+                !parts[i + 1..].contains(p),
+                "{args:?}: {p:?} twice in {line}"
+            );
+        }
+    }
 }
