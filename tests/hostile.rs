@@ -142,6 +142,14 @@ async fn the_bad_input_matrix_gets_the_documented_statuses() {
         ),
         ("one 1 MB token", classify("a".repeat(mb)), Code::Ok, ""),
         (
+            // Glued stops in one 900 KB run without spaces: each used to
+            // scan back to the run's start (quadratic; past the deadline).
+            "900 KB of glued stops without a space",
+            classify("ab.Cd,".repeat(150_000)),
+            Code::Ok,
+            "",
+        ),
+        (
             "NUL and control characters",
             classify(format!("{}\u{0}\u{1}\u{1b}[31m\u{7f}\u{85}", ALEPPO_FR)),
             Code::Ok,

@@ -199,14 +199,26 @@ pub(crate) fn glued_stops(s: &str, word: Range<usize>) -> Vec<usize> {
     if !w.contains('.') {
         return Vec::new();
     }
-    // The whitespace-delimited token around the word: enough context for
-    // the word before the stop and for the URL and address test.
-    let from = s[..word.start]
-        .rfind(char::is_whitespace)
-        .map_or(0, |p| p + s[p..].chars().next().map_or(1, char::len_utf8));
-    let to = s[word.end..]
-        .find(char::is_whitespace)
-        .map_or(s.len(), |p| word.end + p);
+    // From the start of the whitespace-delimited token (the URL and address
+    // test needs it; no further back than the splitter looks) to two
+    // characters past the word (what follows a stop).
+    let mut from = word.start;
+    for (n, c) in s[..word.start].chars().rev().enumerate() {
+        if c.is_whitespace() {
+            break;
+        }
+        if n >= TOKEN_LOOKBACK {
+            // Too long to be prose: the splitter does not cut it either.
+            return Vec::new();
+        }
+        from -= c.len_utf8();
+    }
+    let to = word.end
+        + s[word.end..]
+            .chars()
+            .take(2)
+            .map(char::len_utf8)
+            .sum::<usize>();
     let cs: Vec<(usize, char)> = s[from..to]
         .char_indices()
         .map(|(b, c)| (from + b, c))
@@ -272,10 +284,20 @@ fn glued_after_word(s: &str, cs: &[(usize, char)], i: usize) -> bool {
         && !ABBREVIATIONS.contains(&&s[cs[w.start].0..cs[i].0])
 }
 
-/// Whether the whitespace-delimited token around `cs[i]` is a URL or address.
+/// How many characters back a glued stop looks for the start of its token.
+/// A longer run without a space is no prose (a URL, a path, a data blob):
+/// a stop in it is not a boundary, and the scan stays linear on hostile
+/// input such as 200 KB of "ab.Cd," (it was quadratic: minutes).
+const TOKEN_LOOKBACK: usize = 256;
+
+/// Whether the whitespace-delimited token around `cs[i]` is a URL or
+/// address, or too long to be prose (see [`TOKEN_LOOKBACK`]).
 fn in_address(s: &str, cs: &[(usize, char)], i: usize) -> bool {
     let mut b = i;
     while b > 0 && !cs[b - 1].1.is_whitespace() {
+        if i - b >= TOKEN_LOOKBACK {
+            return true;
+        }
         b -= 1;
     }
     let token = &s[cs[b].0..cs[i].0];
@@ -483,6 +505,21 @@ mod tests {
                 "M. et Mme Martin étaient là.",
             ]
         );
+    }
+
+    #[test]
+    fn a_long_run_without_spaces_is_not_cut_at_its_glued_stops() {
+        // Prose: the glued stop ends a sentence. Deep inside a run of more
+        // than TOKEN_LOOKBACK characters without a space it does not, in the
+        // splitter and the tokenizer alike, so both stay linear.
+        let text = "Il a dit.Le gouvernement";
+        assert_eq!(split(text, 0..text.len(), Lang::Fr).len(), 2);
+        let blob = format!("{}ab.Cd", "x".repeat(TOKEN_LOOKBACK));
+        assert_eq!(split(&blob, 0..blob.len(), Lang::Fr), vec![(0..blob.len())]);
+        assert!(glued_stops(&blob, 0..blob.len()).is_empty());
+        let near = format!("{}ab.Cd", "x".repeat(TOKEN_LOOKBACK / 2));
+        assert_eq!(split(&near, 0..near.len(), Lang::Fr).len(), 2);
+        assert_eq!(glued_stops(&near, 0..near.len()), [near.len() - 3]);
     }
 
     #[test]
