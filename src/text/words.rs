@@ -33,14 +33,17 @@ pub fn tokens(text: &str) -> impl Iterator<Item = Token<'_>> {
             .into_iter()
             .chain(std::iter::once(end))
             .filter_map(move |stop| {
-                let piece = from..stop;
+                let piece = &text[from..stop];
+                // UAX#29 joins a narrow no-break space (ExtendNumLet) to the
+                // word after it: French "«\u{202f}Paris" gives "\u{202f}Paris".
+                let start = from + (piece.len() - piece.trim_start().len());
                 from = stop + 1;
-                let w = &text[piece.clone()];
+                let w = piece.trim();
                 let skip = elision_len(w);
                 let word = &w[skip..];
                 (!word.is_empty()).then(|| Token {
-                    start: piece.start + skip,
-                    end: piece.end,
+                    start: start + skip,
+                    end: start + w.len(),
                     text: word,
                 })
             })
@@ -162,6 +165,18 @@ mod tests {
         // the stop still counts as a word, as it does for the splitter.
         let text = "Σⁿ.ÀaM. Dupont";
         assert_eq!(words(text), ["Σⁿ", "ÀaM", "Dupont"]);
+    }
+
+    #[test]
+    fn narrow_no_break_spaces_are_not_part_of_words() {
+        // French typography: « Paris » with narrow no-break spaces. UAX#29
+        // makes U+202F ExtendNumLet, so it would start the word; found by
+        // the property test ("?\u{202f}Ę": a word outside every sentence).
+        let text = "«\u{202f}Paris\u{202f}» ?\u{202f}Ę 1\u{202f}000";
+        assert_eq!(words(text), ["Paris", "Ę", "1\u{202f}000"]);
+        for t in tokens(text) {
+            assert_eq!(&text[t.start..t.end], t.text);
+        }
     }
 
     #[test]
