@@ -12,6 +12,13 @@
 //! taxonomy has label `l` (`DeskPrior` in `src/model/mod.rs`); `f` is the floor
 //! that keeps a label no known desk would use possible (f = 1: no prior).
 //!
+//! With per-desk maps (format 4), the Platt step is instead a mixture of one
+//! Platt map per desk, weighted by the desk probabilities `w_d` of the
+//! dispatch: `p_l = sum_d w_d sigmoid(a_d ln(q_l / (1 - q_l)) + b_d)`. A
+//! desk's map is fitted on the slice records weighted by their probability
+//! of that desk, pulled toward its language group's map, so MasakhaNEWS-fr's
+//! few records correct its confidence without being trusted alone.
+//!
 //! Both maps are monotone in `z_l` for a fixed document, so the ranking of a
 //! document's labels, and hence top-1 accuracy, is unchanged. Everything is
 //! fitted on a slice of the training splits held out from the head's fit,
@@ -48,8 +55,19 @@ impl GroupCalibration {
     };
 }
 
-/// A head's calibration: per language, and a fallback for `und`.
+/// The Platt map of one desk (its top-label log-odds to a probability).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DeskPlatt {
+    /// Platt slope, positive.
+    pub a: f32,
+    /// Platt intercept.
+    pub b: f32,
+    /// Slice weight it was fitted on (sum of the records' desk probabilities).
+    pub n: f32,
+}
+
+/// A head's calibration: per language, and a fallback for `und`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
     /// French documents.
     pub fr: GroupCalibration,
@@ -57,6 +75,9 @@ pub struct Calibration {
     pub en: GroupCalibration,
     /// Undetermined language: fitted on every slice record.
     pub und: GroupCalibration,
+    /// One Platt map per desk of the desk prior, in its order (empty: the
+    /// language group's Platt map applies).
+    pub desks: Vec<DeskPlatt>,
 }
 
 impl Calibration {
@@ -70,12 +91,28 @@ impl Calibration {
     }
 
     /// Calibrated probabilities from a document's logits (in label order)
-    /// and, when the model has one, its desk prior `a_l` (same order).
-    pub fn apply(&self, lang: Lang, z: &[f32], prior: Option<&[f32]>) -> Vec<f32> {
+    /// and, when the model has one, its desk prior `a_l` (same order) and
+    /// desk probabilities `desks` (in desk order).
+    pub fn apply(&self, lang: Lang, z: &[f32], prior: Option<&[f32]>, desks: &[f32]) -> Vec<f32> {
         let g = self.group(lang);
-        softmax(z, g.t, &offsets(prior, g.floor, z.len()))
-            .into_iter()
-            .map(|q| platt(g.a, g.b, q))
+        let q = softmax(z, g.t, &offsets(prior, g.floor, z.len()));
+        let total: f32 = desks.iter().sum();
+        if self.desks.is_empty()
+            || self.desks.len() != desks.len()
+            || total.is_nan()
+            || total <= 0.0
+        {
+            return q.into_iter().map(|q| platt(g.a, g.b, q)).collect();
+        }
+        q.into_iter()
+            .map(|q| {
+                desks
+                    .iter()
+                    .zip(&self.desks)
+                    .map(|(&w, d)| w * platt(d.a, d.b, q))
+                    .sum::<f32>()
+                    / total
+            })
             .collect()
     }
 }
@@ -176,10 +213,21 @@ fn fit_temperature(recs: &[SliceRecord], offs: &[Vec<f32>]) -> f64 {
 /// Weighted two-parameter logistic regression of `y` on `x` (Newton, with a
 /// tiny ridge so separable data stays finite).
 fn fit_platt(xs: &[(f64, bool, f64)]) -> (f64, f64) {
-    let (mut a, mut b) = (1.0f64, 0.0f64);
+    fit_platt_toward(xs, (1.0, 0.0), 1e-3)
+}
+
+/// [`fit_platt`] with a ridge of `strength` pulling `(a, b)` toward
+/// `center`: few records move the map little.
+fn fit_platt_toward(xs: &[(f64, bool, f64)], center: (f64, f64), strength: f64) -> (f64, f64) {
+    let (mut a, mut b) = center;
     for _ in 0..50 {
-        let (mut ga, mut gb, mut haa, mut hab, mut hbb) =
-            (1e-3 * (a - 1.0), 1e-3 * b, 1e-3, 0.0, 1e-3);
+        let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (
+            strength * (a - center.0),
+            strength * (b - center.1),
+            strength,
+            0.0,
+            strength,
+        );
         for &(x, y, w) in xs {
             let p = 1.0 / (1.0 + (-(a * x + b)).exp());
             let r = w * (p - f64::from(u8::from(y)));
@@ -203,6 +251,64 @@ fn fit_platt(xs: &[(f64, bool, f64)]) -> (f64, f64) {
         }
     }
     (a, b)
+}
+
+/// The top label's log-odds after the group's softmax and whether it is the
+/// gold label.
+fn top_logit(r: &SliceRecord, g: &GroupCalibration) -> (f64, bool) {
+    let q = softmax(&r.z, g.t, &offsets(Some(&r.prior), g.floor, r.z.len()));
+    let (best, qb) =
+        q.iter().enumerate().fold(
+            (0, f32::NEG_INFINITY),
+            |m, (k, &v)| if v > m.1 { (k, v) } else { m },
+        );
+    (logit(f64::from(qb)), best == r.gold)
+}
+
+/// Least slope a desk map may have: every map stays increasing, so a
+/// mixture of them keeps the ranking of a document's labels.
+const MIN_SLOPE: f64 = 0.05;
+
+/// Fits one Platt map per desk on slice records, each given with its
+/// language group's calibration and its desk probabilities: desk `d`
+/// weighs a record by its weight times its probability of `d`, and its map
+/// is pulled toward the weighted mean of those records' group maps with a
+/// ridge of `strength`.
+pub fn fit_desk_platts(
+    recs: &[(&SliceRecord, &GroupCalibration, &[f32])],
+    n_desks: usize,
+    strength: f64,
+) -> Vec<DeskPlatt> {
+    (0..n_desks)
+        .map(|d| {
+            let mut xs = Vec::with_capacity(recs.len());
+            let (mut ca, mut cb, mut n) = (0.0, 0.0, 0.0);
+            for (r, g, p) in recs {
+                let w = r.weight * f64::from(p.get(d).copied().unwrap_or(0.0));
+                if w <= 0.0 {
+                    continue;
+                }
+                let (x, hit) = top_logit(r, g);
+                xs.push((x, hit, w));
+                ca += w * f64::from(g.a);
+                cb += w * f64::from(g.b);
+                n += w;
+            }
+            if n <= 0.0 {
+                return DeskPlatt {
+                    a: 1.0,
+                    b: 0.0,
+                    n: 0.0,
+                };
+            }
+            let (a, b) = fit_platt_toward(&xs, (ca / n, cb / n), strength);
+            DeskPlatt {
+                a: a.max(MIN_SLOPE) as f32,
+                b: b as f32,
+                n: n as f32,
+            }
+        })
+        .collect()
 }
 
 /// Floors of the desk prior tried, from "ignore it" to "trust it".
@@ -229,30 +335,27 @@ pub fn fit_group(recs: &[SliceRecord]) -> GroupCalibration {
             best = Some((nll, floor, t, offs));
         }
     }
-    let Some((_, floor, t, offs)) = best else {
+    let Some((_, floor, t, _)) = best else {
         return GroupCalibration::IDENTITY;
+    };
+    let mut g = GroupCalibration {
+        t: t as f32,
+        a: 1.0,
+        b: 0.0,
+        floor,
+        n: recs.len() as u32,
     };
     let top: Vec<(f64, bool, f64)> = recs
         .iter()
-        .zip(&offs)
-        .map(|(r, o)| {
-            let q = softmax(&r.z, t as f32, o);
-            let (best, qb) =
-                q.iter().enumerate().fold(
-                    (0, f32::NEG_INFINITY),
-                    |m, (k, &v)| if v > m.1 { (k, v) } else { m },
-                );
-            (logit(f64::from(qb)), best == r.gold, r.weight)
+        .map(|r| {
+            let (x, hit) = top_logit(r, &g);
+            (x, hit, r.weight)
         })
         .collect();
     let (a, b) = fit_platt(&top);
-    GroupCalibration {
-        t: t as f32,
-        a: a as f32,
-        b: b as f32,
-        floor,
-        n: recs.len() as u32,
-    }
+    g.a = a as f32;
+    g.b = b as f32;
+    g
 }
 
 #[cfg(test)]
@@ -280,13 +383,14 @@ mod tests {
             fr: g,
             en: GroupCalibration::IDENTITY,
             und: GroupCalibration::IDENTITY,
+            desks: Vec::new(),
         };
-        let p = c.apply(Lang::Fr, &[4.0, -4.0], None);
+        let p = c.apply(Lang::Fr, &[4.0, -4.0], None, &[]);
         assert!((p[0] - 0.75).abs() < 0.01, "{p:?} {g:?}");
         // Ranking is kept.
         assert!(p[0] > p[1]);
         // The uncalibrated group is a plain softmax.
-        let p = c.apply(Lang::En, &[0.0, 0.0], None);
+        let p = c.apply(Lang::En, &[0.0, 0.0], None, &[]);
         assert!((p[0] - 0.5).abs() < 1e-6);
     }
 
@@ -308,8 +412,9 @@ mod tests {
             fr: g,
             en: g,
             und: g,
+            desks: Vec::new(),
         };
-        let p = c.apply(Lang::Fr, &[1.0, 0.0, 1.2], Some(&[1.0, 1.0, 0.0]));
+        let p = c.apply(Lang::Fr, &[1.0, 0.0, 1.2], Some(&[1.0, 1.0, 0.0]), &[]);
         assert!(p[2] < p[1] && p[1] < p[0], "{p:?}");
         // A useless prior (every label allowed) is ignored.
         let flat: Vec<SliceRecord> = recs
@@ -321,6 +426,52 @@ mod tests {
             })
             .collect();
         assert_eq!(fit_group(&flat).floor, 1.0);
+    }
+
+    /// Two desks share one language group: desk 0's top label is right 3
+    /// times in 4, desk 1's always. The group map averages them; each desk's
+    /// map follows its own hit rate, and a dispatch between the desks gets
+    /// a score between theirs without its labels changing order.
+    #[test]
+    fn each_desk_map_follows_its_own_hit_rate() {
+        let recs: Vec<SliceRecord> = (0..800)
+            .map(|i| SliceRecord {
+                z: vec![4.0, -4.0],
+                prior: Vec::new(),
+                gold: usize::from(i < 400 && i % 4 == 0),
+                weight: 1.0,
+            })
+            .collect();
+        let g = fit_group(&recs);
+        let probs: Vec<[f32; 2]> = (0..800)
+            .map(|i| if i < 400 { [1.0, 0.0] } else { [0.0, 1.0] })
+            .collect();
+        let with: Vec<(&SliceRecord, &GroupCalibration, &[f32])> = recs
+            .iter()
+            .zip(&probs)
+            .map(|(r, p)| (r, &g, p.as_slice()))
+            .collect();
+        let desks = fit_desk_platts(&with, 2, 1e-3);
+        assert!(desks.iter().all(|d| d.a > 0.0 && d.n == 400.0), "{desks:?}");
+        let c = Calibration {
+            fr: g,
+            en: g,
+            und: g,
+            desks,
+        };
+        let z = [4.0, -4.0];
+        let group = c.apply(Lang::Fr, &z, None, &[])[0];
+        let a = c.apply(Lang::Fr, &z, None, &[1.0, 0.0])[0];
+        let b = c.apply(Lang::Fr, &z, None, &[0.0, 1.0])[0];
+        let mid = c.apply(Lang::Fr, &z, None, &[0.5, 0.5]);
+        assert!((group - 0.875).abs() < 0.01, "{group}");
+        assert!((a - 0.75).abs() < 0.01, "{a}");
+        assert!(b > 0.97, "{b}");
+        assert!(a < mid[0] && mid[0] < b && mid[1] < mid[0], "{mid:?}");
+        // A desk with no slice records keeps the identity map; desk
+        // probabilities that do not match the maps fall back to the group.
+        assert_eq!(fit_desk_platts(&with, 3, 1.0)[2].n, 0.0);
+        assert_eq!(c.apply(Lang::Fr, &z, None, &[1.0, 0.0, 0.0])[0], group);
     }
 
     #[test]

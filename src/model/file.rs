@@ -22,9 +22,10 @@ use crate::{Error, Result};
 /// First bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"DTAGMDL\x1a";
 /// The format this build writes and reads. Version 2 added the topic
-/// calibration to each head, version 3 the desk prior; older files are
-/// refused with a hint to retrain.
-pub const FORMAT_VERSION: u32 = 3;
+/// calibration to each head, version 3 the desk prior, version 4 a Platt
+/// map per desk in the calibration; older files are refused with a hint to
+/// retrain.
+pub const FORMAT_VERSION: u32 = 4;
 
 #[derive(Serialize, Deserialize)]
 struct StoredFeatures {
@@ -89,7 +90,7 @@ fn store_head(h: &Head) -> StoredHead {
             .iter()
             .map(|w| w.iter().map(|&v| f16::from_f32(v)).collect())
             .collect(),
-        calibration: h.calibration,
+        calibration: h.calibration.clone(),
         blocks: h.blocks as u32,
     }
 }
@@ -310,7 +311,7 @@ pub fn save(model: &Model, path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::calibrate::GroupCalibration;
+    use crate::model::calibrate::{DeskPlatt, GroupCalibration};
     use crate::model::{ModelInput, Prediction};
     use crate::text::Lang;
 
@@ -353,6 +354,18 @@ mod tests {
             fr: g(0.8),
             en: g(0.7),
             und: g(0.75),
+            desks: vec![
+                DeskPlatt {
+                    a: 0.9,
+                    b: -0.2,
+                    n: 30.0,
+                },
+                DeskPlatt {
+                    a: 0.6,
+                    b: 0.1,
+                    n: 12.0,
+                },
+            ],
         });
         Model {
             meta: ModelMeta {

@@ -214,7 +214,7 @@ impl Head {
     ) -> Vec<LabelScore> {
         let z = self.logits_mixed(idx, val, desks);
         let probs: Vec<f32> = match &self.calibration {
-            Some(c) => c.apply(lang, &z, prior),
+            Some(c) => c.apply(lang, &z, prior, desks),
             None => z.iter().map(|&v| solver::sigmoid(v)).collect(),
         };
         let mut out: Vec<LabelScore> = self

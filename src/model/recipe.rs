@@ -199,6 +199,10 @@ pub struct CalibrationRecipe {
     /// Refit the head on all training rows after calibrating.
     #[serde(default = "yes")]
     pub refit: bool,
+    /// With a desk prior: fit one Platt map per desk, pulled toward its
+    /// language group's map by a ridge of this strength (0: no desk maps).
+    #[serde(default)]
+    pub desk_platt: f64,
 }
 
 impl CalibrationRecipe {

@@ -161,6 +161,13 @@ impl fmt::Display for TrainReport {
                     d.t,
                     d.slice_accuracy
                 )?;
+                for (name, p) in d.desks.iter().zip(&c.calibration.desks) {
+                    writeln!(
+                        f,
+                        "  desk {name:<16} n {:>7.1}  platt a {:.3} b {:.3}",
+                        p.n, p.a, p.b
+                    )?;
+                }
             }
         }
         write!(f, "{}", self.dev)
@@ -704,13 +711,14 @@ fn fit_calibration(
                 fr: GroupCalibration::IDENTITY,
                 en: GroupCalibration::IDENTITY,
                 und: GroupCalibration::IDENTITY,
+                desks: Vec::new(),
             },
             0,
         );
     };
     let field = hr.field.as_str();
-    // (split, lang, record) of the slice.
-    let mut slice: Vec<(usize, Lang, SliceRecord)> = Vec::new();
+    // (split, lang, record, desk probabilities) of the slice.
+    let mut slice: Vec<(usize, Lang, SliceRecord, Vec<f32>)> = Vec::new();
     for (i, r) in corpus.records.iter().enumerate() {
         let split = corpus.split_of[i];
         if !hr.train.contains(&corpus.splits[split])
@@ -743,11 +751,12 @@ fn fit_calibration(
                 gold,
                 weight: 1.0,
             },
+            p,
         ));
     }
     let group = |keep: &dyn Fn(Lang) -> bool| {
         let mut per_split: BTreeMap<usize, usize> = BTreeMap::new();
-        for (s, l, _) in &slice {
+        for (s, l, _, _) in &slice {
             if keep(*l) {
                 *per_split.entry(*s).or_insert(0) += 1;
             }
@@ -755,8 +764,8 @@ fn fit_calibration(
         let total: usize = per_split.values().sum();
         let recs: Vec<SliceRecord> = slice
             .iter()
-            .filter(|(_, l, _)| keep(*l))
-            .map(|(s, _, r)| SliceRecord {
+            .filter(|(_, l, _, _)| keep(*l))
+            .map(|(s, _, r, _)| SliceRecord {
                 // Each split weighs the same; mean weight 1.
                 weight: total as f64 / (per_split.len() * per_split[s]) as f64,
                 ..r.clone()
@@ -764,11 +773,21 @@ fn fit_calibration(
             .collect();
         calibrate::fit_group(&recs)
     };
-    let calibration = Calibration {
+    let mut calibration = Calibration {
         fr: group(&|l| l == Lang::Fr),
         en: group(&|l| l == Lang::En),
         und: group(&|_| true),
+        desks: Vec::new(),
     };
+    if let Some(d) = desks.filter(|_| cal.desk_platt > 0.0) {
+        // Each record under its language group's map; within a desk every
+        // record weighs the same.
+        let recs: Vec<(&SliceRecord, &GroupCalibration, &[f32])> = slice
+            .iter()
+            .map(|(_, l, r, p)| (r, calibration.group(*l), p.as_slice()))
+            .collect();
+        calibration.desks = calibrate::fit_desk_platts(&recs, d.head.labels.len(), cal.desk_platt);
+    }
     (calibration, slice.len())
 }
 
@@ -897,7 +916,7 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
             slice_records: slice,
             fraction: cal.fraction,
             refit: cal.refit,
-            calibration,
+            calibration: calibration.clone(),
             desks: desk_report,
         });
         if cal.refit {
