@@ -25,7 +25,9 @@ training and the scikit-learn peer and only evaluates the embedded model.
 --cross-source is the generalization guard: it trains the one-source recipes
 (recipes/cross-bbc.toml, recipes/cross-orangesum.toml) one after the other
 and scores each on its own dev split and on another source's
-(BBC -> MasakhaNEWS-en, OrangeSum -> MasakhaNEWS-fr), then exits.
+(BBC -> MasakhaNEWS-en, OrangeSum -> MasakhaNEWS-fr), then does the same
+with scikit-learn unigram + LogisticRegression (bench/peer_sklearn.py
+--cross, C tuned on the own dev split only), then exits.
 """
 
 import argparse
@@ -79,7 +81,7 @@ def speed(model_args, corpora, work):
 
 def cross_source(args, corpora, work):
     """Trains each one-source recipe and scores it in and out of its source."""
-    print(f"{'recipe':<30} {'dev split':<22} {'accuracy':>9} {'macroF1':>8} {'ece':>7} {'fit s':>6}")
+    print(f"{'recipe':<34} {'dev split':<22} {'accuracy':>9} {'macroF1':>8} {'ece':>7} {'fit s':>6}")
     for recipe, own, other in CROSS:
         model = work / (Path(recipe).stem + ".dtm")
         _, wall, _ = timed([BIN, "train", "--recipe", recipe, "--out", model, "--data", args.data],
@@ -88,8 +90,19 @@ def cross_source(args, corpora, work):
                            ",".join(str(corpora / f"{d}.jsonl.gz") for d in (own, other))])
         for s in json.loads(out)["splits"]:
             t = s["topics"]
-            print(f"{recipe:<30} {s['split']:<22} {t['accuracy']:>9.4f} {t['macro_f1']:>8.4f} "
+            print(f"{recipe:<34} {s['split']:<22} {t['accuracy']:>9.4f} {t['macro_f1']:>8.4f} "
                   f"{t.get('ece', float('nan')):>7.4f} {wall:>6.1f}", flush=True)
+    out, _, _ = timed([sys.executable, Path(__file__).with_name("peer_sklearn.py"), "--cross",
+                       "--ngram-max", "1", "--data", args.data])
+    for line in out.splitlines():
+        m = re.match(r"cross (\S+)-train C=\S+ +(\S+) accuracy=(\S+) macro_f1=(\S+) "
+                     r"(\S+) accuracy=(\S+) macro_f1=(\S+) fit=(\S+)s", line)
+        if not m:
+            continue
+        own, own_dev, a1, f1, other_dev, a2, f2, fit = m.groups()
+        for split, a, f in ((own_dev, a1, f1), (other_dev, a2, f2)):
+            print(f"{'sklearn unigram, ' + own + ' only':<34} {split:<22} {float(a):>9.4f} "
+                  f"{float(f):>8.4f} {'':>7} {float(fit):>6.1f}", flush=True)
     return 0
 
 
