@@ -279,16 +279,17 @@ pub fn fit_desk_platts(
     n_desks: usize,
     strength: f64,
 ) -> Vec<DeskPlatt> {
+    // The top label under the group's map does not depend on the desk.
+    let tops: Vec<(f64, bool)> = recs.iter().map(|(r, g, _)| top_logit(r, g)).collect();
     (0..n_desks)
         .map(|d| {
             let mut xs = Vec::with_capacity(recs.len());
             let (mut ca, mut cb, mut n) = (0.0, 0.0, 0.0);
-            for (r, g, p) in recs {
+            for ((r, g, p), &(x, hit)) in recs.iter().zip(&tops) {
                 let w = r.weight * f64::from(p.get(d).copied().unwrap_or(0.0));
                 if w <= 0.0 {
                     continue;
                 }
-                let (x, hit) = top_logit(r, g);
                 xs.push((x, hit, w));
                 ca += w * f64::from(g.a);
                 cb += w * f64::from(g.b);
