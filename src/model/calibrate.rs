@@ -106,10 +106,12 @@ impl Calibration {
         }
         q.into_iter()
             .map(|q| {
+                // One log-odds per label, whatever the number of desks.
+                let x = logit(f64::from(q));
                 desks
                     .iter()
                     .zip(&self.desks)
-                    .map(|(&w, d)| w * platt(d.a, d.b, q))
+                    .map(|(&w, d)| w * platt_of_logit(d.a, d.b, x))
                     .sum::<f32>()
                     / total
             })
@@ -147,7 +149,11 @@ fn logit(q: f64) -> f64 {
 }
 
 fn platt(a: f32, b: f32, q: f32) -> f32 {
-    let x = logit(f64::from(q));
+    platt_of_logit(a, b, logit(f64::from(q)))
+}
+
+/// [`platt`] of a probability whose log-odds `x` are already known.
+fn platt_of_logit(a: f32, b: f32, x: f64) -> f32 {
     (1.0 / (1.0 + (-(f64::from(a) * x + f64::from(b))).exp())) as f32
 }
 
