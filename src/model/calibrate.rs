@@ -78,6 +78,11 @@ pub struct Calibration {
     /// One Platt map per desk of the desk prior, in its order (empty: the
     /// language group's Platt map applies).
     pub desks: Vec<DeskPlatt>,
+    /// Per desk (in its order), per label: the shift of the label's score
+    /// from the desk's training label mix to the mix it publishes,
+    /// `ln(dev share / training share)`, mixed by the desk probabilities
+    /// (empty: no shift). Format version 5.
+    pub shifts: Vec<Vec<f32>>,
 }
 
 impl Calibration {
@@ -95,13 +100,18 @@ impl Calibration {
     /// desk probabilities `desks` (in desk order).
     pub fn apply(&self, lang: Lang, z: &[f32], prior: Option<&[f32]>, desks: &[f32]) -> Vec<f32> {
         let g = self.group(lang);
-        let q = softmax(z, g.t, &offsets(prior, g.floor, z.len()));
         let total: f32 = desks.iter().sum();
-        if self.desks.is_empty()
-            || self.desks.len() != desks.len()
-            || total.is_nan()
-            || total <= 0.0
-        {
+        let mixed = !(total.is_nan() || total <= 0.0);
+        let mut o = offsets(prior, g.floor, z.len());
+        if mixed && self.shifts.len() == desks.len() {
+            for (&w, shift) in desks.iter().zip(&self.shifts) {
+                for (o, &s) in o.iter_mut().zip(shift) {
+                    *o += w * s / total;
+                }
+            }
+        }
+        let q = softmax(z, g.t, &o);
+        if self.desks.is_empty() || self.desks.len() != desks.len() || !mixed {
             return q.into_iter().map(|q| platt(g.a, g.b, q)).collect();
         }
         q.into_iter()
@@ -318,6 +328,46 @@ pub fn fit_desk_platts(
         .collect()
 }
 
+/// Label shifts per desk from label counts: `train[d][l]` on the desk's
+/// training rows, `dev[d][l]` on its dev split (`None`: the desk has no dev
+/// split to learn its mix from). Over the labels counted in both, shares
+/// are smoothed by `alpha` pseudo-counts and the shift is `ln(dev share /
+/// training share)`; a label missing from either side is not shifted, so
+/// a dev split that happens to lack a label never silences it.
+pub fn desk_shifts(train: &[Vec<f64>], dev: &[Option<Vec<f64>>], alpha: f64) -> Vec<Vec<f32>> {
+    train
+        .iter()
+        .zip(dev)
+        .map(|(t, d)| {
+            let Some(d) = d else {
+                return vec![0.0; t.len()];
+            };
+            let both: Vec<bool> = t.iter().zip(d).map(|(&a, &b)| a > 0.0 && b > 0.0).collect();
+            let k = both.iter().filter(|&&b| b).count() as f64;
+            let total = |c: &[f64]| -> f64 {
+                c.iter()
+                    .zip(&both)
+                    .filter(|(_, b)| **b)
+                    .map(|(c, _)| c)
+                    .sum::<f64>()
+                    + alpha * k
+            };
+            let (tt, td) = (total(t), total(d));
+            t.iter()
+                .zip(d)
+                .zip(&both)
+                .map(|((&a, &b), &on)| {
+                    if on {
+                        (((b + alpha) / td) / ((a + alpha) / tt)).ln() as f32
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Floors of the desk prior tried, from "ignore it" to "trust it".
 const FLOORS: [f32; 8] = [1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.003];
 
@@ -391,6 +441,7 @@ mod tests {
             en: GroupCalibration::IDENTITY,
             und: GroupCalibration::IDENTITY,
             desks: Vec::new(),
+            shifts: Vec::new(),
         };
         let p = c.apply(Lang::Fr, &[4.0, -4.0], None, &[]);
         assert!((p[0] - 0.75).abs() < 0.01, "{p:?} {g:?}");
@@ -420,6 +471,7 @@ mod tests {
             en: g,
             und: g,
             desks: Vec::new(),
+            shifts: Vec::new(),
         };
         let p = c.apply(Lang::Fr, &[1.0, 0.0, 1.2], Some(&[1.0, 1.0, 0.0]), &[]);
         assert!(p[2] < p[1] && p[1] < p[0], "{p:?}");
@@ -465,6 +517,7 @@ mod tests {
             en: g,
             und: g,
             desks,
+            shifts: Vec::new(),
         };
         let z = [4.0, -4.0];
         let group = c.apply(Lang::Fr, &z, None, &[])[0];
@@ -479,6 +532,44 @@ mod tests {
         // probabilities that do not match the maps fall back to the group.
         assert_eq!(fit_desk_platts(&with, 3, 1.0)[2].n, 0.0);
         assert_eq!(c.apply(Lang::Fr, &z, None, &[1.0, 0.0, 0.0])[0], group);
+    }
+
+    /// A desk trained on a balanced sample (50 stories per label) that
+    /// publishes few of label 2 and none of label 3.
+    #[test]
+    fn a_desk_shift_follows_the_desk_s_published_mix() {
+        let train = vec![vec![50.0, 50.0, 50.0, 50.0, 0.0], vec![10.0; 5]];
+        let dev = vec![Some(vec![50.0, 50.0, 5.0, 0.0, 7.0]), None];
+        let s = desk_shifts(&train, &dev, 1.0);
+        // Shares over the three labels counted on both sides: train 1/3
+        // each, dev 51/108, 51/108, 6/108.
+        let want = |c: f64| ((c / 108.0) / (51.0 / 153.0)).ln() as f32;
+        assert!((s[0][0] - want(51.0)).abs() < 1e-6, "{s:?}");
+        assert!((s[0][2] - want(6.0)).abs() < 1e-6, "{s:?}");
+        assert!(s[0][2] < -1.5 && s[0][0] > 0.3, "{s:?}");
+        // Missing from the dev split or from training: never silenced.
+        assert_eq!((s[0][3], s[0][4]), (0.0, 0.0));
+        // No dev split: no shift.
+        assert_eq!(s[1], vec![0.0; 5]);
+
+        // Serving: economy (0) and science (1) nearly tie; the shift of the
+        // desk the dispatch reads like decides, mixed by its probability.
+        let c = Calibration {
+            fr: GroupCalibration::IDENTITY,
+            en: GroupCalibration::IDENTITY,
+            und: GroupCalibration::IDENTITY,
+            desks: Vec::new(),
+            shifts: vec![vec![0.0, 0.0], vec![0.4, -1.3]],
+        };
+        let z = [1.0, 1.2];
+        let other = c.apply(Lang::Fr, &z, None, &[1.0, 0.0]);
+        assert!(other[1] > other[0], "{other:?}");
+        let own = c.apply(Lang::Fr, &z, None, &[0.0, 1.0]);
+        assert!(own[0] > own[1], "{own:?}");
+        let half = c.apply(Lang::Fr, &z, None, &[0.5, 0.5]);
+        assert!(own[0] > half[0] && half[0] > other[0], "{half:?}");
+        // Desk probabilities that do not match the shifts are ignored.
+        assert_eq!(c.apply(Lang::Fr, &z, None, &[0.0, 1.0, 0.0]), other);
     }
 
     #[test]

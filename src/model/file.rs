@@ -23,9 +23,9 @@ use crate::{Error, Result};
 pub const MAGIC: &[u8; 8] = b"DTAGMDL\x1a";
 /// The format this build writes and reads. Version 2 added the topic
 /// calibration to each head, version 3 the desk prior, version 4 a Platt
-/// map per desk in the calibration; older files are refused with a hint to
-/// retrain.
-pub const FORMAT_VERSION: u32 = 4;
+/// map per desk in the calibration, version 5 the desks' label shifts;
+/// older files are refused with a hint to retrain.
+pub const FORMAT_VERSION: u32 = 5;
 
 #[derive(Serialize, Deserialize)]
 struct StoredFeatures {
@@ -255,6 +255,15 @@ fn decode_inner(bytes: &[u8]) -> std::result::Result<Model, String> {
     if topics.blocks > 0 && desks.as_ref().map(|d| d.head.labels.len()) != Some(topics.blocks) {
         return Err("topic head: desk blocks do not match the desk prior".into());
     }
+    if let Some(c) = &topics.calibration
+        && !c.shifts.is_empty()
+        && (desks.as_ref().map(|d| d.head.labels.len()) != Some(c.shifts.len())
+            || c.shifts
+                .iter()
+                .any(|s| s.len() != topics.labels.len() || s.iter().any(|v| !v.is_finite())))
+    {
+        return Err("topic calibration: label shifts do not match the desks and labels".into());
+    }
     Ok(Model {
         meta,
         gazetteer: p.gazetteer,
@@ -366,6 +375,7 @@ mod tests {
                     n: 12.0,
                 },
             ],
+            shifts: vec![vec![0.0, 0.0], vec![0.4, -1.3]],
         });
         Model {
             meta: ModelMeta {
@@ -466,6 +476,22 @@ mod tests {
         m.desks = None;
         let r = reason(&encode(&m).unwrap());
         assert!(r.contains("desk blocks"), "{r}");
+    }
+
+    #[test]
+    fn label_shifts_must_match_the_desks_and_labels() {
+        for bad in [
+            vec![vec![0.0, 0.0]],
+            vec![vec![0.0, 0.0], vec![0.1]],
+            vec![vec![0.0, 0.0], vec![f32::NAN, 0.0]],
+        ] {
+            let mut m = tiny();
+            if let Some(c) = m.topics.calibration.as_mut() {
+                c.shifts = bad;
+            }
+            let r = reason(&encode(&m).unwrap());
+            assert!(r.contains("label shifts"), "{r}");
+        }
     }
 
     fn reason(bytes: &[u8]) -> String {

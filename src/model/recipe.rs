@@ -203,6 +203,12 @@ pub struct CalibrationRecipe {
     /// language group's map by a ridge of this strength (0: no desk maps).
     #[serde(default)]
     pub desk_platt: f64,
+    /// With a desk prior: shift each desk's label scores from the label mix
+    /// of its training rows to the mix of its dev split (`<desk>-dev`),
+    /// both smoothed by this many pseudo-counts per label (0: no shift).
+    /// Positive-only sources keep their scores.
+    #[serde(default)]
+    pub label_shift: f64,
 }
 
 impl CalibrationRecipe {

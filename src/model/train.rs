@@ -712,6 +712,7 @@ fn fit_calibration(
                 en: GroupCalibration::IDENTITY,
                 und: GroupCalibration::IDENTITY,
                 desks: Vec::new(),
+                shifts: Vec::new(),
             },
             0,
         );
@@ -778,6 +779,7 @@ fn fit_calibration(
         en: group(&|l| l == Lang::En),
         und: group(&|_| true),
         desks: Vec::new(),
+        shifts: Vec::new(),
     };
     if let Some(d) = desks.filter(|_| cal.desk_platt > 0.0) {
         // Each record under its language group's map; within a desk every
@@ -789,6 +791,86 @@ fn fit_calibration(
         calibration.desks = calibrate::fit_desk_platts(&recs, d.head.labels.len(), cal.desk_platt);
     }
     (calibration, slice.len())
+}
+
+/// Every dev split of the recipe's heads, each read once, in recipe order.
+fn read_dev(recipe: &Recipe, data: &Path) -> Result<Vec<(String, Vec<Record>)>> {
+    let mut out: Vec<(String, Vec<Record>)> = Vec::new();
+    for s in recipe.topics.dev.iter().chain(&recipe.regions.dev) {
+        if !out.iter().any(|(d, _)| d == s) {
+            out.push((s.clone(), read_split(recipe, data, s)?));
+        }
+    }
+    Ok(out)
+}
+
+/// The dev records, read into `cache` on first use.
+fn dev_records<'c>(
+    recipe: &Recipe,
+    data: &Path,
+    cache: &'c mut Option<Vec<(String, Vec<Record>)>>,
+) -> Result<&'c [(String, Vec<Record>)]> {
+    if cache.is_none() {
+        *cache = Some(read_dev(recipe, data)?);
+    }
+    Ok(cache.as_deref().unwrap_or_default())
+}
+
+/// Each desk's label shift (see [`calibrate::desk_shifts`]): label counts
+/// on the desk's training rows against those on its dev split
+/// (`<desk>-dev`, one of the head's dev splits). A positive-only source
+/// has no label mix to learn and keeps its scores.
+fn label_shifts(
+    hr: &HeadRecipe,
+    corpus: &Corpus<'_>,
+    desks: &DeskPrior,
+    labels: &[Label],
+    dev: &[(String, Vec<Record>)],
+    alpha: f64,
+) -> Vec<Vec<f32>> {
+    let field = hr.field.as_str();
+    let count = |recs: &mut dyn Iterator<Item = &Record>| {
+        let mut c = vec![0.0f64; labels.len()];
+        for r in recs {
+            for code in r.labels(field) {
+                if let Some(l) = labels.iter().position(|l| &l.code == code) {
+                    c[l] += 1.0;
+                }
+            }
+        }
+        c
+    };
+    let rows = head_rows(hr, corpus, &|_| false);
+    let mut train = Vec::new();
+    let mut dev_counts = Vec::new();
+    for desk in &desks.head.labels {
+        let name = desk.code.as_str();
+        let mut own = rows
+            .iter()
+            .map(|&i| &corpus.records[i])
+            .zip(
+                rows.iter()
+                    .map(|&i| desk_name(&corpus.splits[corpus.split_of[i]])),
+            )
+            .filter(|(_, d)| *d == name)
+            .map(|(r, _)| r)
+            .peekable();
+        let open = own
+            .peek()
+            .is_some_and(|r| hr.positive_only.contains(&r.source));
+        train.push(count(&mut own));
+        let dev_name = format!("{name}-dev");
+        dev_counts.push(
+            dev.iter()
+                .find(|(s, _)| !open && *s == dev_name && hr.dev.contains(s))
+                .map(|(_, recs)| count(&mut recs.iter().filter(|r| r.is_labelled(field)))),
+        );
+    }
+    let shifts = calibrate::desk_shifts(&train, &dev_counts, alpha);
+    for (desk, s) in desks.head.labels.iter().zip(&shifts) {
+        tracing::info!(desk = %desk.code, shift = ?s, "label shift fitted");
+    }
+    shifts
 }
 
 /// Predictions for records, prepared exactly as serving prepares them.
@@ -870,6 +952,8 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
         split_of: &split_of,
         splits: &splits,
     };
+    // Dev records, read once when first needed.
+    let mut dev: Option<Vec<(String, Vec<Record>)>> = None;
     let in_slice =
         |hr: &HeadRecipe, r: &Record| hr.calibration.as_ref().is_some_and(|c| c.held_out(&r.id));
     let mut topics = fit_head(
@@ -900,12 +984,23 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
             tracing::info!(t, accuracy, "desk temperature fitted");
             desk_fit = Some((d, accuracy));
         }
-        let (calibration, slice) = fit_calibration(
+        let (mut calibration, slice) = fit_calibration(
             &topics.head,
             desk_fit.as_ref().map(|d| &d.0),
             &recipe.topics,
             &corpus,
         );
+        if let Some((d, _)) = desk_fit.as_ref().filter(|_| cal.label_shift > 0.0) {
+            let dev = dev_records(recipe, data, &mut dev)?;
+            calibration.shifts = label_shifts(
+                &recipe.topics,
+                &corpus,
+                d,
+                &topics.head.labels,
+                dev,
+                cal.label_shift,
+            );
+        }
         tracing::info!(?calibration, slice, "topic calibration fitted");
         let desk_report = desk_fit.as_ref().map(|(d, accuracy)| DeskReport {
             desks: d.head.labels.iter().map(|l| l.code.clone()).collect(),
@@ -997,18 +1092,16 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
     model.fingerprint = model.pipeline_fingerprint();
 
     // Dev: predict once, tune thresholds, then score with them.
-    let mut dev_splits: Vec<String> = Vec::new();
-    for s in recipe.topics.dev.iter().chain(&recipe.regions.dev) {
-        if !dev_splits.contains(s) {
-            dev_splits.push(s.clone());
-        }
+    let dev: Vec<(String, Vec<Record>, Vec<Prediction>)> = match dev.take() {
+        Some(d) => d,
+        None => read_dev(recipe, data)?,
     }
-    let mut dev = Vec::new();
-    for s in &dev_splits {
-        let recs = read_split(recipe, data, s)?;
+    .into_iter()
+    .map(|(s, recs)| {
         let preds = predict_records(&model, &recs);
-        dev.push((s.clone(), recs, preds));
-    }
+        (s, recs, preds)
+    })
+    .collect();
     let mut label_fits = Vec::new();
     for (hr, mut fits, is_topics) in [
         (&recipe.topics, topics.fits, true),
