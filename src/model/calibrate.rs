@@ -537,7 +537,7 @@ mod tests {
     /// A desk trained on a balanced sample (50 stories per label) that
     /// publishes few of label 2 and none of label 3.
     #[test]
-    fn a_desk_shift_follows_the_desk_s_published_mix() {
+    fn a_desk_shift_follows_the_mix_the_desk_publishes() {
         let train = vec![vec![50.0, 50.0, 50.0, 50.0, 0.0], vec![10.0; 5]];
         let dev = vec![Some(vec![50.0, 50.0, 5.0, 0.0, 7.0]), None];
         let s = desk_shifts(&train, &dev, 1.0);

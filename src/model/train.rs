@@ -819,7 +819,9 @@ fn dev_records<'c>(
 /// Each desk's label shift (see [`calibrate::desk_shifts`]): label counts
 /// on the desk's training rows against those on its dev split
 /// (`<desk>-dev`, one of the head's dev splits). A positive-only source
-/// has no label mix to learn and keeps its scores.
+/// has no label mix to learn and keeps its scores. The calibration maps
+/// are fitted on unshifted slice scores: the slice carries the training
+/// mix, which the shift would misstate.
 fn label_shifts(
     hr: &HeadRecipe,
     corpus: &Corpus<'_>,
