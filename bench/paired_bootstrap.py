@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Is dispatch-tagger's dev macro-F1 different from scikit-learn's, or noise?
+
+For each corpus, on its dev split: the embedded model's top topic (from
+`dispatch-tagger classify`) against scikit-learn unigram TF-IDF +
+LogisticRegression trained on that corpus alone, C picked on the same dev
+split (bench/peer_sklearn.py's peer, so the best single-corpus peer of the
+side-by-side table). A paired bootstrap resamples the dev stories with
+replacement and recomputes both macro-F1s (over the labels in the dev gold)
+on each resample.
+
+    pip install -r bench/requirements-peers.txt
+    cargo build --release
+    python3 bench/paired_bootstrap.py [--data ../shared/data] [--corpus masakhanews-fr] \
+        [--resamples 2000] [--seed 0]
+
+Prints per corpus both macro-F1s, the mean difference (ours - peer) with its
+95% interval, the share of resamples where ours is at least as good, and
+how many stories each system misses.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import f1_score
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import peer_sklearn as peer  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ours_top(binary: Path, dev_file: Path, ids):
+    """The embedded model's top topic per record id (None when it tags none)."""
+    lines = [json.dumps(r) for r in peer.read(dev_file)]
+    out = subprocess.run(
+        [str(binary), "classify"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    top = {}
+    for line in out.splitlines():
+        p = json.loads(line)
+        top[p["id"]] = p["topics"][0]["code"] if p.get("topics") else None
+    return [top.get(i) for i in ids]
+
+
+def macro(y, p, labels):
+    return f1_score(y, p, labels=labels, average="macro", zero_division=0)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    ap.add_argument("--binary", default=str(ROOT / "target" / "release" / "dispatch-tagger"))
+    ap.add_argument("--corpus", action="append", choices=peer.CORPORA,
+                    help="corpus to compare (repeatable; default: all four)")
+    ap.add_argument("--resamples", type=int, default=2000)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    corpora = args.corpus or peer.CORPORA
+    data = Path(args.data) / "corpora"
+    peer.NGRAM_MAX = 1
+
+    print(f"{'dev split':<20} {'ours':>6} {'peer':>6} {'C':>5} {'diff':>7} "
+          f"{'95% interval':>17} {'P(ours>=peer)':>14} {'misses':>13}")
+    for corpus in corpora:
+        train = [r for r in peer.read(data / f"{corpus}-train.jsonl.gz")
+                 if "topics" in r["labelled"] and len(r["topics"]) == 1]
+        dev = [r for r in peer.read(data / f"{corpus}-dev.jsonl.gz")
+               if "topics" in r["labelled"] and len(r["topics"]) == 1]
+        dx, dy = [peer.text_of(r) for r in dev], [r["topics"][0] for r in dev]
+        best = peer.fit_topics([peer.text_of(r) for r in train],
+                               [r["topics"][0] for r in train], {corpus: (dx, dy)})
+        theirs = np.array(best["clf"].predict(best["vec"].transform(dx)))
+        ours = np.array([t or "none" for t in
+                         ours_top(Path(args.binary), data / f"{corpus}-dev.jsonl.gz",
+                                  [r["id"] for r in dev])])
+        y = np.array(dy)
+        labels = sorted(set(dy))
+        rs = np.random.RandomState(args.seed)
+        diffs = []
+        for _ in range(args.resamples):
+            i = rs.randint(0, len(y), len(y))
+            diffs.append(macro(y[i], ours[i], labels) - macro(y[i], theirs[i], labels))
+        diffs = np.array(diffs)
+        lo, hi = np.percentile(diffs, [2.5, 97.5])
+        print(f"{corpus + '-dev':<20} {macro(y, ours, labels):6.3f} "
+              f"{macro(y, theirs, labels):6.3f} {best['C']:5g} {diffs.mean():+7.3f} "
+              f"[{lo:+.3f}, {hi:+.3f}] {(diffs >= 0).mean():14.3f} "
+              f"{int((ours != y).sum()):>5} / {int((theirs != y).sum()):<5}")
+    print("diff = ours - peer macro-F1, mean over resamples; misses = ours / peer")
+
+
+if __name__ == "__main__":
+    main()
