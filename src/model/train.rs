@@ -804,18 +804,6 @@ fn read_dev(recipe: &Recipe, data: &Path) -> Result<Vec<(String, Vec<Record>)>> 
     Ok(out)
 }
 
-/// The dev records, read into `cache` on first use.
-fn dev_records<'c>(
-    recipe: &Recipe,
-    data: &Path,
-    cache: &'c mut Option<Vec<(String, Vec<Record>)>>,
-) -> Result<&'c [(String, Vec<Record>)]> {
-    if cache.is_none() {
-        *cache = Some(read_dev(recipe, data)?);
-    }
-    Ok(cache.as_deref().unwrap_or_default())
-}
-
 /// Each desk's label shift (see [`calibrate::desk_shifts`]): label counts
 /// on the desk's training rows against those on its dev split
 /// (`<desk>-dev`, one of the head's dev splits). A positive-only source
@@ -831,13 +819,11 @@ fn label_shifts(
     alpha: f64,
 ) -> Vec<Vec<f32>> {
     let field = hr.field.as_str();
-    let count = |recs: &mut dyn Iterator<Item = &Record>| {
+    let count = |recs: Vec<&Record>| {
         let mut c = vec![0.0f64; labels.len()];
-        for r in recs {
-            for code in r.labels(field) {
-                if let Some(l) = labels.iter().position(|l| &l.code == code) {
-                    c[l] += 1.0;
-                }
+        for code in recs.iter().flat_map(|r| r.labels(field)) {
+            if let Some(l) = labels.iter().position(|l| &l.code == code) {
+                c[l] += 1.0;
             }
         }
         c
@@ -847,25 +833,20 @@ fn label_shifts(
     let mut dev_counts = Vec::new();
     for desk in &desks.head.labels {
         let name = desk.code.as_str();
-        let mut own = rows
+        let own: Vec<&Record> = rows
             .iter()
+            .filter(|&&i| desk_name(&corpus.splits[corpus.split_of[i]]) == name)
             .map(|&i| &corpus.records[i])
-            .zip(
-                rows.iter()
-                    .map(|&i| desk_name(&corpus.splits[corpus.split_of[i]])),
-            )
-            .filter(|(_, d)| *d == name)
-            .map(|(r, _)| r)
-            .peekable();
+            .collect();
         let open = own
-            .peek()
+            .first()
             .is_some_and(|r| hr.positive_only.contains(&r.source));
-        train.push(count(&mut own));
+        train.push(count(own));
         let dev_name = format!("{name}-dev");
         dev_counts.push(
             dev.iter()
                 .find(|(s, _)| !open && *s == dev_name && hr.dev.contains(s))
-                .map(|(_, recs)| count(&mut recs.iter().filter(|r| r.is_labelled(field)))),
+                .map(|(_, recs)| count(recs.iter().filter(|r| r.is_labelled(field)).collect())),
         );
     }
     let shifts = calibrate::desk_shifts(&train, &dev_counts, alpha);
@@ -954,8 +935,9 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
         split_of: &split_of,
         splits: &splits,
     };
-    // Dev records, read once when first needed.
-    let mut dev: Option<Vec<(String, Vec<Record>)>> = None;
+    // Dev records: the label shifts read their label mix, and the model is
+    // measured on them at the end.
+    let dev_records = read_dev(recipe, data)?;
     let in_slice =
         |hr: &HeadRecipe, r: &Record| hr.calibration.as_ref().is_some_and(|c| c.held_out(&r.id));
     let mut topics = fit_head(
@@ -993,13 +975,12 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
             &corpus,
         );
         if let Some((d, _)) = desk_fit.as_ref().filter(|_| cal.label_shift > 0.0) {
-            let dev = dev_records(recipe, data, &mut dev)?;
             calibration.shifts = label_shifts(
                 &recipe.topics,
                 &corpus,
                 d,
                 &topics.head.labels,
-                dev,
+                &dev_records,
                 cal.label_shift,
             );
         }
@@ -1094,16 +1075,13 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
     model.fingerprint = model.pipeline_fingerprint();
 
     // Dev: predict once, tune thresholds, then score with them.
-    let dev: Vec<(String, Vec<Record>, Vec<Prediction>)> = match dev.take() {
-        Some(d) => d,
-        None => read_dev(recipe, data)?,
-    }
-    .into_iter()
-    .map(|(s, recs)| {
-        let preds = predict_records(&model, &recs);
-        (s, recs, preds)
-    })
-    .collect();
+    let dev: Vec<(String, Vec<Record>, Vec<Prediction>)> = dev_records
+        .into_iter()
+        .map(|(s, recs)| {
+            let preds = predict_records(&model, &recs);
+            (s, recs, preds)
+        })
+        .collect();
     let mut label_fits = Vec::new();
     for (hr, mut fits, is_topics) in [
         (&recipe.topics, topics.fits, true),
