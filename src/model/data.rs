@@ -41,6 +41,9 @@ pub struct Record {
     /// Which label fields are gold for this record.
     #[serde(default)]
     pub labelled: Vec<String>,
+    /// Made in training from another record's title and lead, not read.
+    #[serde(skip)]
+    pub brief: bool,
 }
 
 impl Record {

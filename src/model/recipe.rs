@@ -96,6 +96,11 @@ pub struct HeadRecipe {
     /// Whether this head sees the place features (else words only).
     #[serde(default = "yes")]
     pub use_places: bool,
+    /// Each labelled training record also trains as its brief (the title
+    /// and the lead sentences of its body, [`crate::text::lead`]) with this
+    /// weight relative to the record; 0 adds none.
+    #[serde(default)]
+    pub briefs: f64,
     /// Inverse regularisation strength (scikit-learn's C).
     pub c: f64,
     /// Per-label C overrides.
@@ -286,6 +291,15 @@ impl Recipe {
             {
                 return Err(format!("[{field}] balance must be >= 0"));
             }
+            if !non_negative(head.briefs) {
+                return Err(format!(
+                    "[{field}] briefs is {}; use a weight >= 0",
+                    head.briefs
+                ));
+            }
+        }
+        if self.regions.briefs != 0.0 {
+            return Err("[regions] briefs: only the topic head trains on briefs".into());
         }
         if !positive(self.holdout.fraction) || self.holdout.fraction >= 1.0 {
             return Err(format!("holdout fraction is {}", self.holdout.fraction));
@@ -325,5 +339,18 @@ mod tests {
         let mut r = Recipe::load(&path).unwrap();
         r.topics.train.push("bbcsum-en-train".into());
         assert!(r.check().unwrap_err().contains("bbcsum"));
+    }
+
+    #[test]
+    fn briefs_are_a_topic_weight() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes/default.toml");
+        let mut r = Recipe::load(&path).unwrap();
+        r.topics.briefs = -1.0;
+        assert!(r.check().unwrap_err().contains("briefs"));
+        r.topics.briefs = f64::NAN;
+        assert!(r.check().unwrap_err().contains("briefs"));
+        r.topics.briefs = 0.0;
+        r.regions.briefs = 0.5;
+        assert!(r.check().unwrap_err().contains("topic head"));
     }
 }

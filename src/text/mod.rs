@@ -10,6 +10,22 @@ pub mod words;
 pub use clean::{Cleaned, Segment, SegmentKind, clean};
 pub use lang::Lang;
 
+/// The lead of a body: its sentences in order, up to and including the one
+/// that brings the lead to `chars` characters (the whole body if shorter).
+pub fn lead(body: &str, lang: Lang, chars: usize) -> String {
+    let mut out = String::new();
+    for r in sentences::split(body, 0..body.len(), lang) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&body[r]);
+        if out.chars().count() >= chars {
+            break;
+        }
+    }
+    out
+}
+
 /// True when `s` has nothing a reader could see: only whitespace, control
 /// characters and invisible format characters (zero-width spaces and
 /// joiners, byte-order marks, soft hyphens, bidirectional controls).
@@ -34,6 +50,29 @@ mod properties {
     use proptest::prelude::*;
 
     use super::{Lang, SegmentKind, clean, is_blank, sentences, words};
+
+    #[test]
+    fn a_lead_is_whole_sentences_up_to_the_length() {
+        let body = "Le gouvernement a présenté mardi son budget. Il prévoit une baisse \
+                    des impôts de 2 milliards d'euros pour les ménages. L'opposition \
+                    dénonce un budget de campagne. Le vote aura lieu en décembre.";
+        // The second sentence brings the lead past 60 characters: it ends there.
+        assert_eq!(
+            super::lead(body, Lang::Fr, 60),
+            "Le gouvernement a présenté mardi son budget. Il prévoit une baisse \
+             des impôts de 2 milliards d'euros pour les ménages."
+        );
+        // One sentence is enough when it is long enough; paragraphs join.
+        assert_eq!(
+            super::lead("Storms hit the coast.\nTrains stopped.", Lang::En, 5),
+            "Storms hit the coast."
+        );
+        assert_eq!(
+            super::lead("Storms hit the coast.\nTrains stopped.", Lang::En, 30),
+            "Storms hit the coast. Trains stopped."
+        );
+        assert_eq!(super::lead("", Lang::En, 30), "");
+    }
 
     #[test]
     fn invisible_characters_are_blank_and_a_letter_is_not() {
