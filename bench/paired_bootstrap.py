@@ -12,7 +12,7 @@ on each resample.
     pip install -r bench/requirements-peers.txt
     cargo build --release
     python3 bench/paired_bootstrap.py [--data ../shared/data] [--corpus masakhanews-fr] \
-        [--resamples 2000] [--seed 0] [--briefs]
+        [--resamples 2000] [--seed 0] [--briefs [--write-briefs DIR]]
 
 --briefs scores both systems on briefs of the dev stories instead: the
 title plus the lead of the text (the first paragraph of 60 characters or
@@ -20,6 +20,8 @@ more, its sentences up to 120 characters), the shape of a wire brief or an
 AG News item. The peer is the same model, trained and tuned on whole
 stories; the cutter here is not the one training uses (src/text/mod.rs
 `lead`), so the model is not scored on the briefs it was taught.
+--write-briefs DIR also saves them as DIR/<split>.jsonl.gz, for
+`dispatch-tagger eval --data DIR/*.jsonl.gz` (ECE, per-label figures).
 
 Prints per corpus both macro-F1s, the mean difference (ours - peer) with its
 95% interval, the share of resamples where ours is at least as good, and
@@ -27,6 +29,7 @@ how many stories each system misses.
 """
 
 import argparse
+import gzip
 import json
 import re
 import subprocess
@@ -88,6 +91,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--briefs", action="store_true",
                     help="score title + lead of each dev story (see above)")
+    ap.add_argument("--write-briefs", metavar="DIR",
+                    help="with --briefs, also save them as DIR/<split>.jsonl.gz")
     args = ap.parse_args()
     corpora = args.corpus or peer.CORPORA
     data = Path(args.data) / "corpora"
@@ -106,6 +111,10 @@ def main():
         if args.briefs:
             dev = [brief_of(r) for r in dev]
             dx = [peer.text_of(r) for r in dev]
+            if args.write_briefs:
+                Path(args.write_briefs).mkdir(parents=True, exist_ok=True)
+                with gzip.open(Path(args.write_briefs) / f"{corpus}-dev.jsonl.gz", "wt") as f:
+                    f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in dev)
         theirs = np.array(best["clf"].predict(best["vec"].transform(dx)))
         ours = np.array([t or "none" for t in ours_top(Path(args.binary), dev)])
         y = np.array(dy)
