@@ -103,12 +103,8 @@ impl Calibration {
         let total: f32 = desks.iter().sum();
         let mixed = !(total.is_nan() || total <= 0.0);
         let mut o = offsets(prior, g.floor, z.len());
-        if mixed && self.shifts.len() == desks.len() {
-            for (&w, shift) in desks.iter().zip(&self.shifts) {
-                for (o, &s) in o.iter_mut().zip(shift) {
-                    *o += w * s / total;
-                }
-            }
+        for (o, s) in o.iter_mut().zip(mixed_shift(&self.shifts, desks, z.len())) {
+            *o += s;
         }
         let q = softmax(z, g.t, &o);
         if self.desks.is_empty() || self.desks.len() != desks.len() || !mixed {
@@ -178,6 +174,35 @@ pub struct SliceRecord {
     pub gold: usize,
     /// Weight in the fit.
     pub weight: f64,
+    /// Label-shift offsets the serving adds before the softmax, mixed by the
+    /// record's desk probabilities as [`Calibration::apply`] does (empty:
+    /// none).
+    pub shift: Vec<f32>,
+}
+
+/// The offsets of a slice record at `floor`: desk prior plus label shift.
+fn record_offsets(r: &SliceRecord, floor: f32) -> Vec<f32> {
+    let mut o = offsets(Some(&r.prior), floor, r.z.len());
+    for (o, &s) in o.iter_mut().zip(&r.shift) {
+        *o += s;
+    }
+    o
+}
+
+/// The label-shift offsets `apply` adds for desk probabilities `desks`:
+/// each desk's shifts mixed by its probability (empty: none).
+pub fn mixed_shift(shifts: &[Vec<f32>], desks: &[f32], n: usize) -> Vec<f32> {
+    let total: f32 = desks.iter().sum();
+    if shifts.len() != desks.len() || total.is_nan() || total <= 0.0 {
+        return Vec::new();
+    }
+    let mut o = vec![0.0; n];
+    for (&w, shift) in desks.iter().zip(shifts) {
+        for (o, &s) in o.iter_mut().zip(shift) {
+            *o += w * s / total;
+        }
+    }
+    o
 }
 
 /// Weighted NLL of the gold label under softmax(t z + o), and its
@@ -272,7 +297,7 @@ fn fit_platt_toward(xs: &[(f64, bool, f64)], center: (f64, f64), strength: f64) 
 /// The top label's log-odds after the group's softmax and whether it is the
 /// gold label.
 fn top_logit(r: &SliceRecord, g: &GroupCalibration) -> (f64, bool) {
-    let q = softmax(&r.z, g.t, &offsets(Some(&r.prior), g.floor, r.z.len()));
+    let q = softmax(&r.z, g.t, &record_offsets(r, g.floor));
     let (best, qb) =
         q.iter().enumerate().fold(
             (0, f32::NEG_INFINITY),
@@ -382,10 +407,7 @@ pub fn fit_group(recs: &[SliceRecord]) -> GroupCalibration {
     let floors: &[f32] = if has_prior { &FLOORS } else { &FLOORS[..1] };
     let mut best: Option<(f64, f32, f64, Vec<Vec<f32>>)> = None;
     for &floor in floors {
-        let offs: Vec<Vec<f32>> = recs
-            .iter()
-            .map(|r| offsets(Some(&r.prior), floor, r.z.len()))
-            .collect();
+        let offs: Vec<Vec<f32>> = recs.iter().map(|r| record_offsets(r, floor)).collect();
         let t = fit_temperature(recs, &offs);
         let nll = softmax_nll(recs, &offs, t).0;
         if best.as_ref().is_none_or(|b| nll < b.0) {
@@ -428,6 +450,7 @@ mod tests {
                 prior: Vec::new(),
                 gold: usize::from(i % 4 == 0),
                 weight: 1.0,
+                shift: Vec::new(),
             })
             .collect()
     }
@@ -462,6 +485,7 @@ mod tests {
                 prior: vec![1.0, 1.0, 0.0],
                 gold: usize::from(i % 3 == 0),
                 weight: 1.0,
+                shift: Vec::new(),
             })
             .collect();
         let g = fit_group(&recs);
@@ -499,6 +523,7 @@ mod tests {
                 prior: Vec::new(),
                 gold: usize::from(i < 400 && i % 4 == 0),
                 weight: 1.0,
+                shift: Vec::new(),
             })
             .collect();
         let g = fit_group(&recs);

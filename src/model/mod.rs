@@ -549,6 +549,38 @@ mod tests {
         assert_ne!(back.checksum(), 0);
     }
 
+    /// Briefs from feeds like none of the training desks: a French sport
+    /// brief from France (OrangeSum, the French desk that reads like
+    /// France, has no sport section) is still sport.
+    #[test]
+    fn briefs_from_an_unknown_feed_get_their_topic() {
+        let m = Model::embedded().unwrap();
+        for (title, text, topic) in [
+            (
+                "Le PSG écrase l'OM au Vélodrome",
+                "Le Paris Saint-Germain s'est imposé 3-0 dimanche soir à Marseille, grâce à \
+                 un doublé de son attaquant.",
+                "medtop:15000000",
+            ),
+            (
+                "La BCE relève ses taux",
+                "La Banque centrale européenne a relevé jeudi ses taux directeurs d'un quart \
+                 de point pour lutter contre l'inflation.",
+                "medtop:04000000",
+            ),
+            (
+                "Apple unveils faster iPhone chip",
+                "Apple on Tuesday unveiled a new iPhone powered by a faster processor, as it \
+                 seeks to revive slowing smartphone sales.",
+                "medtop:13000000",
+            ),
+        ] {
+            let p = prepare(title, text, None, m.gazetteer());
+            let pred = m.predict(&p.input(), 0);
+            assert_eq!(pred.topics[0].code, topic, "{title}: {:?}", pred.topics[0]);
+        }
+    }
+
     #[test]
     fn french_syria_dispatch_is_politics_in_western_asia() {
         let m = Model::embedded().unwrap();

@@ -214,6 +214,11 @@ pub struct CalibrationRecipe {
     /// Positive-only sources keep their scores.
     #[serde(default)]
     pub label_shift: f64,
+    /// With desks: scale down the labels no likely desk uses, by a floor
+    /// the calibration fits per language. `false` keeps the floor at 1: a
+    /// desk's taxonomy then never silences a label.
+    #[serde(default = "yes")]
+    pub desk_prior: bool,
 }
 
 impl CalibrationRecipe {

@@ -700,6 +700,7 @@ fn fit_desk_temperature(desks: &DeskPrior, hr: &HeadRecipe, corpus: &Corpus<'_>)
             prior: Vec::new(),
             gold,
             weight,
+            shift: Vec::new(),
         });
     }
     let t = calibrate::fit_group(&recs).t;
@@ -741,6 +742,7 @@ fn fit_calibration(
     desks: Option<&DeskPrior>,
     hr: &HeadRecipe,
     corpus: &Corpus<'_>,
+    shifts: &[Vec<f32>],
 ) -> (Calibration, usize) {
     let Some(cal) = &hr.calibration else {
         return (
@@ -776,21 +778,48 @@ fn fit_calibration(
             .map(|d| d.desks(row.indices(), row.data()))
             .unwrap_or_default();
         let z = head.logits_mixed(row.indices(), row.data(), &p);
+        // Without a prior the fit keeps floor 1: the desks change no score.
         let prior = desks
+            .filter(|_| cal.desk_prior)
             .map(|d| d.prior_of(&p, head.labels.len()))
             .unwrap_or_default();
         let lang = r.lang_hint().unwrap_or(Lang::Und);
+        // The slice carries the training label mix; the serving shifts the
+        // scores to the desk's published mix. Shifted scores, and records
+        // weighted by the shift's ratio for their own desk (published share
+        // / training share of their gold label), make the slice look like
+        // what the desk publishes (importance weighting under label shift).
+        let own = desks.and_then(|d| {
+            let name = desk_name(&corpus.splits[split]);
+            d.head.labels.iter().position(|l| l.code == name)
+        });
+        let weight = own
+            .and_then(|k| shifts.get(k))
+            .map_or(1.0, |s| f64::from(s[gold]).exp());
         slice.push((
             split,
             lang,
             SliceRecord {
+                shift: calibrate::mixed_shift(shifts, &p, z.len()),
                 z,
                 prior,
                 gold,
-                weight: 1.0,
+                weight,
             },
             p,
         ));
+    }
+    // Importance weights average 1 within each split, so every split keeps
+    // its weight in the fits.
+    let mut sums: BTreeMap<usize, (f64, usize)> = BTreeMap::new();
+    for (s, _, r, _) in &slice {
+        let e = sums.entry(*s).or_insert((0.0, 0));
+        e.0 += r.weight;
+        e.1 += 1;
+    }
+    for (s, _, r, _) in &mut slice {
+        let (sum, n) = sums[s];
+        r.weight *= n as f64 / sum;
     }
     let group = |keep: &dyn Fn(Lang) -> bool| {
         let mut per_split: BTreeMap<usize, usize> = BTreeMap::new();
@@ -805,7 +834,7 @@ fn fit_calibration(
             .filter(|(_, l, _, _)| keep(*l))
             .map(|(s, _, r, _)| SliceRecord {
                 // Each split weighs the same; mean weight 1.
-                weight: total as f64 / (per_split.len() * per_split[s]) as f64,
+                weight: r.weight * total as f64 / (per_split.len() * per_split[s]) as f64,
                 ..r.clone()
             })
             .collect();
@@ -1020,22 +1049,25 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
             tracing::info!(t, accuracy, "desk temperature fitted");
             desk_fit = Some((d, accuracy));
         }
-        let (mut calibration, slice) = fit_calibration(
-            &topics.head,
-            desk_fit.as_ref().map(|d| &d.0),
-            &recipe.topics,
-            &corpus,
-        );
-        if let Some((d, _)) = desk_fit.as_ref().filter(|_| cal.label_shift > 0.0) {
-            calibration.shifts = label_shifts(
+        let shifts = match desk_fit.as_ref().filter(|_| cal.label_shift > 0.0) {
+            Some((d, _)) => label_shifts(
                 &recipe.topics,
                 &corpus,
                 d,
                 &topics.head.labels,
                 &dev_records,
                 cal.label_shift,
-            );
-        }
+            ),
+            None => Vec::new(),
+        };
+        let (mut calibration, slice) = fit_calibration(
+            &topics.head,
+            desk_fit.as_ref().map(|d| &d.0),
+            &recipe.topics,
+            &corpus,
+            &shifts,
+        );
+        calibration.shifts = shifts;
         tracing::info!(?calibration, slice, "topic calibration fitted");
         let desk_report = desk_fit.as_ref().map(|(d, accuracy)| DeskReport {
             desks: d.head.labels.iter().map(|l| l.code.clone()).collect(),
