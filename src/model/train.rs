@@ -241,11 +241,21 @@ fn brief_records(
         .filter_map(|(i, (r, p))| {
             let lead = crate::text::lead(&p.body, p.lang, BRIEF_CHARS);
             (lead.len() * 5 < p.body.len() * 4).then(|| {
+                // Not `..r.clone()`: that would copy the story's text,
+                // summary and provenance into 25k briefs.
                 let brief = Record {
+                    id: r.id.clone(),
+                    lang: r.lang.clone(),
+                    source: r.source.clone(),
+                    title: r.title.clone(),
                     text: lead,
+                    topics: r.topics.clone(),
+                    countries: r.countries.clone(),
+                    regions: r.regions.clone(),
+                    summary: None,
+                    meta: serde_json::Value::Null,
                     labelled: vec![hr.field.clone()],
                     brief: true,
-                    ..r.clone()
                 };
                 (i, brief)
             })
