@@ -318,13 +318,15 @@ pub fn save(model: &Model, path: &Path) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::calibrate::{DeskPlatt, GroupCalibration};
     use crate::model::{ModelInput, Prediction};
     use crate::text::Lang;
 
-    fn tiny() -> Model {
+    /// A two-term model with two desks: "alep" reads like desk a (French,
+    /// no sport) and leans politics.
+    pub(crate) fn tiny() -> Model {
         let features = TfIdf::from_parts(
             FeatureParams::default(),
             vec!["alep".into(), "match".into()],

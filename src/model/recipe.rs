@@ -219,6 +219,26 @@ pub struct CalibrationRecipe {
     /// desk's taxonomy then never silences a label.
     #[serde(default = "yes")]
     pub desk_prior: bool,
+    /// Where the desk maps (`desk_platt`) are fitted: on the held-out
+    /// training slice, or on each desk's dev split as the final head scores
+    /// it.
+    #[serde(default)]
+    pub desk_maps: DeskMaps,
+}
+
+/// The records a head's desk maps are fitted on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeskMaps {
+    /// The calibration slice, scored by the head fitted without it.
+    #[default]
+    Slice,
+    /// The dev splits, scored by the head that serves: the desk's published
+    /// label mix and the refitted head, where the slice has the desk's
+    /// training sample and a head fitted on less. The dev calibration error
+    /// is then partly in-sample; `train` also reports it with the maps
+    /// cross-fitted on halves of dev.
+    Dev,
 }
 
 impl CalibrationRecipe {
