@@ -322,6 +322,17 @@ impl Recipe {
                     head.briefs
                 ));
             }
+            if let Some(c) = head
+                .calibration
+                .as_ref()
+                .filter(|c| c.desk_maps == DeskMaps::Dev)
+                && (head.desks.is_none() || !positive(c.desk_platt) || head.dev.is_empty())
+            {
+                return Err(format!(
+                    "[{field}.calibration] desk_maps = \"dev\" needs [{field}.desks], \
+                     desk_platt > 0 and dev splits"
+                ));
+            }
         }
         if self.regions.briefs != 0.0 {
             return Err("[regions] briefs: only the topic head trains on briefs".into());
@@ -364,6 +375,29 @@ mod tests {
         let mut r = Recipe::load(&path).unwrap();
         r.topics.train.push("bbcsum-en-train".into());
         assert!(r.check().unwrap_err().contains("bbcsum"));
+    }
+
+    #[test]
+    fn desk_maps_on_dev_need_desks_and_dev_splits() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes/default.toml");
+        let r = Recipe::load(&path).unwrap();
+        let maps = |r: &Recipe| r.topics.calibration.as_ref().unwrap().desk_maps;
+        assert_eq!(maps(&r), DeskMaps::Dev);
+        let mut no_desks = r.clone();
+        no_desks.topics.desks = None;
+        let err = no_desks.check().unwrap_err();
+        assert!(err.contains("desk_maps"), "{err}");
+        let mut no_dev = r.clone();
+        no_dev.topics.dev.clear();
+        assert!(no_dev.check().is_err());
+        let mut slice = no_desks;
+        slice.topics.calibration.as_mut().unwrap().desk_maps = DeskMaps::Slice;
+        assert_eq!(slice.check(), Ok(()));
+        // An unknown place to fit them is a parse error.
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("desk_maps = \"dev\"", "desk_maps = \"test\"");
+        assert!(toml::from_str::<Recipe>(&text).is_err());
     }
 
     #[test]
