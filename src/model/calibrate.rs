@@ -326,12 +326,17 @@ fn fit_platt_toward(xs: &[(f64, bool, f64)], center: (f64, f64), strength: f64) 
 /// gold label.
 fn top_logit(r: &SliceRecord, g: &GroupCalibration) -> (f64, bool) {
     let q = softmax(&r.z, g.t, &record_offsets(r, g.floor));
-    let (best, qb) =
-        q.iter().enumerate().fold(
-            (0, f32::NEG_INFINITY),
-            |m, (k, &v)| if v > m.1 { (k, v) } else { m },
-        );
+    let (best, qb) = top(&q);
     (logit(f64::from(qb)), best == r.gold)
+}
+
+/// Index and value of the largest score (the first on ties; `(0, -inf)`
+/// when empty).
+pub(crate) fn top(scores: &[f32]) -> (usize, f32) {
+    scores.iter().enumerate().fold(
+        (0, f32::NEG_INFINITY),
+        |m, (k, &v)| if v > m.1 { (k, v) } else { m },
+    )
 }
 
 /// Least slope a desk map may have: every map stays increasing, so a

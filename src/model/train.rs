@@ -703,15 +703,7 @@ fn fit_desk_temperature(desks: &DeskPrior, hr: &HeadRecipe, corpus: &Corpus<'_>)
         };
         let z = desks.head.logits(row.indices(), row.data());
         let weight = rows.len() as f64 / (per_split.len() * per_split[&corpus.split_of[i]]) as f64;
-        let best = z
-            .iter()
-            .enumerate()
-            .fold(
-                (0, f32::NEG_INFINITY),
-                |m, (k, &v)| if v > m.1 { (k, v) } else { m },
-            )
-            .0;
-        if best == gold {
+        if calibrate::top(&z).0 == gold {
             hits += weight;
         }
         recs.push(SliceRecord {
@@ -968,12 +960,8 @@ fn dev_desk_maps(
         };
         for d in scored.iter().filter(|d| d.half == half) {
             let q = other.apply(d.lang, &d.rec.z, Some(&d.rec.prior), &d.desks);
-            let top =
-                q.iter().enumerate().fold(
-                    (0, f32::NEG_INFINITY),
-                    |m, (k, &v)| if v > m.1 { (k, v) } else { m },
-                );
-            pairs[d.split].push((top.1, top.0 == d.rec.gold));
+            let (best, score) = calibrate::top(&q);
+            pairs[d.split].push((score, best == d.rec.gold));
         }
     }
     let cross = dev
@@ -1293,7 +1281,12 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
         .filter(|c| c.desk_maps == DeskMaps::Dev && c.desk_platt > 0.0)
     {
         let (maps, cross) = dev_desk_maps(&model, &recipe.topics, cal, &dev_records);
-        if let (Some(c), false) = (model.topics.calibration.as_mut(), maps.is_empty()) {
+        if let Some(c) = model
+            .topics
+            .calibration
+            .as_mut()
+            .filter(|_| !maps.is_empty())
+        {
             c.desks = maps;
             if let Some(r) = calibration_report.as_mut() {
                 r.calibration.desks = c.desks.clone();
