@@ -27,7 +27,7 @@ pub fn load_model(path: Option<&Path>) -> Result<Model> {
 
 /// `train`: fits a model from a recipe and writes it atomically.
 pub fn train(args: &TrainArgs) -> Result<()> {
-    let (model, report) = crate::model::train::train_recipe(&args.recipe, args.data.as_deref())?;
+    let (model, report) = crate::train::train_recipe(&args.recipe, args.data.as_deref())?;
     model.save(&args.out)?;
     println!("{report}");
     println!("wrote {}", args.out.display());
@@ -37,7 +37,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
 /// `eval`: per-corpus and per-label figures on labelled files.
 pub fn eval(args: &EvalArgs) -> Result<()> {
     let model = load_model(args.model.as_deref())?;
-    let report = crate::model::eval::evaluate(&model, &args.data)?;
+    let report = crate::train::evaluate(&model, &args.data)?;
     if args.json {
         let json = serde_json::to_string_pretty(&report)
             .map_err(|e| Error::Internal(format!("report to JSON: {e}")))?;

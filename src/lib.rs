@@ -2,11 +2,12 @@
 //! regions, finds the countries they mention, and summarizes them.
 //!
 //! A dispatch goes through one pipeline whether it is being trained on or
-//! served: [`text::clean()`] removes scraped boilerplate while keeping byte
-//! offsets into the original text, [`text::lang`] settles the language,
-//! [`geo::Gazetteer`] finds the countries named, and [`model::Model`] turns
-//! words and places into topic and region probabilities. [`tagger::Tagger`]
-//! is the core the transports call; [`server::run`] puts it behind gRPC.
+//! served ([`prepare::prepare`]): [`text::clean()`] removes scraped
+//! boilerplate while keeping byte offsets into the original text,
+//! [`text::lang`] settles the language, [`geo::Gazetteer`] finds the
+//! countries named; then [`model::Model`] turns words and places into topic
+//! and region probabilities. [`tagger::Tagger`] is the core the transports
+//! call; [`server::run`] puts it behind gRPC; [`train::train`] fits a model.
 //!
 //! # Layout
 //! - [`config`]: command line and environment, validated once.
@@ -14,8 +15,10 @@
 //! - [`error`]: the core error type; no gRPC in it.
 //! - [`text`]: cleaning, language, sentence and word segmentation.
 //! - [`geo`]: places -> ISO 3166 countries -> UN M49 regions.
-//! - [`model`]: TF-IDF features, the sparse logistic-regression solver,
-//!   training, evaluation and the model file format.
+//! - [`prepare`]: the one "prepare a dispatch" step of serving and training.
+//! - [`model`]: what a loaded model needs to predict: TF-IDF features,
+//!   heads, calibration, the label-selection rule and the model file.
+//! - [`train`]: recipe, corpus, solver, fitting, evaluation and reports.
 //! - [`summarize`]: the extractive summarizer.
 //! - [`tagger`]: the domain API (classify, summarize) over a loaded model.
 //! - [`live`]: the served tagger, swapped whole when the model is reloaded.
@@ -35,11 +38,13 @@ pub mod grpc;
 pub mod live;
 pub mod metrics;
 pub mod model;
+pub mod prepare;
 pub mod server;
 pub mod summarize;
 pub mod tagger;
 pub mod telemetry;
 pub mod text;
 pub mod tls;
+pub mod train;
 
 pub use error::{Error, Result};

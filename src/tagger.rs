@@ -3,69 +3,12 @@
 
 use std::sync::Arc;
 
-use crate::geo::{Gazetteer, PlaceCount};
-use crate::model::{LabelScore, Model, ModelInput};
+use crate::model::select::chosen;
+use crate::model::{LabelScore, Model};
+use crate::prepare::prepare;
 use crate::summarize::{self, Budget, Chosen};
-use crate::text::{self, Cleaned, Lang};
+use crate::text::{self, Lang};
 use crate::{Error, Result};
-
-/// A dispatch after cleaning, language settling and place finding: the one
-/// form that both training and serving feed the model, so features match.
-#[derive(Debug, Clone)]
-pub struct Prepared {
-    /// Language given or detected.
-    pub lang: Lang,
-    /// Segments of the original text.
-    pub cleaned: Cleaned,
-    /// The caller's title, or the headline found at the top of the text.
-    pub title: String,
-    /// Body text with boilerplate, captions and the headline removed.
-    pub body: String,
-    /// Countries named in title and body, most mentioned first.
-    pub places: Vec<PlaceCount>,
-}
-
-impl Prepared {
-    /// The view of this dispatch that the model reads.
-    pub fn input(&self) -> ModelInput<'_> {
-        ModelInput {
-            lang: self.lang,
-            title: &self.title,
-            body: &self.body,
-            places: &self.places,
-        }
-    }
-}
-
-/// Cleans `text`, settles the language (the hint wins) and finds places.
-#[tracing::instrument(level = "debug", skip_all, fields(bytes = text.len()))]
-pub fn prepare(title: &str, text: &str, hint: Option<Lang>, gazetteer: &Gazetteer) -> Prepared {
-    let cleaned = text::clean(text);
-    let title = if title.trim().is_empty() {
-        cleaned.headline().map(|r| &text[r]).unwrap_or("")
-    } else {
-        title.trim()
-    }
-    .to_string();
-    let body = cleaned.body_text(text);
-    let both = format!("{title}\n{body}");
-    let lang = hint.unwrap_or_else(|| text::lang::detect(&both));
-    // Places also come from the dateline ("PARIS (Reuters) -"), which the
-    // body leaves out.
-    let mut where_ = both;
-    for r in cleaned.datelines() {
-        where_.push('\n');
-        where_.push_str(&text[r]);
-    }
-    let places = gazetteer.places(&where_);
-    Prepared {
-        lang,
-        cleaned,
-        title,
-        body,
-        places,
-    }
-}
 
 /// Limits applied to every request, from the configuration.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -260,8 +203,8 @@ impl Tagger {
         let prepared = prepare(title, text, opts.language, self.model.gazetteer());
         let explain = if opts.explain { EVIDENCE_TERMS } else { 0 };
         let prediction = self.model.predict(&prepared.input(), explain);
-        let topics = pick(prediction.topics, opts.max_topics, opts.min_score);
-        let regions = pick(prediction.regions, opts.max_regions, opts.min_score);
+        let topics = pick(&prediction.topics, opts.max_topics, opts.min_score);
+        let regions = pick(&prediction.regions, opts.max_regions, opts.min_score);
         let gazetteer = self.model.gazetteer();
         let places = prepared
             .places
@@ -319,23 +262,14 @@ impl Tagger {
     }
 }
 
-/// Keeps the labels a caller sees: those over the floor (the caller's
-/// `min_score`, or each label's own threshold), at least the best one when
-/// the caller set no floor, at most `max`.
-fn pick(scores: Vec<LabelScore>, max: usize, min_score: Option<f32>) -> Vec<Tag> {
-    scores
-        .into_iter()
-        .enumerate()
-        .filter(|(rank, s)| match min_score {
-            Some(floor) => s.score >= floor,
-            None => s.selected || *rank == 0,
-        })
-        .take(max)
-        .map(|(_, s)| Tag {
-            code: s.code,
-            name: s.name,
+/// The labels a caller gets ([`chosen`]) as tags.
+fn pick(scores: &[LabelScore], max: usize, min_score: Option<f32>) -> Vec<Tag> {
+    chosen(scores, max, min_score)
+        .map(|s| Tag {
+            code: s.code.clone(),
+            name: s.name.clone(),
             score: s.score,
-            evidence: s.evidence,
+            evidence: s.evidence.clone(),
         })
         .collect()
 }
@@ -352,17 +286,6 @@ mod tests {
             selected,
             evidence: vec![],
         }
-    }
-
-    #[test]
-    fn pick_keeps_the_best_label_even_under_its_threshold() {
-        let tags = pick(
-            vec![score("a", 0.4, false), score("b", 0.1, false)],
-            3,
-            None,
-        );
-        assert_eq!(tags.len(), 1);
-        assert_eq!(tags[0].code, "a");
     }
 
     #[test]
@@ -388,23 +311,11 @@ mod tests {
                 regions: vec![],
                 desks: vec![],
             }];
-            crate::model::eval::reselect(&model, &mut preds);
-            let tags = pick(preds.remove(0).topics, 3, None);
+            model.reselect(&mut preds);
+            let tags = pick(&preds.remove(0).topics, 3, None);
             assert_eq!(tags.len(), emitted, "second scored {score2}, threshold {t}");
             assert_eq!(tags[0].code, "medtop:11000000");
         }
-    }
-
-    #[test]
-    fn pick_honours_a_caller_floor_and_the_maximum() {
-        let scores = vec![
-            score("a", 0.9, true),
-            score("b", 0.6, true),
-            score("c", 0.5, false),
-        ];
-        assert_eq!(pick(scores.clone(), 3, Some(0.55)).len(), 2);
-        assert_eq!(pick(scores.clone(), 1, None).len(), 1);
-        assert!(pick(scores, 3, Some(0.95)).is_empty());
     }
 
     #[test]

@@ -1,31 +1,18 @@
 //! TF-IDF over word unigrams and bigrams with the training idf stored, plus
-//! gazetteer place features; rows come out as sparse CSR, never dense.
+//! gazetteer place features; a document's row comes out sparse, never dense.
 //!
-//! The vocabulary is counted with a `HashMap<u64, u32>` of FNV-1a hashes of
-//! the terms rather than linfa-preprocessing's `CountVectorizer`: the latter
-//! builds string-keyed maps of every n-gram and then a dense-per-document
-//! pass, which on ~40k documents and millions of distinct bigrams costs
-//! several GB; hashing keeps one 16-byte entry per distinct term, and the
-//! strings of the kept terms are recovered in a second pass. Serving looks
-//! terms up by the same hash, so no string is allocated per token. Hash
-//! collisions (64-bit) merge two terms' counts; at a few million terms the
-//! chance of any is ~1e-7.
+//! Terms are looked up by the 64-bit FNV-1a hash the vocabulary was
+//! counted with (`crate::train::vocab`), so no string is allocated per token.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
-
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use sprs::CsMatI;
 
-use super::ModelInput;
-use super::data::{FNV_OFFSET, fnv1a};
+use super::meta::{FNV_OFFSET, fnv1a};
 use crate::geo::{Gazetteer, PlaceCount};
+use crate::prepare::ModelInput;
 use crate::text::{Lang, words};
-
-/// Sparse matrix type of the features: CSR, f32 values, u32 column indices.
-pub type Features = CsMatI<f32, u32, usize>;
 
 /// Feature hyperparameters (from the recipe).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,7 +92,7 @@ fn norm_tokens(text: &str) -> Vec<String> {
 
 /// Calls `f(hash, weight, a, b)` for every term occurrence of the title
 /// (weighted) and the body; bigrams never cross from title to body.
-fn for_each_term(
+pub(crate) fn for_each_term(
     input: &ModelInput<'_>,
     params: &FeatureParams,
     mut f: impl FnMut(u64, f32, &str, Option<&str>),
@@ -131,7 +118,7 @@ fn for_each_term(
 /// gazetteer finds nothing gets "noplace:<lang>" instead, so the prior "a
 /// French dispatch with no place is about France" (OrangeSum) lives in a
 /// feature that is silent whenever places are named, not in the bias.
-fn place_values(
+pub(crate) fn place_values(
     places: &[PlaceCount],
     lang: Lang,
     gazetteer: &Gazetteer,
@@ -225,85 +212,6 @@ impl TfIdf {
         }
     }
 
-    /// Learns the vocabulary, idf and place keys from training documents.
-    pub fn fit(
-        params: &FeatureParams,
-        docs: &[ModelInput<'_>],
-        gazetteer: &Gazetteer,
-    ) -> crate::Result<TfIdf> {
-        params.check().map_err(crate::Error::Training)?;
-        if docs.is_empty() {
-            return Err(crate::Error::Training("no training documents".into()));
-        }
-        let n = docs.len();
-        // Document frequencies; integer sums, so the merge order is irrelevant.
-        let df: HashMap<u64, u32> = docs
-            .par_iter()
-            .fold(HashMap::new, |mut acc: HashMap<u64, u32>, d| {
-                let mut seen = std::collections::HashSet::new();
-                for_each_term(d, params, |h, _, _, _| {
-                    seen.insert(h);
-                });
-                for h in seen {
-                    *acc.entry(h).or_insert(0) += 1;
-                }
-                acc
-            })
-            .reduce(HashMap::new, |mut a, b| {
-                let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, a) };
-                for (h, c) in small {
-                    *big.entry(h).or_insert(0) += c;
-                }
-                a = big;
-                a
-            });
-        let max_df = (params.max_df * n as f64).floor() as u32;
-        let mut kept: Vec<(u64, u32)> = df
-            .into_iter()
-            .filter(|&(_, c)| c >= params.min_df && c <= max_df.max(params.min_df))
-            .collect();
-        // Deterministic: most frequent first, ties by hash.
-        kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        kept.truncate(params.max_features);
-        let slot: HashMap<u64, usize> =
-            kept.iter().enumerate().map(|(j, &(h, _))| (h, j)).collect();
-        let mut names: Vec<Option<String>> = vec![None; kept.len()];
-        let mut missing = kept.len();
-        for d in docs {
-            if missing == 0 {
-                break;
-            }
-            for_each_term(d, params, |h, _, a, b| {
-                if let Some(&j) = slot.get(&h)
-                    && names[j].is_none()
-                {
-                    names[j] = Some(match b {
-                        Some(b) => format!("{a} {b}"),
-                        None => a.to_string(),
-                    });
-                    missing -= 1;
-                }
-            });
-        }
-        let terms: Vec<String> = names.into_iter().map(Option::unwrap_or_default).collect();
-        let idf = kept
-            .iter()
-            .map(|&(_, c)| (((1 + n) as f64 / (1 + c) as f64).ln() + 1.0) as f32)
-            .collect();
-        let places: BTreeSet<String> = docs
-            .iter()
-            .flat_map(|d| {
-                place_values(d.places, d.lang, gazetteer, params.place_countries).into_keys()
-            })
-            .collect();
-        Ok(TfIdf::from_parts(
-            params.clone(),
-            terms,
-            idf,
-            places.into_iter().collect(),
-        ))
-    }
-
     /// Number of columns (terms + places).
     pub fn n_features(&self) -> usize {
         self.terms.len() + self.places.len()
@@ -370,41 +278,11 @@ impl TfIdf {
         }
         row.into_iter().unzip()
     }
-
-    /// Rows of many documents as one CSR matrix (rows in input order).
-    pub fn matrix(&self, docs: &[ModelInput<'_>], gazetteer: &Gazetteer) -> Features {
-        let rows: Vec<(Vec<u32>, Vec<f32>)> = docs
-            .par_iter()
-            .map(|d| self.transform(d, gazetteer))
-            .collect();
-        let nnz: usize = rows.iter().map(|r| r.0.len()).sum();
-        let mut indptr = Vec::with_capacity(rows.len() + 1);
-        let mut indices = Vec::with_capacity(nnz);
-        let mut data = Vec::with_capacity(nnz);
-        indptr.push(0);
-        for (i, v) in rows {
-            indices.extend(i);
-            data.extend(v);
-            indptr.push(indices.len());
-        }
-        // Indices are sorted and in range by construction, so `new` cannot fail;
-        // the place block is appended after the (sorted) terms, in key order.
-        Features::new((docs.len(), self.n_features()), indptr, indices, data)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn input<'a>(title: &'a str, body: &'a str) -> ModelInput<'a> {
-        ModelInput {
-            lang: Lang::En,
-            title,
-            body,
-            places: &[],
-        }
-    }
 
     #[test]
     fn a_dispatch_without_places_gets_its_language_prior() {
@@ -422,37 +300,5 @@ mod tests {
         let v = place_values(&places, Lang::Fr, &g, true);
         assert_eq!(v.get("country:SY"), Some(&1.0));
         assert!(!v.contains_key("noplace:fr"));
-    }
-
-    #[test]
-    fn idf_is_from_training_not_the_batch() {
-        let docs = [
-            input("", "rates rise again"),
-            input("", "rates fall"),
-            input("", "team wins again"),
-        ];
-        let params = FeatureParams {
-            min_df: 1,
-            max_df: 1.0,
-            place_weight: 0.0,
-            ..FeatureParams::default()
-        };
-        let g = Gazetteer::default();
-        let v = TfIdf::fit(&params, &docs, &g).unwrap();
-        let rare = v.idf_of("team").unwrap();
-        let common = v.idf_of("rates").unwrap();
-        assert!(rare > common);
-        assert!(v.idf_of("rates rise").is_some());
-        // One document alone still sees the training idf.
-        let (i, x) = v.transform(&input("", "team rates"), &g);
-        assert_eq!(i.len(), 2);
-        let team = i
-            .iter()
-            .position(|&j| v.name(j as usize) == "team")
-            .unwrap();
-        let rates = 1 - team;
-        assert!(x[team] > x[rates]);
-        let m = v.matrix(&docs, &g);
-        assert_eq!(m.rows(), 3);
     }
 }

@@ -15,16 +15,14 @@ use serde::{Deserialize, Serialize};
 
 use super::calibrate::Calibration;
 use super::features::{FeatureParams, TfIdf};
-use super::{DeskPrior, Head, Label, Model, ModelMeta};
+use super::{Desks, Head, Label, Model, ModelMeta};
 use crate::geo::Gazetteer;
 use crate::{Error, Result};
 
 /// First bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"DTAGMDL\x1a";
-/// The format this build writes and reads. Version 2 added the topic
-/// calibration to each head, version 3 the desk prior, version 4 a Platt
-/// map per desk in the calibration, version 5 the desks' label shifts;
-/// older files are refused with a hint to retrain.
+/// The format this build writes and reads; files of other versions are
+/// refused with a hint.
 pub const FORMAT_VERSION: u32 = 5;
 
 #[derive(Serialize, Deserialize)]
@@ -42,9 +40,9 @@ struct StoredHead {
     thresholds: Vec<f32>,
     /// Per label, one f16 per feature; pruned weights are exact zeros.
     weights: Vec<Vec<f16>>,
-    /// Logits -> calibrated probabilities (format version 2).
+    /// Logits -> calibrated probabilities.
     calibration: Option<Calibration>,
-    /// Desk blocks after the shared weights (format version 3).
+    /// Desk blocks after the shared weights.
     blocks: u32,
 }
 
@@ -56,7 +54,7 @@ struct Payload {
     fingerprint: u64,
     topics: StoredHead,
     regions: StoredHead,
-    /// The topic head's desk prior (format version 3).
+    /// The topic head's desks.
     desks: Option<StoredDesks>,
 }
 
@@ -64,7 +62,7 @@ struct Payload {
 struct StoredDesks {
     head: StoredHead,
     t: f32,
-    allowed: Vec<Vec<bool>>,
+    uses: Vec<Vec<bool>>,
 }
 
 /// Rounds weights as the file stores them: |w| < `prune` -> 0, then f16.
@@ -144,7 +142,7 @@ pub fn encode(model: &Model) -> Result<Vec<u8>> {
         desks: model.desks.as_ref().map(|d| StoredDesks {
             head: store_head(&d.head),
             t: d.t,
-            allowed: d.allowed.clone(),
+            uses: d.uses.clone(),
         }),
     };
     let raw = postcard::to_stdvec(&payload).map_err(|e| internal(&e))?;
@@ -184,7 +182,9 @@ fn u32_at(bytes: &[u8], at: &mut usize) -> std::result::Result<u32, String> {
     Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
-fn decode_inner(bytes: &[u8]) -> std::result::Result<Model, String> {
+/// The parts of a model file's frame: header bytes, packed payload, CRC32,
+/// after the magic, version, lengths and checksum are checked.
+fn unframe(bytes: &[u8]) -> std::result::Result<(&[u8], &[u8], u32), String> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err("not a dispatch-tagger model (wrong magic bytes)".into());
     }
@@ -216,6 +216,11 @@ fn decode_inner(bytes: &[u8]) -> std::result::Result<Model, String> {
     if crc32fast::hash(&bytes[..body_end]) != crc {
         return Err("corrupted: checksum mismatch".into());
     }
+    Ok((header, packed, crc))
+}
+
+fn decode_inner(bytes: &[u8]) -> std::result::Result<Model, String> {
+    let (header, packed, crc) = unframe(bytes)?;
     let meta: ModelMeta =
         postcard::from_bytes(header).map_err(|e| format!("corrupted header: {e}"))?;
     let mut raw = Vec::new();
@@ -239,21 +244,29 @@ fn decode_inner(bytes: &[u8]) -> std::result::Result<Model, String> {
         None => None,
         Some(d) => {
             let head = load_head(d.head, n, "desk")?;
-            if d.allowed.len() != head.labels.len()
-                || d.allowed.iter().any(|a| a.len() != topics.labels.len())
+            if d.uses.len() != head.labels.len()
+                || d.uses.iter().any(|a| a.len() != topics.labels.len())
                 || !d.t.is_finite()
             {
-                return Err("desk prior: desks and topic labels do not match".into());
+                return Err("desks: desks and topic labels do not match".into());
             }
-            Some(DeskPrior {
+            Some(Desks {
                 head,
                 t: d.t,
-                allowed: d.allowed,
+                uses: d.uses,
             })
         }
     };
     if topics.blocks > 0 && desks.as_ref().map(|d| d.head.labels.len()) != Some(topics.blocks) {
-        return Err("topic head: desk blocks do not match the desk prior".into());
+        return Err("topic head: desk blocks do not match the desks".into());
+    }
+    if let Some(c) = &topics.calibration
+        && [c.fr, c.en, c.und].iter().any(|g| g.floor != 1.0)
+    {
+        return Err(
+            "topic calibration: a desk-prior floor, which this build does not apply; retrain it"
+                .into(),
+        );
     }
     if let Some(c) = &topics.calibration
         && !c.shifts.is_empty()
@@ -320,8 +333,9 @@ pub fn save(model: &Model, path: &Path) -> Result<()> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::model::Prediction;
     use crate::model::calibrate::{DeskPlatt, GroupCalibration};
-    use crate::model::{ModelInput, Prediction};
+    use crate::prepare::ModelInput;
     use crate::text::Lang;
 
     /// A two-term model with two desks: "alep" reads like desk a (French,
@@ -351,7 +365,7 @@ pub(crate) mod tests {
             t,
             a: 0.7,
             b: 0.4,
-            floor: 0.1,
+            floor: 1.0,
             n: 10,
         };
         let mut topics = head(&["medtop:11000000", "medtop:15000000"]);
@@ -388,14 +402,14 @@ pub(crate) mod tests {
             features,
             topics,
             regions: head(&["145", "142"]),
-            desks: Some(DeskPrior {
+            desks: Some(Desks {
                 head: Head {
                     weights: vec![vec![3.0, 0.0, 0.0], vec![-3.0, 0.0, 0.0]],
                     ..head(&["a-fr", "b-en"])
                 },
                 t: 1.0,
                 // Desk a never files sport.
-                allowed: vec![vec![true, false], vec![true, true]],
+                uses: vec![vec![true, false], vec![true, true]],
             }),
             fingerprint: 7,
             checksum: 0,
@@ -431,13 +445,19 @@ pub(crate) mod tests {
         let mut plain = back.clone();
         plain.topics.calibration = None;
         let (c, p) = (back.predict(&input, 0), plain.predict(&input, 0));
-        assert!((c.topics[0].score - p.topics[0].score).abs() > 1e-3);
+        let gap = c
+            .topics
+            .iter()
+            .zip(&p.topics)
+            .map(|(c, p)| (c.score - p.score).abs())
+            .fold(0.0, f32::max);
+        assert!(gap > 1e-3, "{c:?} {p:?}");
         assert_eq!(c.topics[0].code, p.topics[0].code);
         assert_eq!(encode(&m).unwrap(), encode(&back).unwrap());
     }
 
     #[test]
-    fn the_desk_prior_and_corrections_follow_the_likely_desk() {
+    fn the_desk_corrections_follow_the_likely_desk() {
         let m = tiny();
         let alep = ModelInput {
             lang: Lang::Fr,
@@ -449,20 +469,10 @@ pub(crate) mod tests {
         // "alep" reads like desk a.
         assert!(p.desks[0] > 0.9, "{:?}", p.desks);
         assert_eq!(m.desk_names(), ["a-fr", "b-en"]);
-        // Without the desk model: no prior, no corrections.
+        // Without the desk model: no desk probabilities, no corrections.
         let mut plain = m.clone();
         plain.desks = None;
-        let q = plain.predict(&alep, 0);
-        assert!(q.desks.is_empty());
-        let sport = |p: &Prediction| {
-            p.topics
-                .iter()
-                .find(|s| s.code == "medtop:15000000")
-                .unwrap()
-                .score
-        };
-        // Desk a has no sport: the prior scales it down.
-        assert!(sport(&p) < sport(&q) - 0.01, "{} {}", sport(&p), sport(&q));
+        assert!(plain.predict(&alep, 0).desks.is_empty());
         // Desk a's politics correction is mixed in by its probability.
         let (idx, val) = m.features.transform(&alep, &m.gazetteer);
         let mixed = m.topics.logits_mixed(&idx, &val, &p.desks);
@@ -478,6 +488,18 @@ pub(crate) mod tests {
         m.desks = None;
         let r = reason(&encode(&m).unwrap());
         assert!(r.contains("desk blocks"), "{r}");
+    }
+
+    /// The desk prior is retired: a file whose calibration would scale
+    /// labels by it is refused rather than served differently.
+    #[test]
+    fn a_desk_prior_floor_is_refused() {
+        let mut m = tiny();
+        if let Some(c) = m.topics.calibration.as_mut() {
+            c.en.floor = 0.1;
+        }
+        let r = reason(&encode(&m).unwrap());
+        assert!(r.contains("desk-prior floor"), "{r}");
     }
 
     #[test]

@@ -1,50 +1,29 @@
 //! The fitted model: TF-IDF features, one-vs-rest logistic-regression heads
-//! for topics and regions, the gazetteer, and the file they live in.
+//! for topics and regions, the gazetteer, and the file they live in. What a
+//! loaded model needs to predict, and nothing that fits one (`crate::train`).
 //!
 //! # Layout
-//! - [`calibrate`]: per-language softmax temperature and Platt scaling.
-//! - [`data`]: shared-corpus records and the Reuters dev carve.
-//! - [`features`]: vocabulary, stored idf, place features, CSR rows.
-//! - [`solver`]: sparse weighted logistic regression (linfa `Fit`).
-//! - [`recipe`]: the TOML training recipe.
-//! - [`train`]: `train_recipe`, from recipe to fitted [`Model`].
-//! - [`eval`]: per-split precision/recall/F1 of a model.
+//! - [`calibrate`]: per-language softmax temperature, label shifts and Platt
+//!   maps, as applied to a dispatch's logits.
+//! - [`features`]: vocabulary lookup, stored idf, place features.
+//! - [`select`]: the one rule for which labels a caller gets.
+//! - [`meta`]: the header: labels, corpora, dev figures, holdout.
 //! - [`file`](mod@file): the versioned, checksummed model file.
 
 pub mod calibrate;
-pub mod data;
-pub mod eval;
 pub mod features;
 pub mod file;
-pub mod recipe;
-pub mod solver;
-pub mod train;
+pub mod meta;
+pub mod select;
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
-use crate::geo::{Gazetteer, PlaceCount};
+use crate::geo::Gazetteer;
+use crate::prepare::{ModelInput, prepare};
 use crate::text::Lang;
 
-pub use data::Carve;
-pub use eval::{EvalReport, evaluate};
 pub use features::TfIdf;
-pub use recipe::Recipe;
-pub use train::{TrainReport, train_recipe};
-
-/// What the model reads of one prepared dispatch.
-#[derive(Debug, Clone, Copy)]
-pub struct ModelInput<'a> {
-    /// Language of the dispatch.
-    pub lang: Lang,
-    /// Headline (given or found at the top of the text), may be empty.
-    pub title: &'a str,
-    /// Cleaned body text.
-    pub body: &'a str,
-    /// Countries named in title and body.
-    pub places: &'a [PlaceCount],
-}
+pub use meta::{Carve, CorpusInfo, Label, MetricValue, ModelMeta};
 
 /// A label with its probability for one dispatch.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,90 +48,70 @@ pub struct Prediction {
     /// Region labels, best first.
     pub regions: Vec<LabelScore>,
     /// Probability of each training desk ([`Model::desk_names`] order);
-    /// empty when the model has no desk prior.
+    /// empty when the model has no desks.
     pub desks: Vec<f32>,
-}
-
-/// A label of the model.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Label {
-    /// Code.
-    pub code: String,
-    /// English name.
-    pub name: String,
-}
-
-/// A training corpus.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CorpusInfo {
-    /// File stem ("bbc-en-train").
-    pub name: String,
-    /// Documents used.
-    pub documents: u64,
-    /// Licence in a few words.
-    pub licence: String,
-}
-
-/// One dev figure.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MetricValue {
-    /// Dev split ("bbc-en-dev").
-    pub split: String,
-    /// "topics" or "regions".
-    pub task: String,
-    /// "accuracy", "macro_f1", "micro_f1".
-    pub name: String,
-    /// Value in [0, 1].
-    pub value: f64,
-}
-
-/// The model file's header.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ModelMeta {
-    /// File format version.
-    pub format_version: u32,
-    /// Model version from the recipe.
-    pub version: String,
-    /// Recipe name.
-    pub recipe: String,
-    /// Topic labels.
-    pub topics: Vec<Label>,
-    /// Region labels.
-    pub regions: Vec<Label>,
-    /// Number of terms.
-    pub vocabulary_size: u64,
-    /// Training corpora.
-    pub corpora: Vec<CorpusInfo>,
-    /// Dev metrics.
-    pub metrics: Vec<MetricValue>,
-    /// The dev split carved from a training file, so that `evaluate` on
-    /// that file scores only the held-out records.
-    pub holdout: Option<Carve>,
 }
 
 /// One head: a binary logistic model per label over the shared features.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Head {
-    pub(crate) labels: Vec<Label>,
+    labels: Vec<Label>,
     /// Per label, one weight per feature column.
-    pub(crate) weights: Vec<Vec<f32>>,
-    pub(crate) bias: Vec<f32>,
+    weights: Vec<Vec<f32>>,
+    bias: Vec<f32>,
     /// Per-label decision thresholds, tuned on dev (on calibrated scores).
-    pub(crate) thresholds: Vec<f32>,
+    thresholds: Vec<f32>,
     /// Maps logits to calibrated probabilities; plain sigmoids when absent.
-    pub(crate) calibration: Option<calibrate::Calibration>,
+    calibration: Option<calibrate::Calibration>,
     /// Desk blocks after the shared one: 0 for a plain head; else each
     /// weight vector is `1 + blocks` copies of the feature space, the
-    /// shared weights then one correction per desk ([`DeskPrior`] order),
+    /// shared weights then one correction per desk ([`Desks`] order),
     /// fitted jointly on the desk-tagged copies of each row ("frustratingly
     /// easy" domain adaptation, Daumé 2007).
-    pub(crate) blocks: usize,
+    blocks: usize,
 }
 
 /// Desks less likely than this are left out of a mixed score.
 const MIN_DESK: f32 = 1e-3;
 
 impl Head {
+    /// A head from its fitted parts: per label, its weights (`1 + blocks`
+    /// copies of the feature space), bias and decision threshold.
+    pub(crate) fn new(
+        labels: Vec<Label>,
+        weights: Vec<Vec<f32>>,
+        bias: Vec<f32>,
+        thresholds: Vec<f32>,
+        blocks: usize,
+    ) -> Head {
+        Head {
+            labels,
+            weights,
+            bias,
+            thresholds,
+            calibration: None,
+            blocks,
+        }
+    }
+
+    /// The same head with its probabilities mapped by `calibration`.
+    pub(crate) fn calibrated(self, calibration: calibrate::Calibration) -> Head {
+        Head {
+            calibration: Some(calibration),
+            ..self
+        }
+    }
+
+    /// The labels, in weight order.
+    pub(crate) fn labels(&self) -> &[Label] {
+        &self.labels
+    }
+
+    /// The calibration, when the head has one.
+    pub(crate) fn calibration(&self) -> Option<&calibrate::Calibration> {
+        self.calibration.as_ref()
+    }
+
     /// Raw one-vs-rest logit of every label, in label order.
     pub(crate) fn logits(&self, idx: &[u32], val: &[f32]) -> Vec<f32> {
         self.weights
@@ -201,51 +160,60 @@ impl Head {
             .collect()
     }
 
-    /// Scores of every label, best first (ties by code), with evidence;
-    /// `desks` are the desk probabilities and `prior` the desk prior of
-    /// each label (topics only).
+    /// Whether label `l` at `score` passes its decision threshold.
+    fn passes(&self, l: usize, score: f32) -> bool {
+        score >= self.thresholds.get(l).copied().unwrap_or(0.5)
+    }
+
+    /// The strongest `n` contributions of a document's features to label `l`.
+    fn evidence(
+        &self,
+        features: &TfIdf,
+        l: usize,
+        (idx, val): (&[u32], &[f32]),
+        desks: &[f32],
+        n: usize,
+    ) -> Vec<(String, f32)> {
+        let mut c: Vec<(u32, f32)> = idx
+            .iter()
+            .zip(val)
+            .map(|(&j, &v)| (j, v * self.weight(l, j as usize, desks)))
+            .filter(|&(_, c)| c > 0.0)
+            .collect();
+        c.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        c.into_iter()
+            .take(n)
+            .map(|(j, c)| (features.name(j as usize).to_string(), c))
+            .collect()
+    }
+
+    /// Scores of every label from a document's raw scores, best first (ties
+    /// by code), with up to `explain` evidence terms each.
     fn score(
         &self,
         features: &TfIdf,
-        lang: Lang,
-        (idx, val): (&[u32], &[f32]),
-        (desks, prior): (&[f32], Option<&[f32]>),
+        raw: &RawScores,
+        row: (&[u32], &[f32]),
         explain: usize,
     ) -> Vec<LabelScore> {
-        let z = self.logits_mixed(idx, val, desks);
         let probs: Vec<f32> = match &self.calibration {
-            Some(c) => c.apply(lang, &z, prior, desks),
-            None => z.iter().map(|&v| solver::sigmoid(v)).collect(),
+            Some(c) => c.apply(raw.lang, &raw.z, &raw.desks),
+            None => raw.z.iter().map(|&v| calibrate::sigmoid(v)).collect(),
         };
         let mut out: Vec<LabelScore> = self
             .labels
             .iter()
             .enumerate()
-            .map(|(l, label)| {
-                let score = probs[l];
-                let evidence = if explain == 0 {
+            .map(|(l, label)| LabelScore {
+                code: label.code.clone(),
+                name: label.name.clone(),
+                score: probs[l],
+                selected: self.passes(l, probs[l]),
+                evidence: if explain == 0 {
                     Vec::new()
                 } else {
-                    let mut c: Vec<(u32, f32)> = idx
-                        .iter()
-                        .zip(val)
-                        .map(|(&j, &v)| (j, v * self.weight(l, j as usize, desks)))
-                        .filter(|&(_, c)| c > 0.0)
-                        .collect();
-                    c.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-                    c.into_iter()
-                        .take(explain)
-                        .map(|(j, c)| (features.name(j as usize).to_string(), c))
-                        .collect()
-                };
-                let threshold = self.thresholds.get(l).copied().unwrap_or(0.5);
-                LabelScore {
-                    code: label.code.clone(),
-                    name: label.name.clone(),
-                    score,
-                    selected: score >= threshold,
-                    evidence,
-                }
+                    self.evidence(features, l, row, &raw.desks, explain)
+                },
             })
             .collect();
         out.sort_by(|a, b| {
@@ -255,48 +223,80 @@ impl Head {
         });
         out
     }
-}
 
-/// Which training desk (source feed) a dispatch reads like, and so which
-/// topic labels its editors could have used.
-///
-/// Each desk labels with its own taxonomy: OrangeSum has no sport heading,
-/// MasakhaNEWS has no crime or environment one. Trained as one model, the
-/// union of labels is open to every dispatch, and a BBC Afrique story
-/// about a court case drifts into OrangeSum's "crime" although its desk
-/// would file it under politics. The prior of topic label `l` is
-/// `a_l = sum_d p(d | x) [l in labels(d)]`, with `p(d | x)` a softmax over
-/// one logistic model per desk on the same features; desks whose gold is
-/// positive-only (Reuters) allow every label. The topic calibration
-/// decides, per language, how much to trust it (its floor).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct DeskPrior {
-    /// One label per desk ("masakhanews-fr"); weights over the features.
-    pub(crate) head: Head,
-    /// Softmax temperature factor over the desk logits.
-    pub(crate) t: f32,
-    /// `allowed[d][l]`: desk `d` uses topic label `l`.
-    pub(crate) allowed: Vec<Vec<bool>>,
-}
-
-impl DeskPrior {
-    /// Probability of each desk for one document's features.
-    pub(crate) fn desks(&self, idx: &[u32], val: &[f32]) -> Vec<f32> {
-        calibrate::softmax(&self.head.logits(idx, val), self.t, &[])
-    }
-
-    /// The prior `a_l` of each of `n_labels` topic labels from the desk
-    /// probabilities.
-    pub(crate) fn prior_of(&self, desks: &[f32], n_labels: usize) -> Vec<f32> {
-        let mut a = vec![0.0f32; n_labels];
-        for (&p, allowed) in desks.iter().zip(&self.allowed) {
-            for (a, &ok) in a.iter_mut().zip(allowed) {
-                if ok {
-                    *a += p;
-                }
+    /// Recomputes `selected` of scores of this head from its thresholds.
+    fn reselect(&self, scores: &mut [LabelScore]) {
+        for s in scores {
+            if let Some(l) = self.labels.iter().position(|l| l.code == s.code) {
+                s.selected = self.passes(l, s.score);
             }
         }
-        a
+    }
+}
+
+/// Which training desk (source feed) a dispatch reads like: one logistic
+/// model per desk on the shared features, mixed by a softmax. The desk
+/// probabilities mix the topic head's per-desk weight corrections, its
+/// per-desk label shifts and its per-desk Platt maps.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Desks {
+    /// One label per desk ("masakhanews-fr"); weights over the features.
+    head: Head,
+    /// Softmax temperature factor over the desk logits.
+    t: f32,
+    /// `uses[d][l]`: desk `d`'s training stories carry topic label `l`
+    /// (every label for a positive-only source). Stored in the file with
+    /// the desks; scoring does not read it.
+    uses: Vec<Vec<bool>>,
+}
+
+impl Desks {
+    /// Desks from their fitted head, softmax temperature and label use.
+    pub(crate) fn new(head: Head, t: f32, uses: Vec<Vec<bool>>) -> Desks {
+        Desks { head, t, uses }
+    }
+
+    /// The desk head (one label per desk).
+    pub(crate) fn head(&self) -> &Head {
+        &self.head
+    }
+
+    /// The softmax temperature factor.
+    pub(crate) fn temperature(&self) -> f32 {
+        self.t
+    }
+
+    /// Probability of each desk for one document's features.
+    pub(crate) fn probabilities(&self, idx: &[u32], val: &[f32]) -> Vec<f32> {
+        calibrate::softmax(&self.head.logits(idx, val), self.t, &[])
+    }
+}
+
+/// A document's topic scores before calibration, as serving computes them:
+/// the one scoring path that serving, evaluation and training share.
+#[derive(Debug, Clone)]
+pub(crate) struct RawScores {
+    /// Language the calibration reads.
+    pub(crate) lang: Lang,
+    /// One-vs-rest logits with the desk corrections mixed in.
+    pub(crate) z: Vec<f32>,
+    /// Desk probabilities (empty without desks).
+    pub(crate) desks: Vec<f32>,
+}
+
+/// Raw scores of one document's features `(idx, val)` under `head`, with
+/// `desks` when the head has them.
+pub(crate) fn raw_scores(
+    head: &Head,
+    desks: Option<&Desks>,
+    lang: Lang,
+    (idx, val): (&[u32], &[f32]),
+) -> RawScores {
+    let desks = desks.map(|d| d.probabilities(idx, val)).unwrap_or_default();
+    RawScores {
+        lang,
+        z: head.logits_mixed(idx, val, &desks),
+        desks,
     }
 }
 
@@ -308,8 +308,8 @@ pub struct Model {
     features: TfIdf,
     topics: Head,
     regions: Head,
-    /// Desk prior of the topic head, when the recipe trains one.
-    desks: Option<DeskPrior>,
+    /// Desks of the topic head, when the recipe trains them.
+    desks: Option<Desks>,
     /// [`Model::pipeline_fingerprint`] at training time.
     fingerprint: u64,
     /// CRC32 of the file it was read from; 0 for a model built in memory.
@@ -337,6 +337,54 @@ const PROBES: [(&str, &str, Lang); 2] = [
 static EMBEDDED: &[u8] = include_bytes!("../../models/default.dtm");
 
 impl Model {
+    /// A fitted model from its parts, fingerprinted with this build's text
+    /// pipeline; `meta.format_version` is set when it is saved.
+    pub(crate) fn new(
+        meta: ModelMeta,
+        gazetteer: Gazetteer,
+        features: TfIdf,
+        (topics, regions): (Head, Head),
+        desks: Option<Desks>,
+    ) -> Model {
+        let mut model = Model {
+            meta: ModelMeta {
+                topics: topics.labels.clone(),
+                regions: regions.labels.clone(),
+                ..meta
+            },
+            gazetteer,
+            features,
+            topics,
+            regions,
+            desks,
+            fingerprint: 0,
+            checksum: 0,
+        };
+        model.fingerprint = model.pipeline_fingerprint();
+        model
+    }
+
+    /// The same model with the topic head's per-desk Platt maps replaced.
+    pub(crate) fn with_desk_maps(mut self, maps: Vec<calibrate::DeskPlatt>) -> Model {
+        if let Some(c) = self.topics.calibration.as_mut() {
+            c.desks = maps;
+        }
+        self
+    }
+
+    /// The same model with new per-label decision thresholds (label order).
+    pub(crate) fn with_thresholds(mut self, topics: Vec<f32>, regions: Vec<f32>) -> Model {
+        self.topics.thresholds = topics;
+        self.regions.thresholds = regions;
+        self
+    }
+
+    /// The same model with its dev figures in the header.
+    pub(crate) fn with_metrics(mut self, metrics: Vec<MetricValue>) -> Model {
+        self.meta.metrics = metrics;
+        self
+    }
+
     /// The default model embedded in the binary (an empty model if the
     /// build has no model file yet).
     pub fn embedded() -> crate::Result<Model> {
@@ -376,19 +424,19 @@ impl Model {
     }
 
     /// A hash of the features of fixed probe dispatches after
-    /// [`crate::tagger::prepare`]: it changes when cleaning, tokenisation or
+    /// [`crate::prepare::prepare`]: it changes when cleaning, tokenisation or
     /// the gazetteer change, i.e. when serving would no longer see the
     /// features the model was trained on.
     pub fn pipeline_fingerprint(&self) -> u64 {
-        let mut h = data::FNV_OFFSET;
+        let mut h = meta::FNV_OFFSET;
         for (title, text, lang) in PROBES {
-            let p = crate::tagger::prepare(title, text, Some(lang), &self.gazetteer);
+            let p = prepare(title, text, Some(lang), &self.gazetteer);
             let (idx, val) = self.features.transform(&p.input(), &self.gazetteer);
             for (j, v) in idx.iter().zip(&val) {
-                h = data::fnv1a(h, &j.to_le_bytes());
-                h = data::fnv1a(h, &v.to_le_bytes());
+                h = meta::fnv1a(h, &j.to_le_bytes());
+                h = meta::fnv1a(h, &v.to_le_bytes());
             }
-            h = data::fnv1a(h, b"|");
+            h = meta::fnv1a(h, b"|");
         }
         h
     }
@@ -441,39 +489,47 @@ impl Model {
         (&self.topics.thresholds, &self.regions.thresholds)
     }
 
+    /// The topic head (training reads its labels and calibration).
+    pub(crate) fn topic_head(&self) -> &Head {
+        &self.topics
+    }
+
+    /// The topic head's desks, when it has them.
+    pub(crate) fn desks(&self) -> Option<&Desks> {
+        self.desks.as_ref()
+    }
+
+    /// A prepared dispatch's features and raw topic scores, as [`Model::predict`]
+    /// computes them.
+    pub(crate) fn raw_topics(&self, input: &ModelInput<'_>) -> RawScores {
+        let (idx, val) = self.features.transform(input, &self.gazetteer);
+        raw_scores(&self.topics, self.desks.as_ref(), input.lang, (&idx, &val))
+    }
+
     /// Scores every label; `explain` is how many evidence terms per label.
     pub fn predict(&self, input: &ModelInput<'_>, explain: usize) -> Prediction {
         let (idx, val) = self.features.transform(input, &self.gazetteer);
-        let desks = self
-            .desks
-            .as_ref()
-            .map(|d| d.desks(&idx, &val))
-            .unwrap_or_default();
-        let prior = self
-            .desks
-            .as_ref()
-            .map(|d| d.prior_of(&desks, self.topics.labels.len()));
+        let row = (idx.as_slice(), val.as_slice());
+        let topics = raw_scores(&self.topics, self.desks.as_ref(), input.lang, row);
+        let regions = raw_scores(&self.regions, None, input.lang, row);
         Prediction {
-            topics: self.topics.score(
-                &self.features,
-                input.lang,
-                (&idx, &val),
-                (&desks, prior.as_deref()),
-                explain,
-            ),
-            regions: self.regions.score(
-                &self.features,
-                input.lang,
-                (&idx, &val),
-                (&[], None),
-                explain,
-            ),
-            desks,
+            topics: self.topics.score(&self.features, &topics, row, explain),
+            regions: self.regions.score(&self.features, &regions, row, explain),
+            desks: topics.desks,
         }
     }
 
-    /// Names of the training desks of the topic head's desk prior (empty
-    /// when the model has none).
+    /// Recomputes `selected` of predictions from the model's thresholds
+    /// (training tunes them after predicting dev once).
+    pub(crate) fn reselect(&self, preds: &mut [Prediction]) {
+        for p in preds {
+            self.topics.reselect(&mut p.topics);
+            self.regions.reselect(&mut p.regions);
+        }
+    }
+
+    /// Names of the training desks of the topic head (empty when the model
+    /// has none).
     pub fn desk_names(&self) -> Vec<&str> {
         self.desks
             .iter()
@@ -491,7 +547,6 @@ impl crate::summarize::TermWeights for Model {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tagger::prepare;
 
     /// Opening of /work/shared/examples/aleppo-fr.txt (AFP, December 2016).
     const ALEPPO_FR: &str = "Poutine et Rohani saluent la \"victoire\" à Alep\n\n\

@@ -1,11 +1,14 @@
-//! Shared-corpus records (JSON Lines, gzip or plain) and the Reuters dev carve.
+//! Shared-corpus records (JSON Lines, gzip or plain), a recipe's splits
+//! and the taxonomies' label names.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use serde::Deserialize;
 
+use super::recipe::Recipe;
 use crate::text::Lang;
 use crate::{Error, Result};
 
@@ -104,40 +107,49 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>> {
     Ok(out)
 }
 
-/// FNV-1a 64 over `bytes`, continuing from `h`; stable across platforms and
-/// runs, unlike `std`'s randomly keyed hasher.
-pub(crate) fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+/// Reads a split; the holdout's file loses its holdout, the holdout's name
+/// reads only it.
+pub(crate) fn read_split(recipe: &Recipe, data: &Path, split: &str) -> Result<Vec<Record>> {
+    let path = recipe.split_path(data, split);
+    let records = read_records(&path)?;
+    let carve = &recipe.holdout;
+    Ok(if split == carve.dev_name {
+        records
+            .into_iter()
+            .filter(|r| carve.held_out(&r.id))
+            .collect()
+    } else if split == carve.file {
+        records
+            .into_iter()
+            .filter(|r| !carve.held_out(&r.id))
+            .collect()
+    } else {
+        records
+    })
 }
 
-/// FNV-1a 64 offset basis.
-pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-
-/// A deterministic holdout carved from a training file (Reuters has no dev
-/// split). A record is held out when `fnv1a64("<seed>:<id>") % 1_000_000`
-/// is below `fraction * 1_000_000`; bench/peer_sklearn.py uses the same rule.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
-pub struct Carve {
-    /// Split name of the file carved ("reuters-en-train").
-    pub file: String,
-    /// Name given to the holdout ("reuters-en-dev").
-    pub dev_name: String,
-    /// Share held out, in (0, 1).
-    pub fraction: f64,
-    /// Seed mixed into the hash.
-    pub seed: u64,
+/// Code -> English name from a taxonomy TSV (code in column 0, name in 1).
+pub(crate) fn taxonomy_names(path: &Path) -> Result<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    Ok(text
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut cols = l.split('\t');
+            Some((cols.next()?.to_string(), cols.next()?.to_string()))
+        })
+        .collect())
 }
 
-impl Carve {
-    /// Whether the record with this id is in the holdout.
-    pub fn held_out(&self, id: &str) -> bool {
-        let h = fnv1a(FNV_OFFSET, format!("{}:{id}", self.seed).as_bytes());
-        ((h % 1_000_000) as f64) < self.fraction * 1_000_000.0
+/// Every dev split of the recipe's heads, each read once, in recipe order.
+pub(crate) fn read_dev(recipe: &Recipe, data: &Path) -> Result<Vec<(String, Vec<Record>)>> {
+    let mut out: Vec<(String, Vec<Record>)> = Vec::new();
+    for s in recipe.topics.dev.iter().chain(&recipe.regions.dev) {
+        if !out.iter().any(|(d, _)| d == s) {
+            out.push((s.clone(), read_split(recipe, data, s)?));
+        }
     }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -161,18 +173,7 @@ mod tests {
     }
 
     #[test]
-    fn carve_is_stable_and_near_its_fraction() {
-        let carve = Carve {
-            file: "r".into(),
-            dev_name: "d".into(),
-            fraction: 0.1,
-            seed: 7,
-        };
-        let n = (0..10_000)
-            .filter(|i| carve.held_out(&format!("reuters:{i}")))
-            .count();
-        assert!((800..1200).contains(&n), "{n}");
-        assert_eq!(carve.held_out("reuters:1"), carve.held_out("reuters:1"));
+    fn a_split_is_named_after_its_file() {
         assert_eq!(
             split_name(Path::new("/a/bbc-en-dev.jsonl.gz")),
             "bbc-en-dev"

@@ -1,8 +1,8 @@
 //! Per-split precision, recall and F1 of a model, as the service would tag.
 //!
 //! Topics of single-label corpora are scored on the top-1 topic; multi-label
-//! fields (regions) on the labels the service returns: those over their
-//! threshold, or the best one when none is. A field is scored only on records
+//! fields (regions) on the labels the service returns by default
+//! ([`crate::model::select::chosen`]). A field is scored only on records
 //! that list it in `labelled`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,13 +11,13 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::data::{Record, read_records, split_name};
 use rayon::prelude::*;
 
-use super::train::predict_records;
-use super::{LabelScore, MetricValue, Model, Prediction};
+use super::data::{Record, read_records, split_name};
 use crate::Result;
-use crate::tagger::prepare;
+use crate::model::select::chosen;
+use crate::model::{LabelScore, MetricValue, Model, Prediction};
+use crate::prepare::prepare;
 
 /// One label's figures.
 #[derive(Debug, Clone, Serialize)]
@@ -159,6 +159,17 @@ impl fmt::Display for EvalReport {
     }
 }
 
+/// Predictions for records, prepared exactly as serving prepares them.
+pub(crate) fn predict_records(model: &Model, records: &[Record]) -> Vec<Prediction> {
+    records
+        .par_iter()
+        .map(|r| {
+            let p = prepare(&r.title, &r.text, r.lang_hint(), model.gazetteer());
+            model.predict(&p.input(), 0)
+        })
+        .collect()
+}
+
 /// Evaluates a model on corpus files. A file that is the model's holdout
 /// source (e.g. `reuters-en-train`) is scored on its held-out records only,
 /// under the holdout's name (`reuters-en-dev`).
@@ -241,21 +252,6 @@ pub(crate) fn ece(pairs: &[(f32, bool)], bins: usize) -> f64 {
         / pairs.len() as f64
 }
 
-/// Recomputes `selected` from the model's current thresholds.
-pub(crate) fn reselect(model: &Model, preds: &mut [Prediction]) {
-    let (tt, rt) = model.thresholds();
-    let heads = [(&model.meta().topics, tt), (&model.meta().regions, rt)];
-    for p in preds {
-        for (scores, (labels, th)) in [&mut p.topics, &mut p.regions].into_iter().zip(heads) {
-            for s in scores.iter_mut() {
-                if let Some(k) = labels.iter().position(|l| l.code == s.code) {
-                    s.selected = s.score >= th.get(k).copied().unwrap_or(0.5);
-                }
-            }
-        }
-    }
-}
-
 /// Figures of one split from records and their predictions.
 pub fn split_report(
     model: &Model,
@@ -304,24 +300,11 @@ pub fn split_report(
     }
 }
 
-/// The labels the service would return: top-1 for single-label scoring,
-/// else those selected, or the best when none is.
+/// The labels the service would return with no caller limits: top-1 for
+/// single-label scoring, else every chosen label.
 fn predicted(scores: &[LabelScore], single: bool) -> BTreeSet<String> {
-    let mut out: BTreeSet<String> = if single {
-        BTreeSet::new()
-    } else {
-        scores
-            .iter()
-            .filter(|s| s.selected)
-            .map(|s| s.code.clone())
-            .collect()
-    };
-    if out.is_empty()
-        && let Some(best) = scores.first()
-    {
-        out.insert(best.code.clone());
-    }
-    out
+    let max = if single { 1 } else { usize::MAX };
+    chosen(scores, max, None).map(|s| s.code.clone()).collect()
 }
 
 fn f1(p: f64, r: f64) -> f64 {

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::data::Carve;
-use super::features::FeatureParams;
+use crate::model::Carve;
+use crate::model::features::FeatureParams;
 use crate::{Error, Result};
 
 /// A training recipe; `recipes/default.toml` documents every field.
@@ -103,9 +103,6 @@ pub struct HeadRecipe {
     pub briefs: f64,
     /// Inverse regularisation strength (scikit-learn's C).
     pub c: f64,
-    /// Per-label C overrides.
-    #[serde(default)]
-    pub c_per_label: BTreeMap<String, f64>,
     /// Corpus balancing exponent: weight of a record of a corpus with `n`
     /// labelled records is `(mean n / n)^balance` (0 = none, 1 = equal mass).
     #[serde(default)]
@@ -139,9 +136,9 @@ pub struct HeadRecipe {
     /// (never on dev); none when absent.
     #[serde(default)]
     pub calibration: Option<CalibrationRecipe>,
-    /// A desk prior: which training split a dispatch reads like, and so
-    /// which labels are open to it (topics; needs `calibration`, which
-    /// fits how far to trust it).
+    /// Desks: which training split a dispatch reads like, to mix per-desk
+    /// weight corrections, label shifts and Platt maps (topics; needs
+    /// `calibration`).
     #[serde(default)]
     pub desks: Option<DeskRecipe>,
 }
@@ -204,41 +201,17 @@ pub struct CalibrationRecipe {
     /// Refit the head on all training rows after calibrating.
     #[serde(default = "yes")]
     pub refit: bool,
-    /// With a desk prior: fit one Platt map per desk, pulled toward its
-    /// language group's map by a ridge of this strength (0: no desk maps).
+    /// With desks: fit one Platt map per desk on its dev stories as the
+    /// served head scores them, pulled toward its language group's map by a
+    /// ridge of this strength (0: no desk maps).
     #[serde(default)]
     pub desk_platt: f64,
-    /// With a desk prior: shift each desk's label scores from the label mix
+    /// With desks: shift each desk's label scores from the label mix
     /// of its training rows to the mix of its dev split (`<desk>-dev`),
     /// both smoothed by this many pseudo-counts per label (0: no shift).
     /// Positive-only sources keep their scores.
     #[serde(default)]
     pub label_shift: f64,
-    /// With desks: scale down the labels no likely desk uses, by a floor
-    /// the calibration fits per language. `false` keeps the floor at 1: a
-    /// desk's taxonomy then never silences a label.
-    #[serde(default = "yes")]
-    pub desk_prior: bool,
-    /// Where the desk maps (`desk_platt`) are fitted: on the held-out
-    /// training slice, or on each desk's dev split as the final head scores
-    /// it.
-    #[serde(default)]
-    pub desk_maps: DeskMaps,
-}
-
-/// The records a head's desk maps are fitted on.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeskMaps {
-    /// The calibration slice, scored by the head fitted without it.
-    #[default]
-    Slice,
-    /// The dev splits, scored by the head that serves: the desk's published
-    /// label mix and the refitted head, where the slice has the desk's
-    /// training sample and a head fitted on less. The dev calibration error
-    /// is then partly in-sample; `train` also reports it with the maps
-    /// cross-fitted on halves of dev.
-    Dev,
 }
 
 impl CalibrationRecipe {
@@ -287,7 +260,7 @@ impl Recipe {
                     "[{field}] trains on bbc and bbcsum: they are the same documents"
                 ));
             }
-            if !positive(head.c) || !head.c_per_label.values().all(|&c| positive(c)) {
+            if !positive(head.c) {
                 return Err(format!("[{field}] C must be positive"));
             }
             if head.max_iter == 0 || !positive(head.tol) {
@@ -306,7 +279,7 @@ impl Recipe {
                 }
                 if head.calibration.is_none() {
                     return Err(format!(
-                        "[{field}.desks] needs [{field}.calibration]: it fits how far to trust the desks"
+                        "[{field}.desks] needs [{field}.calibration]: the desks mix its maps and shifts"
                     ));
                 }
             }
@@ -322,15 +295,13 @@ impl Recipe {
                     head.briefs
                 ));
             }
-            if let Some(c) = head
-                .calibration
-                .as_ref()
-                .filter(|c| c.desk_maps == DeskMaps::Dev)
-                && (head.desks.is_none() || !positive(c.desk_platt) || head.dev.is_empty())
+            if let Some(c) = &head.calibration
+                && positive(c.desk_platt)
+                && (head.desks.is_none() || head.dev.is_empty())
             {
                 return Err(format!(
-                    "[{field}.calibration] desk_maps = \"dev\" needs [{field}.desks], \
-                     desk_platt > 0 and dev splits"
+                    "[{field}.calibration] desk_platt > 0 needs [{field}.desks] and dev splits: \
+                     the desk maps are fitted on the desks' dev stories"
                 ));
             }
         }
@@ -378,26 +349,34 @@ mod tests {
     }
 
     #[test]
-    fn desk_maps_on_dev_need_desks_and_dev_splits() {
+    fn desk_maps_need_desks_and_dev_splits() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes/default.toml");
         let r = Recipe::load(&path).unwrap();
-        let maps = |r: &Recipe| r.topics.calibration.as_ref().unwrap().desk_maps;
-        assert_eq!(maps(&r), DeskMaps::Dev);
         let mut no_desks = r.clone();
         no_desks.topics.desks = None;
         let err = no_desks.check().unwrap_err();
-        assert!(err.contains("desk_maps"), "{err}");
+        assert!(err.contains("desk_platt"), "{err}");
         let mut no_dev = r.clone();
         no_dev.topics.dev.clear();
         assert!(no_dev.check().is_err());
-        let mut slice = no_desks;
-        slice.topics.calibration.as_mut().unwrap().desk_maps = DeskMaps::Slice;
-        assert_eq!(slice.check(), Ok(()));
-        // An unknown place to fit them is a parse error.
-        let text = std::fs::read_to_string(&path)
-            .unwrap()
-            .replace("desk_maps = \"dev\"", "desk_maps = \"test\"");
-        assert!(toml::from_str::<Recipe>(&text).is_err());
+        let mut no_maps = no_desks;
+        no_maps.topics.calibration.as_mut().unwrap().desk_platt = 0.0;
+        assert_eq!(no_maps.check(), Ok(()));
+    }
+
+    #[test]
+    fn retired_switches_are_refused() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes/default.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (after, key) in [
+            ("[topics.calibration]", "desk_prior = true"),
+            ("[topics.calibration]", "desk_maps = \"slice\""),
+            ("[topics]", "c_per_label = { \"medtop:04000000\" = 2.0 }"),
+        ] {
+            let old = text.replacen(after, &format!("{after}\n{key}"), 1);
+            let err = toml::from_str::<Recipe>(&old).unwrap_err().to_string();
+            assert!(err.contains("unknown field"), "{key}: {err}");
+        }
     }
 
     #[test]

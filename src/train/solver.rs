@@ -6,12 +6,15 @@
 //! `0.5 ||w||^2 + C sum_i s_i log(1 + exp(-y_i (x_i.w + b)))`, intercept not
 //! penalised, so `C` means the same in bench/peer_sklearn.py.
 
+use std::collections::VecDeque;
+
 use linfa::dataset::Records;
 use linfa::prelude::*;
 use ndarray::Array1;
 use rayon::prelude::*;
 
-use super::features::Features;
+use super::vocab::Features;
+use crate::model::calibrate::sigmoid;
 
 /// Sparse records for linfa: a borrowed CSR matrix (linfa implements
 /// `Records` only for ndarray types, and the orphan rule forbids `CsMat`).
@@ -150,11 +153,6 @@ pub struct FittedLogistic {
     pub converged: bool,
 }
 
-/// Logistic function.
-pub fn sigmoid(z: f32) -> f32 {
-    1.0 / (1.0 + (-z).exp())
-}
-
 /// `log(1 + exp(t))` without overflow.
 fn log1pexp(t: f64) -> f64 {
     if t > 0.0 {
@@ -251,6 +249,38 @@ impl<'a> Fit<SparseRecords<'a>, Array1<bool>, SolverError> for ValidLogisticPara
     }
 }
 
+/// L-BFGS memory: (step, gradient change, 1 / their dot product), oldest
+/// first.
+type History = VecDeque<(Vec<f64>, Vec<f64>, f64)>;
+
+/// The L-BFGS descent direction `-H g` by the two-loop recursion; `gn` is
+/// the gradient norm, which scales the first step.
+fn direction(hist: &History, g: &[f64], gn: f64) -> Vec<f64> {
+    let mut q = g.to_vec();
+    let mut alphas = Vec::with_capacity(hist.len());
+    for (sv, yv, rho) in hist.iter().rev() {
+        let a = rho * dot(sv, &q);
+        for (qi, yi) in q.iter_mut().zip(yv) {
+            *qi -= a * yi;
+        }
+        alphas.push(a);
+    }
+    let gamma = match hist.back() {
+        Some((sv, yv, _)) => dot(sv, yv) / dot(yv, yv),
+        None => 1.0 / gn,
+    };
+    for qi in &mut q {
+        *qi *= gamma;
+    }
+    for ((sv, yv, rho), a) in hist.iter().zip(alphas.iter().rev()) {
+        let b = rho * dot(yv, &q);
+        for (qi, si) in q.iter_mut().zip(sv) {
+            *qi += (a - b) * si;
+        }
+    }
+    q.into_iter().map(|v| -v).collect()
+}
+
 impl ValidLogisticParams {
     /// Minimises the problem with L-BFGS and Armijo backtracking.
     fn lbfgs(&self, p: &Problem<'_>) -> FittedLogistic {
@@ -259,8 +289,7 @@ impl ValidLogisticParams {
         let mut g = vec![0.0f64; n];
         let mut f = p.eval(&w, &mut g);
         let g0 = dot(&g, &g).sqrt();
-        let mut hist: std::collections::VecDeque<(Vec<f64>, Vec<f64>, f64)> =
-            std::collections::VecDeque::new();
+        let mut hist: History = VecDeque::new();
         let mut w_new = vec![0.0f64; n];
         let mut g_new = vec![0.0f64; n];
         let mut converged = false;
@@ -272,30 +301,7 @@ impl ValidLogisticParams {
                 converged = true;
                 break;
             }
-            // Two-loop recursion: d = -H g.
-            let mut q = g.clone();
-            let mut alphas = Vec::with_capacity(hist.len());
-            for (sv, yv, rho) in hist.iter().rev() {
-                let a = rho * dot(sv, &q);
-                for (qi, yi) in q.iter_mut().zip(yv) {
-                    *qi -= a * yi;
-                }
-                alphas.push(a);
-            }
-            let gamma = match hist.back() {
-                Some((sv, yv, _)) => dot(sv, yv) / dot(yv, yv),
-                None => 1.0 / gn,
-            };
-            for qi in &mut q {
-                *qi *= gamma;
-            }
-            for ((sv, yv, rho), a) in hist.iter().zip(alphas.iter().rev()) {
-                let b = rho * dot(yv, &q);
-                for (qi, si) in q.iter_mut().zip(sv) {
-                    *qi += (a - b) * si;
-                }
-            }
-            let mut d: Vec<f64> = q.into_iter().map(|v| -v).collect();
+            let mut d = direction(&hist, &g, gn);
             let mut gd = dot(&g, &d);
             if gd >= 0.0 {
                 hist.clear();

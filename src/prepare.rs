@@ -1,0 +1,76 @@
+//! The one "prepare a dispatch" step that serving, evaluation and training
+//! share: cleaning, language, places, and the view the model reads.
+
+use crate::geo::{Gazetteer, PlaceCount};
+use crate::text::{self, Cleaned, Lang};
+
+/// What the model reads of one prepared dispatch.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelInput<'a> {
+    /// Language of the dispatch.
+    pub lang: Lang,
+    /// Headline (given or found at the top of the text), may be empty.
+    pub title: &'a str,
+    /// Cleaned body text.
+    pub body: &'a str,
+    /// Countries named in title and body.
+    pub places: &'a [PlaceCount],
+}
+
+/// A dispatch after cleaning, language settling and place finding: the one
+/// form that both training and serving feed the model, so features match.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Language given or detected.
+    pub lang: Lang,
+    /// Segments of the original text.
+    pub cleaned: Cleaned,
+    /// The caller's title, or the headline found at the top of the text.
+    pub title: String,
+    /// Body text with boilerplate, captions and the headline removed.
+    pub body: String,
+    /// Countries named in title and body, most mentioned first.
+    pub places: Vec<PlaceCount>,
+}
+
+impl Prepared {
+    /// The view of this dispatch that the model reads.
+    pub fn input(&self) -> ModelInput<'_> {
+        ModelInput {
+            lang: self.lang,
+            title: &self.title,
+            body: &self.body,
+            places: &self.places,
+        }
+    }
+}
+
+/// Cleans `text`, settles the language (the hint wins) and finds places.
+#[tracing::instrument(level = "debug", skip_all, fields(bytes = text.len()))]
+pub fn prepare(title: &str, text: &str, hint: Option<Lang>, gazetteer: &Gazetteer) -> Prepared {
+    let cleaned = text::clean(text);
+    let title = if title.trim().is_empty() {
+        cleaned.headline().map(|r| &text[r]).unwrap_or("")
+    } else {
+        title.trim()
+    }
+    .to_string();
+    let body = cleaned.body_text(text);
+    let both = format!("{title}\n{body}");
+    let lang = hint.unwrap_or_else(|| text::lang::detect(&both));
+    // Places also come from the dateline ("PARIS (Reuters) -"), which the
+    // body leaves out.
+    let mut where_ = both;
+    for r in cleaned.datelines() {
+        where_.push('\n');
+        where_.push_str(&text[r]);
+    }
+    let places = gazetteer.places(&where_);
+    Prepared {
+        lang,
+        cleaned,
+        title,
+        body,
+        places,
+    }
+}

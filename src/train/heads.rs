@@ -1,0 +1,268 @@
+//! Fitting one head: its labels, the weight of each training row, the
+//! design matrix (with desk copies when the head adapts per desk), one
+//! binary task per label, and the fitted, quantised head.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use ndarray::Array1;
+
+use super::corpus::{Corpus, desk_copies, desk_name, select_rows};
+use super::data::Record;
+use super::recipe::{DeskRecipe, HeadRecipe};
+use super::report::LabelFit;
+use super::solver::{BinaryTask, FittedLogistic, LogisticParams, fit_one_vs_rest};
+use super::vocab::Features;
+use crate::model::file::quantize;
+use crate::model::{Head, Label};
+use crate::{Error, Result};
+
+/// A fitted head with its per-label report and fitting time.
+pub(crate) struct HeadFit {
+    pub(crate) head: Head,
+    pub(crate) fits: Vec<LabelFit>,
+    pub(crate) seconds: f64,
+}
+
+/// The rows one head trains on and how they are laid out.
+struct Rows<'a> {
+    corpus: &'a Corpus,
+    /// Corpus record indices.
+    rows: Vec<usize>,
+    /// Rows per training split, in split order (the desks of the head).
+    per_split: BTreeMap<usize, usize>,
+}
+
+/// Fits one head on the labelled rows of its training splits, leaving out
+/// the records `exclude` names; `label_names` gives each code its name.
+pub(crate) fn fit_head(
+    name: &str,
+    hr: &HeadRecipe,
+    corpus: &Corpus,
+    label_names: &BTreeMap<String, String>,
+    prune: f32,
+    exclude: &dyn Fn(&Record) -> bool,
+) -> Result<HeadFit> {
+    let t0 = Instant::now();
+    let rows = corpus.rows(hr, exclude);
+    if rows.is_empty() {
+        return Err(Error::Training(format!(
+            "{name}: no labelled training records"
+        )));
+    }
+    let mut per_split: BTreeMap<usize, usize> = BTreeMap::new();
+    for &i in &rows {
+        *per_split.entry(corpus.split_of[i]).or_insert(0) += 1;
+    }
+    let rows = Rows {
+        corpus,
+        rows,
+        per_split,
+    };
+    let labels = labels_of(hr, &rows, label_names);
+    let adapt = hr.desks.as_ref().filter(|d| d.adapt);
+    let x = design(hr, &rows, adapt);
+    let tasks = label_tasks(hr, &rows, &labels);
+    let positives: Vec<usize> = tasks
+        .iter()
+        .map(|t| t.targets.iter().filter(|&&p| p).count())
+        .collect();
+    tracing::info!(
+        head = name,
+        rows = rows.rows.len(),
+        labels = labels.len(),
+        nnz = x.nnz(),
+        "fitting"
+    );
+    let params = LogisticParams::new().max_iter(hr.max_iter).tol(hr.tol);
+    let fitted =
+        fit_one_vs_rest(&x, tasks, &params).map_err(|e| Error::Training(format!("{name}: {e}")))?;
+    let blocks = if adapt.is_some() {
+        rows.per_split.len()
+    } else {
+        0
+    };
+    let (mut weights, mut bias, mut fits) = (Vec::new(), Vec::new(), Vec::new());
+    for ((l, mut m), pos) in labels.iter().zip(fitted).zip(positives) {
+        if let Some(d) = adapt {
+            unscale_desk_blocks(&mut m, d, &rows, x.cols() / (1 + blocks));
+        }
+        quantize(&mut m.weights, prune);
+        let nonzero = m.weights.iter().filter(|w| **w != 0.0).count();
+        tracing::info!(head = name, label = %l.code, iterations = m.iterations, converged = m.converged, nonzero, "label fitted");
+        fits.push(LabelFit {
+            code: l.code.clone(),
+            positives: pos,
+            iterations: m.iterations,
+            converged: m.converged,
+            threshold: hr.default_threshold,
+            nonzero,
+        });
+        weights.push(m.weights);
+        bias.push(m.intercept);
+    }
+    let thresholds = vec![hr.default_threshold; labels.len()];
+    Ok(HeadFit {
+        head: Head::new(labels, weights, bias, thresholds, blocks),
+        fits,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// The head's labels: every code its rows carry, in code order.
+fn labels_of(hr: &HeadRecipe, rows: &Rows<'_>, names: &BTreeMap<String, String>) -> Vec<Label> {
+    let records = &rows.corpus.records;
+    let codes: BTreeSet<&str> = rows
+        .rows
+        .iter()
+        .flat_map(|&i| records[i].labels(&hr.field).iter().map(String::as_str))
+        .collect();
+    codes
+        .iter()
+        .map(|c| Label {
+            code: c.to_string(),
+            name: names.get(*c).cloned().unwrap_or_else(|| c.to_string()),
+        })
+        .collect()
+}
+
+/// The design matrix: the head's rows (place-only sources masked to their
+/// place columns), followed by each row's desk copy when the head adapts.
+fn design(hr: &HeadRecipe, rows: &Rows<'_>, adapt: Option<&DeskRecipe>) -> Features {
+    let Rows {
+        corpus,
+        rows,
+        per_split,
+    } = rows;
+    let masked: Vec<bool> = rows
+        .iter()
+        .map(|&i| hr.places_only.contains(&corpus.records[i].source))
+        .collect();
+    let x = select_rows(
+        &corpus.x_all,
+        rows,
+        &masked,
+        corpus.first_place,
+        hr.use_places,
+    );
+    let Some(d) = adapt else {
+        return x;
+    };
+    let desk: BTreeMap<usize, usize> = per_split.keys().enumerate().map(|(k, &s)| (s, k)).collect();
+    let desk_of: Vec<usize> = rows.iter().map(|&i| desk[&corpus.split_of[i]]).collect();
+    let scales: Vec<f32> = per_split
+        .keys()
+        .map(|&s| d.scale(desk_name(&corpus.splits[s])) as f32)
+        .collect();
+    desk_copies(&x, &desk_of, per_split.len(), &scales)
+}
+
+/// Each row's weight before the per-label rules: corpus balance,
+/// `(mean corpus size / corpus size)^balance`, times the source's and the
+/// brief's multipliers, normalised to mean 1 so that C keeps its meaning.
+fn row_weights(hr: &HeadRecipe, rows: &Rows<'_>) -> Vec<f64> {
+    let records = &rows.corpus.records;
+    let mean = rows.rows.len() as f64 / rows.per_split.len() as f64;
+    let mut base: Vec<f64> = rows
+        .rows
+        .iter()
+        .map(|&i| {
+            let n = rows.per_split[&rows.corpus.split_of[i]] as f64;
+            let src = hr
+                .source_weights
+                .get(&records[i].source)
+                .copied()
+                .unwrap_or(1.0);
+            let brief = if records[i].brief { hr.briefs } else { 1.0 };
+            (mean / n).powf(hr.balance) * src * brief
+        })
+        .collect();
+    let total: f64 = base.iter().sum();
+    for b in &mut base {
+        *b *= rows.rows.len() as f64 / total;
+    }
+    base
+}
+
+/// One binary task per label: its targets, and the row weights with the
+/// negatives the recipe does not trust set to 0 (a positive-only source's,
+/// and with `negatives_from_own_labels` a source's for a label it never
+/// uses), positives scaled up by `positive_balance`.
+fn label_tasks(hr: &HeadRecipe, rows: &Rows<'_>, labels: &[Label]) -> Vec<BinaryTask> {
+    let records = &rows.corpus.records;
+    let field = hr.field.as_str();
+    let base = row_weights(hr, rows);
+    // Labels each source has positives of.
+    let mut source_labels: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for &i in &rows.rows {
+        for l in records[i].labels(field) {
+            source_labels.insert((records[i].source.as_str(), l.as_str()));
+        }
+    }
+    labels
+        .iter()
+        .map(|l| {
+            let targets: Array1<bool> = rows
+                .rows
+                .iter()
+                .map(|&i| records[i].labels(field).contains(&l.code))
+                .collect();
+            let mut weights: Array1<f32> = rows
+                .rows
+                .iter()
+                .zip(&base)
+                .zip(targets.iter())
+                .map(|((&i, &b), &pos)| {
+                    let src = records[i].source.as_str();
+                    let untrusted = hr.positive_only.contains(&records[i].source)
+                        || (hr.negatives_from_own_labels
+                            && !source_labels.contains(&(src, l.code.as_str())));
+                    if !pos && untrusted { 0.0 } else { b as f32 }
+                })
+                .collect();
+            if hr.positive_balance > 0.0 {
+                balance_positives(&mut weights, &targets, hr.positive_balance);
+            }
+            BinaryTask {
+                targets,
+                weights,
+                c: hr.c,
+            }
+        })
+        .collect()
+}
+
+/// Scales the positives' weights by `(negative mass / positive mass)^power`.
+fn balance_positives(weights: &mut Array1<f32>, targets: &Array1<bool>, power: f64) {
+    let (mut pos_w, mut neg_w) = (0.0f64, 0.0f64);
+    for (&w, &t) in weights.iter().zip(targets.iter()) {
+        if t {
+            pos_w += f64::from(w);
+        } else {
+            neg_w += f64::from(w);
+        }
+    }
+    if pos_w > 0.0 && neg_w > 0.0 {
+        let up = (neg_w / pos_w).powf(power) as f32;
+        for (w, &t) in weights.iter_mut().zip(targets.iter()) {
+            if t {
+                *w *= up;
+            }
+        }
+    }
+}
+
+/// Folds each desk's copy scale into its block of fitted weights: serving
+/// reads the copies' weights with the desk probability only.
+fn unscale_desk_blocks(m: &mut FittedLogistic, d: &DeskRecipe, rows: &Rows<'_>, cols: usize) {
+    for (&s, block) in rows
+        .per_split
+        .keys()
+        .zip(m.weights[cols..].chunks_mut(cols))
+    {
+        let scale = d.scale(desk_name(&rows.corpus.splits[s])) as f32;
+        for w in block {
+            *w *= scale;
+        }
+    }
+}

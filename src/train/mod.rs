@@ -1,0 +1,353 @@
+//! Training: from a recipe to a fitted [`Model`]. Reads the corpora,
+//! prepares them as serving prepares a dispatch, fits the vocabulary, the
+//! topic head with its desks and calibration, and the region head, then
+//! tunes thresholds and measures on dev.
+//!
+//! # Layout
+//! - [`recipe`]: the TOML training recipe.
+//! - [`data`]: shared-corpus records, splits and label names.
+//! - [`corpus`]: the training corpus, prepared, with briefs, vectorised.
+//! - [`vocab`]: fitting the TF-IDF vocabulary; the training matrix.
+//! - [`solver`]: sparse weighted logistic regression (linfa `Fit`).
+//! - [`heads`]: fitting one head.
+//! - [`desks`]: the topic head's desks and label shifts.
+//! - [`calibrate`]: fitting the calibration maps.
+//! - [`thresholds`]: per-label decision thresholds tuned on dev.
+//! - [`eval`]: per-split precision/recall/F1 of a model.
+//! - [`report`]: what a training run reports.
+
+pub mod calibrate;
+pub mod corpus;
+pub mod data;
+pub mod desks;
+pub mod eval;
+pub mod heads;
+pub mod recipe;
+pub mod report;
+pub mod solver;
+pub mod thresholds;
+pub mod vocab;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use crate::Result;
+use crate::geo::Gazetteer;
+use crate::model::file::FORMAT_VERSION;
+use crate::model::{CorpusInfo, Desks, Model, ModelMeta};
+use corpus::Corpus;
+use data::{Record, read_dev, taxonomy_names};
+use eval::predict_records;
+use heads::{HeadFit, fit_head};
+use thresholds::DevSplit;
+
+pub use eval::{EvalReport, evaluate};
+pub use recipe::Recipe;
+pub use report::{CalibrationReport, DeskReport, LabelFit, TrainReport};
+
+/// Trains the model a recipe describes; `data_dir` overrides the recipe's.
+pub fn train_recipe(recipe_path: &Path, data_dir: Option<&Path>) -> Result<(Model, TrainReport)> {
+    let recipe = Recipe::load(recipe_path)?;
+    let data = data_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| recipe.data_dir.clone());
+    train(&recipe, &data)
+}
+
+/// Trains with a loaded recipe and a data folder.
+#[tracing::instrument(skip_all, fields(recipe = %recipe.name))]
+pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
+    let t0 = Instant::now();
+    let gazetteer = Gazetteer::from_taxonomy(&data.join("taxonomy"))?;
+    let topic_names = taxonomy_names(&data.join("taxonomy/iptc_mediatopic_top.tsv"))?;
+    let region_names = taxonomy_names(&data.join("taxonomy/m49_regions.tsv"))?;
+    let (corpus, features) = Corpus::load(recipe, data, &gazetteer)?;
+    // Dev records: the label shifts read their label mix, the desk maps are
+    // fitted on them and the model is measured on them at the end.
+    let dev = read_dev(recipe, data)?;
+
+    let topics = fit_topics(recipe, &corpus, &topic_names, &dev)?;
+    let regions = fit_head(
+        "regions",
+        &recipe.regions,
+        &corpus,
+        &region_names,
+        recipe.prune,
+        &|r| in_slice(&recipe.regions, r),
+    )?;
+    let meta = ModelMeta {
+        format_version: FORMAT_VERSION,
+        version: recipe.version.clone(),
+        recipe: recipe.name.clone(),
+        vocabulary_size: features.n_terms() as u64,
+        corpora: corpus_info(recipe, &corpus),
+        holdout: Some(recipe.holdout.clone()),
+        ..ModelMeta::default()
+    };
+    let nnz = corpus.x_all.nnz();
+    let (counts, prepare_seconds, vectorize_seconds) = (
+        corpus.counts.clone(),
+        corpus.prepare_seconds,
+        corpus.vectorize_seconds,
+    );
+    drop(corpus);
+    let mut model = Model::new(
+        meta,
+        gazetteer,
+        features,
+        (topics.fit.head, regions.head),
+        topics.desks,
+    );
+    let mut calibration = topics.calibration;
+    if let Some(report) = calibration.as_mut() {
+        model = fit_dev_desk_maps(model, recipe, &dev, report);
+    }
+    let (model, labels, dev_report) =
+        tune_and_measure(model, recipe, dev, topics.fit.fits, regions.fits);
+
+    let report = TrainReport {
+        recipe: recipe.name.clone(),
+        version: recipe.version.clone(),
+        data_dir: data.to_path_buf(),
+        corpora: counts,
+        vocabulary_size: model.features().n_terms(),
+        features: model.features().n_features(),
+        nnz,
+        prepare_seconds,
+        vectorize_seconds,
+        fit_topics_seconds: topics.fit.seconds,
+        fit_regions_seconds: regions.seconds,
+        total_seconds: t0.elapsed().as_secs_f64(),
+        labels,
+        calibration,
+        dev: dev_report,
+    };
+    tracing::info!(seconds = report.total_seconds, "trained");
+    Ok((model, report))
+}
+
+/// Whether a record is in the head's calibration slice.
+fn in_slice(hr: &recipe::HeadRecipe, r: &Record) -> bool {
+    hr.calibration.as_ref().is_some_and(|c| c.held_out(&r.id))
+}
+
+/// The topic head as fitted: its head and label fits, its desks and its
+/// calibration report.
+struct TopicFit {
+    fit: HeadFit,
+    desks: Option<Desks>,
+    calibration: Option<CalibrationReport>,
+}
+
+/// Fits the topic head. With a calibration recipe: fitted without the
+/// calibration slice, then its desks (temperature fitted on the slice),
+/// label shifts and group maps, then (with `refit`) head and desks refitted
+/// on every record, keeping the maps and the temperature.
+fn fit_topics(
+    recipe: &Recipe,
+    corpus: &Corpus,
+    names: &BTreeMap<String, String>,
+    dev: &[(String, Vec<Record>)],
+) -> Result<TopicFit> {
+    let hr = &recipe.topics;
+    let fit = |exclude: &dyn Fn(&Record) -> bool| {
+        fit_head("topics", hr, corpus, names, recipe.prune, exclude)
+    };
+    let mut topics = fit(&|r| in_slice(hr, r))?;
+    let Some(cal) = &hr.calibration else {
+        return Ok(TopicFit {
+            fit: topics,
+            desks: None,
+            calibration: None,
+        });
+    };
+    let fit_desks = |labels: &[crate::model::Label], exclude: &dyn Fn(&Record) -> bool| {
+        hr.desks
+            .as_ref()
+            .map(|dr| desks::fit_desks(hr, dr, corpus, labels, recipe.prune, exclude))
+            .transpose()
+    };
+    let mut desk_seconds = 0.0;
+    let first = fit_desks(topics.head.labels(), &|r| in_slice(hr, r))?;
+    let mut desks = first.map(|d| {
+        desk_seconds += d.seconds;
+        let (t, accuracy) = desks::fit_temperature(&d.head, hr, cal, corpus);
+        tracing::info!(t, accuracy, "desk temperature fitted");
+        (Desks::new(d.head, t, d.uses), accuracy)
+    });
+    let shifts = match desks.as_ref().filter(|_| cal.label_shift > 0.0) {
+        Some((d, _)) => desks::label_shifts(
+            hr,
+            corpus,
+            d.head().labels(),
+            topics.head.labels(),
+            dev,
+            cal.label_shift,
+        ),
+        None => Vec::new(),
+    };
+    let slice = calibrate::fit_slice(
+        &topics.head,
+        desks.as_ref().map(|d| &d.0),
+        hr,
+        cal,
+        corpus,
+        shifts,
+    );
+    tracing::info!(calibration = ?slice.calibration, slice = slice.records, "topic calibration fitted");
+    let report = calibration_report(cal, &slice, desks.as_ref());
+    if cal.refit {
+        let first = topics.seconds;
+        topics = fit(&|_| false)?;
+        topics.seconds += first;
+        if let (Some(all), Some((d, _))) =
+            (fit_desks(topics.head.labels(), &|_| false)?, &mut desks)
+        {
+            desk_seconds += all.seconds;
+            *d = Desks::new(all.head, d.temperature(), all.uses);
+        }
+    }
+    topics.head = topics.head.calibrated(slice.calibration);
+    // The desk models are part of the topic head's fit.
+    topics.seconds += desk_seconds;
+    Ok(TopicFit {
+        fit: topics,
+        desks: desks.map(|d| d.0),
+        calibration: Some(report),
+    })
+}
+
+/// The calibration report of the slice fit, before any dev fit.
+fn calibration_report(
+    cal: &recipe::CalibrationRecipe,
+    slice: &calibrate::SliceFit,
+    desks: Option<&(Desks, f64)>,
+) -> CalibrationReport {
+    CalibrationReport {
+        slice_records: slice.records,
+        fraction: cal.fraction,
+        refit: cal.refit,
+        calibration: slice.calibration.clone(),
+        desks: desks.map(|(d, accuracy)| DeskReport {
+            desks: d.head().labels().iter().map(|l| l.code.clone()).collect(),
+            t: d.temperature(),
+            slice_accuracy: *accuracy,
+        }),
+        dev_cross_fitted_ece: Vec::new(),
+    }
+}
+
+/// The training corpora as the model header lists them, with licences.
+fn corpus_info(recipe: &Recipe, corpus: &Corpus) -> Vec<CorpusInfo> {
+    corpus
+        .counts
+        .iter()
+        .map(|c| CorpusInfo {
+            name: c.split.clone(),
+            documents: c.documents as u64,
+            licence: recipe
+                .licences
+                .iter()
+                .find(|(src, _)| c.split.starts_with(&format!("{src}-")))
+                .map(|(_, l)| l.clone())
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// Fits the topic head's per-desk Platt maps on the desks' dev stories as
+/// `model` serves them (when the recipe asks for desk maps), and records
+/// them and the cross-fitted dev ECE in the calibration report.
+fn fit_dev_desk_maps(
+    model: Model,
+    recipe: &Recipe,
+    dev: &[(String, Vec<Record>)],
+    report: &mut CalibrationReport,
+) -> Model {
+    let Some(cal) = recipe
+        .topics
+        .calibration
+        .as_ref()
+        .filter(|c| c.desk_platt > 0.0)
+    else {
+        return model;
+    };
+    let (maps, cross) = calibrate::dev_desk_maps(&model, &recipe.topics, cal, dev);
+    if maps.is_empty() {
+        return model;
+    }
+    report.calibration.desks = maps.clone();
+    report.dev_cross_fitted_ece = cross;
+    model.with_desk_maps(maps)
+}
+
+/// Predicts dev once, tunes each head's thresholds on it, then measures the
+/// model with them and writes the figures into its header.
+fn tune_and_measure(
+    model: Model,
+    recipe: &Recipe,
+    dev: Vec<(String, Vec<Record>)>,
+    mut topic_fits: Vec<LabelFit>,
+    mut region_fits: Vec<LabelFit>,
+) -> (Model, Vec<LabelFit>, EvalReport) {
+    let mut dev: Vec<DevSplit> = dev
+        .into_iter()
+        .map(|(name, records)| {
+            let preds = predict_records(&model, &records);
+            DevSplit {
+                name,
+                records,
+                preds,
+            }
+        })
+        .collect();
+    let topics = thresholds::tune(&recipe.topics, &mut topic_fits, &dev, |p| &p.topics);
+    let regions = thresholds::tune(&recipe.regions, &mut region_fits, &dev, |p| &p.regions);
+    let model = model.with_thresholds(topics, regions);
+    let mut report = EvalReport {
+        model_version: model.meta().version.clone(),
+        splits: Vec::new(),
+    };
+    for split in &mut dev {
+        model.reselect(&mut split.preds);
+        report.splits.push(eval::split_report(
+            &model,
+            &split.name,
+            &split.records,
+            &split.preds,
+        ));
+    }
+    let model = model.with_metrics(report.metrics());
+    topic_fits.extend(region_fits);
+    (model, topic_fits, report)
+}
+
+/// Tests that need the shared corpora in `../shared/data` (minutes; run
+/// on demand with `--ignored`).
+#[cfg(test)]
+mod corpus_tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// Trains the default recipe on the shared data (minutes): run with
+    /// `cargo test --release -- --ignored train_default --nocapture`.
+    #[test]
+    #[ignore]
+    fn train_default() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let data = std::env::var("DT_DATA")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| root.join("../shared/data"));
+        let out = std::env::var("DT_OUT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| root.join("models/default.dtm"));
+        let recipe = std::env::var("DT_RECIPE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| root.join("recipes/default.toml"));
+        let (model, report) = train_recipe(&recipe, Some(&data)).unwrap();
+        println!("{report}");
+        model.save(&out).unwrap();
+    }
+}
