@@ -10,13 +10,14 @@
 //! for the labels and the held-out model selection. Deterministic: the same
 //! data and embedded model give the same file. Dev splits are never read.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use dispatch_tagger::model::Model;
 use dispatch_tagger::summarize::Scorer;
-use dispatch_tagger::summarize::learn::{self, Doc};
+use dispatch_tagger::summarize::learn::{self, Doc, Fitted};
 use dispatch_tagger::summarize::scorer::ScorerSet;
 use dispatch_tagger::text::Lang;
 use rayon::prelude::*;
@@ -27,17 +28,11 @@ const CORPORA: [(&str, Lang, usize); 2] = [
     ("orangesum-fr-train", Lang::Fr, 2),
 ];
 
+/// Title, text and reference summary of one training record.
+type Record = (String, String, String);
+
 fn main() -> Result<()> {
-    let mut data = PathBuf::from("../shared/data");
-    let mut out = PathBuf::from("models/summarizer.tsv");
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--data" => data = args.next().context("--data DIR")?.into(),
-            "--out" => out = args.next().context("--out FILE")?.into(),
-            other => bail!("unknown argument {other:?}: use --data DIR, --out FILE"),
-        }
-    }
+    let (data, out) = parse_args()?;
     let model = Model::embedded()?;
     let mut header = vec![
         "dispatch-tagger summarizer: logistic sentence scorers, one per language.".to_string(),
@@ -49,65 +44,9 @@ fn main() -> Result<()> {
     for (stem, lang, k) in CORPORA {
         let path = data.join("corpora").join(format!("{stem}.jsonl.gz"));
         let records = read(&path)?;
-        // Every tenth record is held out to choose the label kind,
-        // redundancy and floor; the word log-odds come from the others.
-        let fitting = |i: &usize| !i.is_multiple_of(10);
-        let terms = learn::term_log_odds(
-            records
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| fitting(i))
-                .map(|(_, (_, text, summary))| (text.as_str(), summary.as_str())),
-        );
-        let with_terms = Scorer {
-            terms: terms.clone(),
-            ..Scorer::default()
-        };
-        let docs: Vec<(usize, Doc)> = records
-            .par_iter()
-            .enumerate()
-            .filter_map(|(i, (title, text, summary))| {
-                learn::prepare(text, title, lang, summary, &model, &with_terms).map(|d| (i, d))
-            })
-            .collect();
-        let train: Vec<&Doc> = docs
-            .iter()
-            .filter(|(i, _)| fitting(i))
-            .map(|(_, d)| d)
-            .collect();
-        let held: Vec<&Doc> = docs
-            .iter()
-            .filter(|(i, _)| !fitting(i))
-            .map(|(_, d)| d)
-            .collect();
-        eprintln!(
-            "{stem}: {} records, {} usable, {} words with log-odds",
-            records.len(),
-            docs.len(),
-            terms.len()
-        );
-        let fitted = learn::fit(&train, &held, k, terms);
-        for t in &fitted.tried {
-            eprintln!("  {t}");
-        }
-        let line = format!(
-            "{stem} ({} documents), at most {k} sentences: labels = {}, word log-odds {}, redundancy {}, floor {}; held-out tenth {} vs Lead-{} {} (unstemmed ROUGE)",
-            docs.len(),
-            fitted.labels,
-            if fitted.scorer.terms.is_empty() {
-                "off"
-            } else {
-                "on"
-            },
-            fitted.scorer.redundancy,
-            fitted.scorer.floor,
-            fitted.held_out,
-            fitted.lead.0,
-            fitted.lead.1
-        );
-        eprintln!("{line}");
+        let (line, scorer) = fit_corpus(stem, &records, lang, k, &model);
         header.push(line);
-        scorers.push(fitted.scorer);
+        scorers.push(scorer);
     }
     let fr = scorers.pop().context("French scorer")?;
     let en = scorers.pop().context("English scorer")?;
@@ -117,8 +56,116 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+/// The data directory and the output file from `--data DIR` and
+/// `--out FILE`, each with its default.
+fn parse_args() -> Result<(PathBuf, PathBuf)> {
+    let mut data = PathBuf::from("../shared/data");
+    let mut out = PathBuf::from("models/summarizer.tsv");
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--data" => data = args.next().context("--data DIR")?.into(),
+            "--out" => out = args.next().context("--out FILE")?.into(),
+            other => bail!("unknown argument {other:?}: use --data DIR, --out FILE"),
+        }
+    }
+    Ok((data, out))
+}
+
+/// Whether record `i` is fitted on: every tenth record is held out to
+/// choose the label kind, redundancy and floor; the word log-odds come from
+/// the others.
+fn is_fitting(i: usize) -> bool {
+    !i.is_multiple_of(10)
+}
+
+/// Fits the scorer of corpus `stem` (language `lang`, `k`-sentence
+/// summaries) on its `records`, reporting the candidates on stderr; returns
+/// the scorer and its line for the file header.
+fn fit_corpus(
+    stem: &str,
+    records: &[Record],
+    lang: Lang,
+    k: usize,
+    model: &Model,
+) -> (String, Scorer) {
+    let terms = learn::term_log_odds(
+        records
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| is_fitting(*i))
+            .map(|(_, (_, text, summary))| (text.as_str(), summary.as_str())),
+    );
+    let docs = analyse_records(records, lang, model, &terms);
+    let (train, held) = split(&docs);
+    eprintln!(
+        "{stem}: {} records, {} usable, {} words with log-odds",
+        records.len(),
+        docs.len(),
+        terms.len()
+    );
+    let fitted = learn::fit(&train, &held, k, terms);
+    for t in &fitted.tried {
+        eprintln!("  {t}");
+    }
+    let line = describe(stem, docs.len(), k, &fitted);
+    eprintln!("{line}");
+    (line, fitted.scorer)
+}
+
+/// Every record of `records` with a body sentence and a reference, analysed
+/// with the term log-odds `terms`, with its index, in record order.
+fn analyse_records(
+    records: &[Record],
+    lang: Lang,
+    model: &Model,
+    terms: &HashMap<String, f32>,
+) -> Vec<(usize, Doc)> {
+    let with_terms = Scorer {
+        terms: terms.clone(),
+        ..Scorer::default()
+    };
+    records
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, (title, text, summary))| {
+            learn::prepare(text, title, lang, summary, model, &with_terms).map(|d| (i, d))
+        })
+        .collect()
+}
+
+/// The documents fitted on and the held-out ones, each in record order.
+fn split(docs: &[(usize, Doc)]) -> (Vec<&Doc>, Vec<&Doc>) {
+    let part = |fitting: bool| {
+        docs.iter()
+            .filter(|(i, _)| is_fitting(*i) == fitting)
+            .map(|(_, d)| d)
+            .collect()
+    };
+    (part(true), part(false))
+}
+
+/// The header line that says what was fitted on corpus `stem` and how it
+/// scored on the held-out tenth.
+fn describe(stem: &str, docs: usize, k: usize, fitted: &Fitted) -> String {
+    format!(
+        "{stem} ({docs} documents), at most {k} sentences: labels = {}, word log-odds {}, redundancy {}, floor {}; held-out tenth {} vs Lead-{} {} (unstemmed ROUGE)",
+        fitted.labels,
+        if fitted.scorer.terms.is_empty() {
+            "off"
+        } else {
+            "on"
+        },
+        fitted.scorer.redundancy,
+        fitted.scorer.floor,
+        fitted.held_out,
+        fitted.lead.0,
+        fitted.lead.1
+    )
+}
+
 /// (title, text, summary) of every record with a summary.
-fn read(path: &Path) -> Result<Vec<(String, String, String)>> {
+fn read(path: &Path) -> Result<Vec<Record>> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let reader = BufReader::new(flate2::read::MultiGzDecoder::new(file));
     let mut out = Vec::new();

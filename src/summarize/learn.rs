@@ -395,6 +395,18 @@ fn mean(it: impl Iterator<Item = Rouge>) -> Rouge {
 /// L2 penalty on the standardised weights (not on the intercept).
 const L2: f64 = 1.0;
 
+/// Coefficients of the logistic regression: one per feature, then the
+/// intercept.
+const COEFS: usize = N_FEATURES + 1;
+
+/// Newton iterations at most; they stop early once no coefficient moves by
+/// [`NEWTON_TOLERANCE`] or more.
+const NEWTON_ITERATIONS: usize = 50;
+const NEWTON_TOLERANCE: f64 = 1e-7;
+
+/// One training sentence: its features and its label.
+type Row<'a> = (&'a [f32; N_FEATURES], f64);
+
 /// Fits a logistic regression of `labels` (in 0..1) on the sentences of
 /// `docs`, leaving feature `without` out (weight 0) if given; returns the
 /// intercept and raw-feature weights.
@@ -403,92 +415,133 @@ pub fn fit_logistic(
     labels: &[Vec<f64>],
     without: Option<usize>,
 ) -> (f32, [f32; N_FEATURES]) {
-    const D: usize = N_FEATURES + 1;
-    let rows: Vec<(&[f32; N_FEATURES], f64)> = docs
+    let rows: Vec<Row> = docs
         .iter()
         .zip(labels)
         .flat_map(|(d, y)| d.x.iter().zip(y.iter().copied()))
         .collect();
-    let count = rows.len().max(1) as f64;
-    let mut mean = [0.0f64; N_FEATURES];
-    let mut sd = [0.0f64; N_FEATURES];
-    for (x, _) in &rows {
-        for j in 0..N_FEATURES {
-            mean[j] += f64::from(x[j]) / count;
+    let scale = Standardiser::new(&rows, without);
+    let beta = newton(&rows, &scale);
+    scale.raw_weights(&beta)
+}
+
+/// Feature means and standard deviations over the training rows; a feature
+/// whose deviation is (near) 0 is left out of the fit.
+struct Standardiser {
+    mean: [f64; N_FEATURES],
+    sd: Vec<f64>,
+}
+
+impl Standardiser {
+    /// Statistics of `rows`, with feature `without` (if given) treated as
+    /// constant.
+    fn new(rows: &[Row], without: Option<usize>) -> Standardiser {
+        let count = rows.len().max(1) as f64;
+        let mut mean = [0.0f64; N_FEATURES];
+        let mut sd = [0.0f64; N_FEATURES];
+        for (x, _) in rows {
+            for j in 0..N_FEATURES {
+                mean[j] += f64::from(x[j]) / count;
+            }
         }
-    }
-    for (x, _) in &rows {
-        for j in 0..N_FEATURES {
-            sd[j] += (f64::from(x[j]) - mean[j]).powi(2) / count;
+        for (x, _) in rows {
+            for j in 0..N_FEATURES {
+                sd[j] += (f64::from(x[j]) - mean[j]).powi(2) / count;
+            }
         }
+        let mut sd: Vec<f64> = sd.iter().map(|v| v.sqrt()).collect();
+        if let Some(j) = without {
+            sd[j] = 0.0;
+        }
+        Standardiser { mean, sd }
     }
-    let mut sd: Vec<f64> = sd.iter().map(|v| v.sqrt()).collect();
-    if let Some(j) = without {
-        sd[j] = 0.0;
-    }
-    // Standardised row with a trailing 1 for the intercept; constant
-    // features are zeroed (their weight stays 0).
-    let z = |x: &[f32; N_FEATURES]| -> [f64; D] {
-        let mut z = [1.0; D];
+
+    /// Standardised row with a trailing 1 for the intercept; constant
+    /// features are zeroed (their weight stays 0).
+    fn z(&self, x: &[f32; N_FEATURES]) -> [f64; COEFS] {
+        let mut z = [1.0; COEFS];
         for j in 0..N_FEATURES {
-            z[j] = if sd[j] > 1e-9 {
-                (f64::from(x[j]) - mean[j]) / sd[j]
+            z[j] = if self.sd[j] > 1e-9 {
+                (f64::from(x[j]) - self.mean[j]) / self.sd[j]
             } else {
                 0.0
             };
         }
         z
-    };
-    let mut beta = [0.0f64; D];
-    for _ in 0..50 {
-        let mut grad = [0.0f64; D];
-        let mut hess = [[0.0f64; D]; D];
-        for (x, y) in &rows {
-            let z = z(x);
-            let eta: f64 = z.iter().zip(&beta).map(|(a, b)| a * b).sum();
-            let p = 1.0 / (1.0 + (-eta).exp());
-            let w = (p * (1.0 - p)).max(1e-9);
-            for a in 0..D {
-                grad[a] += (p - y) * z[a];
-                for b in 0..=a {
-                    hess[a][b] += w * z[a] * z[b];
-                }
+    }
+
+    /// The intercept and raw-feature weights equivalent to coefficients
+    /// `beta` on standardised features.
+    fn raw_weights(&self, beta: &[f64; COEFS]) -> (f32, [f32; N_FEATURES]) {
+        let mut weights = [0.0f32; N_FEATURES];
+        let mut bias = beta[N_FEATURES];
+        for j in 0..N_FEATURES {
+            if self.sd[j] > 1e-9 {
+                let w = beta[j] / self.sd[j];
+                weights[j] = w as f32;
+                bias -= w * self.mean[j];
             }
         }
-        for a in 1..D {
-            // Mirror the lower triangle: row b < a gets hess[a][b].
-            let (upper, lower) = hess.split_at_mut(a);
-            for (b, row) in upper.iter_mut().enumerate() {
-                row[a] = lower[0][b];
-            }
-        }
-        for a in 0..D {
-            if a < N_FEATURES {
-                grad[a] += L2 * beta[a];
-                hess[a][a] += L2;
-            }
-            hess[a][a] += 1e-9;
-        }
+        (bias as f32, weights)
+    }
+}
+
+/// Coefficients on standardised features by Newton's method (IRLS), from
+/// all zeros.
+fn newton(rows: &[Row], scale: &Standardiser) -> [f64; COEFS] {
+    let mut beta = [0.0f64; COEFS];
+    for _ in 0..NEWTON_ITERATIONS {
+        let (grad, hess) = derivatives(rows, scale, &beta);
         let step = solve(hess, grad);
         let mut largest = 0.0f64;
-        for a in 0..D {
+        for a in 0..COEFS {
             beta[a] -= step[a];
             largest = largest.max(step[a].abs());
         }
-        if largest < 1e-7 {
+        if largest < NEWTON_TOLERANCE {
             break;
         }
     }
-    let mut weights = [0.0f32; N_FEATURES];
-    let mut bias = beta[N_FEATURES];
-    for j in 0..N_FEATURES {
-        if sd[j] > 1e-9 {
-            let w = beta[j] / sd[j];
-            weights[j] = w as f32;
-            bias -= w * mean[j];
+    beta
+}
+
+/// Gradient and Hessian at `beta` of the negative log-likelihood plus the
+/// [`L2`] penalty; the Hessian's diagonal gets 1e-9 more so it stays
+/// positive definite.
+fn derivatives(
+    rows: &[Row],
+    scale: &Standardiser,
+    beta: &[f64; COEFS],
+) -> ([f64; COEFS], [[f64; COEFS]; COEFS]) {
+    let mut grad = [0.0f64; COEFS];
+    let mut hess = [[0.0f64; COEFS]; COEFS];
+    for (x, y) in rows {
+        let z = scale.z(x);
+        let eta: f64 = z.iter().zip(beta).map(|(a, b)| a * b).sum();
+        let p = 1.0 / (1.0 + (-eta).exp());
+        let w = (p * (1.0 - p)).max(1e-9);
+        for a in 0..COEFS {
+            grad[a] += (p - y) * z[a];
+            for b in 0..=a {
+                hess[a][b] += w * z[a] * z[b];
+            }
         }
     }
-    (bias as f32, weights)
+    for a in 1..COEFS {
+        // Mirror the lower triangle: row b < a gets hess[a][b].
+        let (upper, lower) = hess.split_at_mut(a);
+        for (b, row) in upper.iter_mut().enumerate() {
+            row[a] = lower[0][b];
+        }
+    }
+    for a in 0..COEFS {
+        if a < N_FEATURES {
+            grad[a] += L2 * beta[a];
+            hess[a][a] += L2;
+        }
+        hess[a][a] += 1e-9;
+    }
+    (grad, hess)
 }
 
 /// Solves `a x = b` by Gaussian elimination with partial pivoting (`a` is

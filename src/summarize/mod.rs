@@ -278,6 +278,49 @@ pub fn analyse(
     title: Option<&str>,
     scorer: &Scorer,
 ) -> Analysis {
+    let (ranges, paragraph_starts) = body_sentences(text, cleaned, lang);
+    let n = ranges.len();
+    if n == 0 {
+        return Analysis::default();
+    }
+    // Term ids are given in first-seen order: the body sentences, then the
+    // headline.
+    let mut vocab = Vocabulary::default();
+    let mut bags: Vec<Bag> = ranges.iter().map(|r| vocab.bag(&text[r.clone()])).collect();
+    let mut headline_bag = headline(text, cleaned, title).map(|h| vocab.bag(h));
+    let idf = vocab.idf(weights, n);
+    let prior = vocab.log_odds(scorer);
+    let (mean_idf, summary_words) = weigh_sentences(&mut bags, &idf, &prior);
+    if let Some(h) = headline_bag.as_mut() {
+        weigh_headline(&mut h.terms, &idf);
+    }
+    let centroid = centroid(&bags, idf.len());
+    let vectors: Vec<Sparse> = bags.iter().map(|b| b.terms.clone()).collect();
+    let sim = graph::similarities(&vectors);
+    let rank = graph::textrank(&sim, n, DAMPING, ITERATIONS);
+    let document = Document {
+        text,
+        bags,
+        vectors: &vectors,
+        centroid,
+        headline: headline_bag.map(|h| h.terms),
+        sim,
+        rank,
+        paragraph_start: paragraph_flags(&paragraph_starts, n),
+        mean_idf,
+        summary_words,
+    };
+    let features = ranges
+        .into_iter()
+        .enumerate()
+        .map(|(i, range)| document.features(i, range))
+        .collect();
+    Analysis { features, vectors }
+}
+
+/// Byte ranges of the body sentences, at most [`MAX_SENTENCES`], and the
+/// index of the first sentence of each body paragraph.
+fn body_sentences(text: &str, cleaned: &Cleaned, lang: Lang) -> (Vec<Range<usize>>, Vec<usize>) {
     let mut ranges: Vec<Range<usize>> = Vec::new();
     let mut paragraph_starts: Vec<usize> = Vec::new();
     for span in cleaned.body() {
@@ -288,24 +331,23 @@ pub fn analyse(
             break;
         }
     }
-    let n = ranges.len();
-    if n == 0 {
-        return Analysis::default();
-    }
-    let mut vocab = Vocabulary::default();
-    let mut bags: Vec<Bag> = ranges.iter().map(|r| vocab.bag(&text[r.clone()])).collect();
-    let headline = title
+    (ranges, paragraph_starts)
+}
+
+/// The caller's `title` when it has any text, else the headline found at
+/// the top of `text`.
+fn headline<'a>(text: &'a str, cleaned: &Cleaned, title: Option<&'a str>) -> Option<&'a str> {
+    title
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .or_else(|| cleaned.headline().map(|r| &text[r]));
-    let mut headline_bag = headline.map(|h| vocab.bag(h));
-    let idf = vocab.idf(weights, n);
-    let prior: Vec<f32> = vocab
-        .terms
-        .iter()
-        .map(|t| scorer.terms.get(t.as_str()).copied().unwrap_or(0.0))
-        .collect();
+        .or_else(|| cleaned.headline().map(|r| &text[r]))
+}
 
+/// Turns each bag's term frequencies into its unit tf-idf vector; returns,
+/// per sentence, the mean `idf` and the mean `prior` (term log-odds) of its
+/// content words (0 when it has none).
+fn weigh_sentences(bags: &mut [Bag], idf: &[f32], prior: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let n = bags.len();
     let mut mean_idf = vec![0.0; n];
     let mut summary_words = vec![0.0; n];
     for (i, bag) in bags.iter_mut().enumerate() {
@@ -322,15 +364,21 @@ pub fn analyse(
         }
         graph::normalise(&mut bag.terms);
     }
-    if let Some(h) = headline_bag.as_mut() {
-        for (id, w) in h.terms.iter_mut() {
-            *w *= idf[*id as usize];
-        }
-        graph::normalise(&mut h.terms);
-    }
+    (mean_idf, summary_words)
+}
 
-    let mut dense = vec![0.0f32; idf.len()];
-    for bag in &bags {
+/// Turns the headline's term frequencies into its unit tf-idf vector.
+fn weigh_headline(terms: &mut Sparse, idf: &[f32]) {
+    for (id, w) in terms.iter_mut() {
+        *w *= idf[*id as usize];
+    }
+    graph::normalise(terms);
+}
+
+/// Unit sum of the sentence vectors, over a vocabulary of `terms` ids.
+fn centroid(bags: &[Bag], terms: usize) -> Sparse {
+    let mut dense = vec![0.0f32; terms];
+    for bag in bags {
         for &(id, w) in &bag.terms {
             dense[id as usize] += w;
         }
@@ -342,63 +390,88 @@ pub fn analyse(
         .map(|(id, w)| (id as u32, w))
         .collect();
     graph::normalise(&mut centroid);
+    centroid
+}
 
-    let vectors: Vec<Sparse> = bags.iter().map(|b| b.terms.clone()).collect();
-    let sim = graph::similarities(&vectors);
-    let rank = graph::textrank(&sim, n, DAMPING, ITERATIONS);
-    let mut paragraph_start = vec![false; n];
-    for &p in &paragraph_starts {
+/// Per sentence, whether it opens a paragraph (`starts` may hold indices
+/// past the `n` kept sentences).
+fn paragraph_flags(starts: &[usize], n: usize) -> Vec<bool> {
+    let mut flags = vec![false; n];
+    for &p in starts {
         if p < n {
-            paragraph_start[p] = true;
+            flags[p] = true;
         }
     }
-    let features = ranges
-        .into_iter()
-        .enumerate()
-        .map(|(i, range)| {
-            let sentence = &text[range.clone()];
-            let bag = &bags[i];
-            let chars = sentence.chars().count();
-            let flag = |b: bool| if b { 1.0 } else { 0.0 };
-            let x = [
-                1.0 / (1.0 + i as f32),
-                flag(i == 0),
-                flag(i == 1),
-                i as f32 / n as f32,
-                (chars as f32).ln_1p(),
-                (bag.words as f32).ln_1p(),
-                flag(bag.words < MIN_WORDS),
-                rank[i],
-                graph::cosine(&vectors[i], &centroid),
-                headline_bag
-                    .as_ref()
-                    .map_or(0.0, |h| graph::cosine(&vectors[i], &h.terms)),
-                if i == 0 { 0.0 } else { sim[i] },
-                flag(sentence.starts_with(['"', '«', '“'])),
-                flag(sentence.contains(['"', '«', '“', '»', '”'])),
-                flag(sentence.bytes().any(|b| b.is_ascii_digit())),
-                flag(paragraph_start[i]),
-                flag(
-                    sentence
-                        .trim_end_matches(['"', '»', '”', ' '])
-                        .ends_with('?'),
-                ),
-                mean_idf[i],
-                if bag.tokens > 1 {
-                    bag.capitals as f32 / (bag.tokens - 1) as f32
-                } else {
-                    0.0
-                },
-                headline_bag
-                    .as_ref()
-                    .map_or(0.0, |h| shared_share(&h.terms, &bag.terms)),
-                if i == 0 { (chars as f32).ln_1p() } else { 0.0 },
-                summary_words[i],
-            ];
-            Features { range, x, chars }
-        })
-        .collect();
-    Analysis { features, vectors }
+    flags
+}
+
+/// What the features of one body sentence are measured against: the whole
+/// document's sentences, vectors and graph.
+struct Document<'a> {
+    text: &'a str,
+    bags: Vec<Bag>,
+    /// Unit tf-idf vector of each sentence.
+    vectors: &'a [Sparse],
+    centroid: Sparse,
+    /// The headline's unit tf-idf vector, if there is a headline.
+    headline: Option<Sparse>,
+    /// Sentence-by-sentence cosines (row-major); row 0 holds each
+    /// sentence's similarity to the first.
+    sim: Vec<f32>,
+    /// TextRank, most central = 1.
+    rank: Vec<f32>,
+    paragraph_start: Vec<bool>,
+    mean_idf: Vec<f32>,
+    summary_words: Vec<f32>,
+}
+
+impl Document<'_> {
+    /// The features of body sentence `i`, at `range`, in the order of
+    /// [`FEATURE_NAMES`].
+    fn features(&self, i: usize, range: Range<usize>) -> Features {
+        let n = self.bags.len();
+        let sentence = &self.text[range.clone()];
+        let bag = &self.bags[i];
+        let vector = &self.vectors[i];
+        let chars = sentence.chars().count();
+        let flag = |b: bool| if b { 1.0 } else { 0.0 };
+        let x = [
+            1.0 / (1.0 + i as f32),
+            flag(i == 0),
+            flag(i == 1),
+            i as f32 / n as f32,
+            (chars as f32).ln_1p(),
+            (bag.words as f32).ln_1p(),
+            flag(bag.words < MIN_WORDS),
+            self.rank[i],
+            graph::cosine(vector, &self.centroid),
+            self.headline
+                .as_ref()
+                .map_or(0.0, |h| graph::cosine(vector, h)),
+            if i == 0 { 0.0 } else { self.sim[i] },
+            flag(sentence.starts_with(['"', '«', '“'])),
+            flag(sentence.contains(['"', '«', '“', '»', '”'])),
+            flag(sentence.bytes().any(|b| b.is_ascii_digit())),
+            flag(self.paragraph_start[i]),
+            flag(
+                sentence
+                    .trim_end_matches(['"', '»', '”', ' '])
+                    .ends_with('?'),
+            ),
+            self.mean_idf[i],
+            if bag.tokens > 1 {
+                bag.capitals as f32 / (bag.tokens - 1) as f32
+            } else {
+                0.0
+            },
+            self.headline
+                .as_ref()
+                .map_or(0.0, |h| shared_share(h, &bag.terms)),
+            if i == 0 { (chars as f32).ln_1p() } else { 0.0 },
+            self.summary_words[i],
+        ];
+        Features { range, x, chars }
+    }
 }
 
 /// The content words of `s` as the sentence vectors see them (normalised,
@@ -531,6 +604,15 @@ impl Vocabulary {
             tokens,
             capitals,
         }
+    }
+
+    /// The scorer's learned log-odds per term id (0 for a word it has none
+    /// for).
+    fn log_odds(&self, scorer: &Scorer) -> Vec<f32> {
+        self.terms
+            .iter()
+            .map(|t| scorer.terms.get(t.as_str()).copied().unwrap_or(0.0))
+            .collect()
     }
 
     /// Idf per term id: the model's when it knows any term of the document
