@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Operations end to end, with the commands the README prints: certificates
+# Operations end to end, with the commands docs/operations.md prints: certificates
 # made with openssl, the release binary serving mutual TLS with a metrics port
 # and a model file, grpcurl with -cacert/-cert/-key, curl of /metrics, the
 # healthcheck over TLS, SIGHUP reloads (a corrupt file refused, a good one
@@ -22,7 +22,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 PORT=$(free_port)
 MPORT=$(free_port)
 
-# The README's certificates, verbatim.
+# The certificates of docs/operations.md (TLS), verbatim.
 (
   cd "$WORK"
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
