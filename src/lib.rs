@@ -2,23 +2,30 @@
 //! regions, finds the countries they mention, and summarizes them.
 //!
 //! A dispatch goes through one pipeline whether it is being trained on or
-//! served ([`prepare::prepare`]): [`text::clean()`] removes scraped
+//! served (`prepare::prepare`): [`text::clean()`] removes scraped
 //! boilerplate while keeping byte offsets into the original text,
-//! [`text::lang`] settles the language, [`geo::Gazetteer`] finds the
+//! [`text::lang`] settles the language, `geo::Gazetteer` finds the
 //! countries named; then [`model::Model`] turns words and places into topic
 //! and region probabilities. [`tagger::Tagger`] is the core the transports
-//! call; [`server::run`] puts it behind gRPC; [`train::train`] fits a model.
+//! call; [`server::run`] puts it behind gRPC; `train::train` fits a model.
+//!
+//! The public API is what the binary, the integration tests, the
+//! benchmarks and the fuzz targets use: [`tagger::Tagger`] over a
+//! [`model::Model`], the gRPC service ([`grpc`], [`server`], [`live`],
+//! [`tls`]), configuration and the offline commands ([`config`], [`cli`]),
+//! and the text and summarizer building blocks ([`text`], [`summarize`]).
+//! The modules shown without links are internal.
 //!
 //! # Layout
 //! - [`config`]: command line and environment, validated once.
 //! - [`telemetry`]: tracing subscriber (text or JSON).
 //! - [`error`]: the core error type; no gRPC in it.
 //! - [`text`]: cleaning, language, sentence and word segmentation.
-//! - [`geo`]: places -> ISO 3166 countries -> UN M49 regions.
-//! - [`prepare`]: the one "prepare a dispatch" step of serving and training.
+//! - `geo`: places -> ISO 3166 countries -> UN M49 regions.
+//! - `prepare`: the one "prepare a dispatch" step of serving and training.
 //! - [`model`]: what a loaded model needs to predict: TF-IDF features,
 //!   heads, calibration, the label-selection rule and the model file.
-//! - [`train`]: recipe, corpus, solver, fitting, evaluation and reports.
+//! - `train`: recipe, corpus, solver, fitting, evaluation and reports.
 //! - [`summarize`]: the extractive summarizer.
 //! - [`tagger`]: the domain API (classify, summarize) over a loaded model.
 //! - [`live`]: the served tagger, swapped whole when the model is reloaded.
@@ -26,25 +33,25 @@
 //!   error-to-status table.
 //! - [`server`]: `run(listener, shutdown, state)` with health, reflection,
 //!   limits and logging layers; model reload on SIGHUP.
-//! - [`metrics`]: Prometheus metrics (a tower layer) and their HTTP port.
+//! - `metrics`: Prometheus metrics (a tower layer) and their HTTP port.
 //! - [`tls`]: server and client TLS from PEM files (rustls).
 //! - [`cli`]: the offline subcommands (train, eval, classify, summarize).
 
 pub mod cli;
 pub mod config;
 pub mod error;
-pub mod geo;
+mod geo;
 pub mod grpc;
 pub mod live;
-pub mod metrics;
+mod metrics;
 pub mod model;
-pub mod prepare;
+mod prepare;
 pub mod server;
 pub mod summarize;
 pub mod tagger;
 pub mod telemetry;
 pub mod text;
 pub mod tls;
-pub mod train;
+mod train;
 
 pub use error::{Error, Result};

@@ -2,7 +2,7 @@
 //! share: cleaning, language, places, and the view the model reads.
 
 use crate::geo::{Gazetteer, PlaceCount};
-use crate::text::{self, Cleaned, Lang};
+use crate::text::{self, Lang};
 
 /// What the model reads of one prepared dispatch.
 #[derive(Debug, Clone, Copy)]
@@ -23,8 +23,6 @@ pub struct ModelInput<'a> {
 pub struct Prepared {
     /// Language given or detected.
     pub lang: Lang,
-    /// Segments of the original text.
-    pub cleaned: Cleaned,
     /// The caller's title, or the headline found at the top of the text.
     pub title: String,
     /// Body text with boilerplate, captions and the headline removed.
@@ -68,7 +66,6 @@ pub fn prepare(title: &str, text: &str, hint: Option<Lang>, gazetteer: &Gazettee
     let places = gazetteer.places(&where_);
     Prepared {
         lang,
-        cleaned,
         title,
         body,
         places,

@@ -424,7 +424,7 @@ impl Model {
     }
 
     /// A hash of the features of fixed probe dispatches after
-    /// [`crate::prepare::prepare`]: it changes when cleaning, tokenisation or
+    /// `crate::prepare::prepare`: it changes when cleaning, tokenisation or
     /// the gazetteer change, i.e. when serving would no longer see the
     /// features the model was trained on.
     pub fn pipeline_fingerprint(&self) -> u64 {

@@ -219,8 +219,9 @@ fn brief_records(
         .filter_map(|(i, (r, p))| {
             let lead = crate::text::lead(&p.body, p.lang, BRIEF_CHARS);
             (lead.len() * 5 < p.body.len() * 4).then(|| {
-                // Not `..r.clone()`: that would copy the story's text,
-                // summary and provenance into 25k briefs.
+                // Not `..r.clone()`: that would copy the story's text into
+                // 25k briefs.
+
                 let brief = Record {
                     id: r.id.clone(),
                     lang: r.lang.clone(),
@@ -230,8 +231,6 @@ fn brief_records(
                     topics: r.topics.clone(),
                     countries: r.countries.clone(),
                     regions: r.regions.clone(),
-                    summary: None,
-                    meta: serde_json::Value::Null,
                     labelled: vec![hr.field.clone()],
                     brief: true,
                 };

@@ -35,12 +35,6 @@ pub struct Record {
     /// M49 sub-region and region codes.
     #[serde(default)]
     pub regions: Vec<String>,
-    /// Reference summary.
-    #[serde(default)]
-    pub summary: Option<String>,
-    /// Free-form provenance.
-    #[serde(default)]
-    pub meta: serde_json::Value,
     /// Which label fields are gold for this record.
     #[serde(default)]
     pub labelled: Vec<String>,
