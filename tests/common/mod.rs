@@ -15,7 +15,7 @@ use tonic::transport::Channel;
 /// The French example dispatch, exactly as scraped.
 pub const ALEPPO_FR: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/examples/aleppo-fr.txt"
+    "/tests/data/aleppo-fr.txt"
 ));
 
 /// A running server and how to stop it.
