@@ -22,8 +22,11 @@
 //! - [`grpc`]: generated code, the service implementation and the one
 //!   error-to-status table.
 //! - [`server`]: `run(listener, shutdown, state)` with health, reflection,
-//!   limits and logging layers; model reload on SIGHUP.
-//! - [`metrics`]: Prometheus metrics (a tower layer) and their HTTP port.
+//!   limits and the call-log and metrics layers; model reload on SIGHUP.
+//! - `observe`: the one place that finds how a gRPC call ended (its final
+//!   status code and latency), for the layers below.
+//! - `logging`: one log line per call (method, code, latency), a layer.
+//! - [`metrics`]: Prometheus metrics (a layer) and their HTTP port.
 //! - [`tls`]: server and client TLS from PEM files (rustls).
 //! - [`cli`]: the offline subcommands (train, eval, classify, summarize).
 
@@ -33,8 +36,10 @@ pub mod error;
 pub mod geo;
 pub mod grpc;
 pub mod live;
+mod logging;
 pub mod metrics;
 pub mod model;
+mod observe;
 pub mod server;
 pub mod summarize;
 pub mod tagger;

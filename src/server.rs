@@ -18,6 +18,7 @@ use tonic_health::ServingStatus;
 use crate::grpc::pb::dispatch_tagger_server::DispatchTaggerServer;
 use crate::grpc::{DispatchService, SERVICE_NAME, pb};
 use crate::live::LiveTagger;
+use crate::logging::{CallLog, LogLayer};
 use crate::metrics::{Metrics, MetricsLayer};
 use crate::tagger::Limits;
 use crate::tls::ServerTls;
@@ -165,6 +166,7 @@ pub async fn run_with(
         builder = builder.tls_config(tls.config())?;
     }
     let server = builder
+        .layer(LogLayer::new(CallLog))
         .layer(MetricsLayer::new(metrics))
         .add_service(health_service)
         .add_service(reflection_v1)

@@ -1,0 +1,34 @@
+//! One log line per gRPC call, from a tower layer: method, final status code
+//! and latency. Never the request or its text.
+
+use std::time::Duration;
+
+use tonic::Code;
+
+use crate::observe::{ObserveLayer, Observer};
+
+/// Tower layer that logs every call once it has ended (a stream when its
+/// final status is sent): INFO when OK, WARN otherwise.
+pub(crate) type LogLayer = ObserveLayer<CallLog>;
+
+/// The [`Observer`] behind [`LogLayer`].
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CallLog;
+
+impl Observer for CallLog {
+    /// The method's path, "/dispatch.v1.DispatchTagger/Classify".
+    type Call = String;
+
+    fn begin(&self, path: &str) -> Option<String> {
+        Some(path.to_owned())
+    }
+
+    fn end(&self, method: String, code: Code, elapsed: Duration) {
+        let latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        if code == Code::Ok {
+            tracing::info!(method, code = ?code, latency_us, "call");
+        } else {
+            tracing::warn!(method, code = ?code, latency_us, "call");
+        }
+    }
+}
