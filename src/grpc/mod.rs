@@ -5,7 +5,7 @@ mod convert;
 mod service;
 mod status;
 
-pub use service::DispatchService;
+pub use service::{DispatchService, StreamCloser};
 
 /// Code generated from `proto/dispatch/v1/dispatch.proto` at build time.
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
