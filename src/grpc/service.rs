@@ -121,11 +121,7 @@ impl DispatchService {
         wait: bool,
     ) -> Result<pb::ClassifyResponse, Status> {
         let call = convert::classify_request(req, &self.limits)?;
-        self.blocking(wait, move || {
-            let c = tagger.classify(&call.title, &call.text, &call.options);
-            convert::classify_response(call.id, c, &tagger.model().meta().version)
-        })
-        .await
+        self.blocking(wait, move || call.run(&tagger)).await
     }
 }
 
@@ -199,12 +195,9 @@ impl DispatchTagger for DispatchService {
     ) -> Result<Response<pb::SummarizeResponse>, Status> {
         let call = convert::summarize_request(request.into_inner(), &self.limits)?;
         let tagger = self.tagger.current();
-        self.blocking(false, move || {
-            let s = tagger.summarize(&call.title, &call.text, call.language, call.budget);
-            convert::summarize_response(call.id, &call.text, s)
-        })
-        .await
-        .map(Response::new)
+        self.blocking(false, move || call.run(&tagger))
+            .await
+            .map(Response::new)
     }
 
     async fn get_model_info(
