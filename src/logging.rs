@@ -1,5 +1,5 @@
-//! One log line per gRPC call, from a tower layer: method, final status code
-//! and latency. Never the request or its text.
+//! One log line per gRPC call, from a tower layer: service and method, final
+//! status code and latency. Never the request or its text.
 
 use std::time::Duration;
 
@@ -16,19 +16,23 @@ pub(crate) type LogLayer = ObserveLayer<CallLog>;
 pub(crate) struct CallLog;
 
 impl Observer for CallLog {
-    /// The method's path, "/dispatch.v1.DispatchTagger/Classify".
-    type Call = String;
+    /// Service and method: ("dispatch.v1.DispatchTagger", "Classify").
+    type Call = (String, String);
 
-    fn begin(&self, path: &str) -> Option<String> {
-        Some(path.to_owned())
+    fn begin(&self, path: &str) -> Option<Self::Call> {
+        let (service, method) = path
+            .strip_prefix('/')
+            .and_then(|p| p.split_once('/'))
+            .unwrap_or(("", path));
+        Some((service.to_owned(), method.to_owned()))
     }
 
-    fn end(&self, method: String, code: Code, elapsed: Duration) {
+    fn end(&self, (service, method): Self::Call, code: Code, elapsed: Duration) {
         let latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         if code == Code::Ok {
-            tracing::info!(method, code = ?code, latency_us, "call");
+            tracing::info!(service, method, code = ?code, latency_us, "call");
         } else {
-            tracing::warn!(method, code = ?code, latency_us, "call");
+            tracing::warn!(service, method, code = ?code, latency_us, "call");
         }
     }
 }

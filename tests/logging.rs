@@ -53,7 +53,7 @@ async fn every_call_logs_one_line_with_method_code_and_latency_and_no_text() {
 
     server.signal("TERM");
     let lines = server.lines_until("stopped");
-    let mut calls: Vec<(String, String)> = lines
+    let mut calls: Vec<(String, String, String)> = lines
         .iter()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["message"] == "call")
@@ -61,12 +61,11 @@ async fn every_call_logs_one_line_with_method_code_and_latency_and_no_text() {
             assert!(v["latency_us"].is_u64(), "{v}");
             let level = if v["code"] == "Ok" { "INFO" } else { "WARN" };
             assert_eq!(v["level"], level, "{v}");
-            let method = v["method"].as_str().expect("method").to_owned();
-            (method, v["code"].as_str().expect("code").to_owned())
+            let field = |name: &str| v[name].as_str().expect(name).to_owned();
+            (field("service"), field("method"), field("code"))
         })
         .collect();
     calls.sort();
-    let svc = "/dispatch.v1.DispatchTagger";
     let want = [
         ("Classify", "InvalidArgument"),
         ("Classify", "Ok"),
@@ -74,7 +73,7 @@ async fn every_call_logs_one_line_with_method_code_and_latency_and_no_text() {
         ("GetModelInfo", "Ok"),
         ("Summarize", "Ok"),
     ]
-    .map(|(m, c)| (format!("{svc}/{m}"), c.to_owned()));
+    .map(|(m, c)| ("dispatch.v1.DispatchTagger".into(), m.into(), c.into()));
     assert_eq!(calls, want);
 
     // Words of the dispatch and of the refused request's title.
