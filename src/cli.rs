@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ClassifyArgs, EvalArgs, HealthcheckArgs, SummarizeArgs, TrainArgs};
 use crate::grpc::{self, pb};
 use crate::model::Model;
-use crate::tagger::{Limits, Tagger};
+use crate::tagger::{self, Limits, Tagger};
 use crate::{Error, Result};
 
 /// Loads `path`, or the embedded default model when `None`.
@@ -130,6 +130,8 @@ fn limits() -> Limits {
 /// `classify`: for each input record, the `ClassifyResponse` the gRPC
 /// service answers to the same request, as proto3 JSON on one line.
 pub fn classify(args: &ClassifyArgs) -> Result<()> {
+    // A bad flag fails the run at once rather than every record.
+    tagger::min_score(args.min_score)?;
     let tagger = Tagger::new(Arc::new(load_model(args.model.as_deref())?));
     let limits = limits();
     let stdout = io::stdout();

@@ -19,7 +19,8 @@
 //! - [`summarize`]: the extractive summarizer.
 //! - [`tagger`]: the domain API (classify, summarize) over a loaded model.
 //! - [`live`]: the served tagger, swapped whole when the model is reloaded.
-//! - [`grpc`]: generated code, the service implementation and the one
+//! - [`grpc`]: generated code with its proto3 JSON mapping, the request
+//!   path the CLI shares, the service implementation and the one
 //!   error-to-status table.
 //! - [`server`]: `run(listener, shutdown, state)` with health, reflection,
 //!   limits and the call-log and metrics layers; model reload on SIGHUP.
@@ -28,7 +29,8 @@
 //! - `logging`: one log line per call (method, code, latency), a layer.
 //! - [`metrics`]: Prometheus metrics (a layer) and their HTTP port.
 //! - [`tls`]: server and client TLS from PEM files (rustls).
-//! - [`cli`]: the offline subcommands (train, eval, classify, summarize).
+//! - [`cli`]: the offline subcommands (train, eval, classify, summarize);
+//!   classify and summarize print the gRPC response messages as JSON.
 
 pub mod cli;
 pub mod config;
