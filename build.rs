@@ -1,7 +1,8 @@
 //! Compiles proto/dispatch/v1/dispatch.proto with the pure-Rust protox (no
-//! system protoc), generates the tonic service from that descriptor set, and
-//! writes the same encoded set to OUT_DIR for server reflection. Also
-//! records the git commit being built (DISPATCH_GIT_SHA) for build info.
+//! system protoc), generates the tonic service from that descriptor set and
+//! the proto3 JSON mapping (serde, by pbjson-build) from the same set, and
+//! writes the encoded set to OUT_DIR for server reflection. Also records the
+//! git commit being built (DISPATCH_GIT_SHA) for build info.
 
 use std::error::Error;
 use std::path::PathBuf;
@@ -18,7 +19,13 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     let fds = protox::compile(["dispatch/v1/dispatch.proto"], ["proto"])?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
-    std::fs::write(out_dir.join("dispatch_descriptor.bin"), fds.encode_to_vec())?;
+    let encoded = fds.encode_to_vec();
+    std::fs::write(out_dir.join("dispatch_descriptor.bin"), &encoded)?;
+    // Writes dispatch.v1.serde.rs: Serialize/Deserialize as proto3 JSON
+    // (lowerCamelCase names, defaults omitted, 64-bit integers as strings).
+    pbjson_build::Builder::new()
+        .register_descriptors(&encoded)?
+        .build(&[".dispatch.v1"])?;
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

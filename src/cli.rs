@@ -1,5 +1,7 @@
 //! The offline subcommands: train, eval, classify, summarize, healthcheck.
 //! Each reads files, calls the core, and prints; errors carry one line.
+//! `classify` and `summarize` go the gRPC service's request path and print
+//! its response messages as proto3 JSON.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -11,10 +13,9 @@ use flate2::read::MultiGzDecoder;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ClassifyArgs, EvalArgs, HealthcheckArgs, SummarizeArgs, TrainArgs};
+use crate::grpc::{self, pb};
 use crate::model::Model;
-use crate::summarize::Budget;
-use crate::tagger::{self, ClassifyOptions, Tagger};
-use crate::text::Lang;
+use crate::tagger::{self, Limits, Tagger};
 use crate::{Error, Result};
 
 /// Loads `path`, or the embedded default model when `None`.
@@ -78,7 +79,8 @@ fn open_input(path: &Path) -> Result<Box<dyn BufRead>> {
 }
 
 /// Runs `f` on every record; bad lines are reported on stderr with their
-/// number and skipped. Returns (records done, lines skipped).
+/// number, the record's id and the message a gRPC status would carry, and
+/// skipped. Returns (records done, lines skipped).
 fn for_each_record(
     path: &Path,
     mut f: impl FnMut(InputRecord) -> Result<()>,
@@ -91,15 +93,17 @@ fn for_each_record(
         if line.trim().is_empty() {
             continue;
         }
-        let outcome = serde_json::from_str::<InputRecord>(&line)
-            .map_err(|e| Error::invalid(format!("not a record: {e}")))
-            .and_then(&mut f);
+        let (id, outcome) = match serde_json::from_str::<InputRecord>(&line) {
+            Ok(rec) => (Some(rec.id.clone()), f(rec)),
+            Err(e) => (None, Err(Error::invalid(format!("not a record: {e}")))),
+        };
         match outcome {
             Ok(()) => done += 1,
             Err(Error::Io { path, source }) => return Err(Error::Io { path, source }),
             Err(e) => {
                 bad += 1;
-                eprintln!("{}:{line_no}: skipped: {e}", path.display());
+                let id = id.map(|id| format!(" (id {id:?})")).unwrap_or_default();
+                eprintln!("{}:{line_no}{id}: skipped: {e}", path.display());
             }
         }
     }
@@ -113,141 +117,62 @@ fn write_line(out: &mut impl Write, value: &impl Serialize) -> Result<()> {
         .map_err(|e| Error::io("<stdout>", e))
 }
 
-#[derive(Serialize)]
-struct ScoreOut {
-    code: String,
-    name: String,
-    score: f32,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    evidence: Vec<(String, f32)>,
+/// The CLI's request limits: the server's defaults, except that a local run
+/// may ask for any number of labels and sentences.
+fn limits() -> Limits {
+    Limits {
+        max_labels: usize::MAX,
+        max_sentences: usize::MAX,
+        ..Limits::default()
+    }
 }
 
-#[derive(Serialize)]
-struct CountryOut {
-    code: String,
-    name: String,
-    mentions: u32,
-}
-
-#[derive(Serialize)]
-struct ClassifyOut {
-    id: String,
-    language: &'static str,
-    topics: Vec<ScoreOut>,
-    regions: Vec<ScoreOut>,
-    countries: Vec<CountryOut>,
-}
-
-/// `classify`: one JSON object per input record on stdout.
+/// `classify`: for each input record, the `ClassifyResponse` the gRPC
+/// service answers to the same request, as proto3 JSON on one line.
 pub fn classify(args: &ClassifyArgs) -> Result<()> {
+    // A bad flag fails the run at once rather than every record.
+    tagger::min_score(args.min_score)?;
     let tagger = Tagger::new(Arc::new(load_model(args.model.as_deref())?));
-    let limits = tagger::Limits::default();
-    let min_score = tagger::min_score(args.min_score)?;
+    let limits = limits();
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let (done, bad) = for_each_record(&args.input, |rec| {
-        tagger::validate_text(&rec.id, &rec.text, &limits)?;
-        let options = ClassifyOptions {
-            language: Lang::from_hint(&rec.lang)?,
+        let request = pb::ClassifyRequest {
+            id: rec.id,
+            title: rec.title,
+            text: rec.text,
+            language: rec.lang,
             max_topics: args.max_topics,
             max_regions: args.max_regions,
-            min_score,
+            min_score: args.min_score,
             explain: args.explain,
         };
-        let c = tagger.classify(&rec.title, &rec.text, &options);
-        let scores = |tags: Vec<tagger::Tag>| {
-            tags.into_iter()
-                .map(|t| ScoreOut {
-                    code: t.code,
-                    name: t.name,
-                    score: t.score,
-                    evidence: t.evidence,
-                })
-                .collect()
-        };
-        write_line(
-            &mut out,
-            &ClassifyOut {
-                id: rec.id,
-                language: c.language.code(),
-                topics: scores(c.topics),
-                regions: scores(c.regions),
-                countries: c
-                    .places
-                    .into_iter()
-                    .map(|p| CountryOut {
-                        code: p.iso2,
-                        name: p.name,
-                        mentions: p.mentions,
-                    })
-                    .collect(),
-            },
-        )
+        let call = grpc::classify_request(request, &limits)?;
+        write_line(&mut out, &call.run(&tagger))
     })?;
     out.flush().map_err(|e| Error::io("<stdout>", e))?;
     tracing::info!(records = done, skipped = bad, "classified");
     Ok(())
 }
 
-#[derive(Serialize)]
-struct SentenceOut {
-    text: String,
-    index: usize,
-    score: f32,
-    start: usize,
-    end: usize,
-}
-
-#[derive(Serialize)]
-struct SummarizeOut {
-    id: String,
-    language: &'static str,
-    summary: String,
-    sentences: Vec<SentenceOut>,
-}
-
-/// `summarize`: one JSON object per input record on stdout.
+/// `summarize`: for each input record, the `SummarizeResponse` the gRPC
+/// service answers to the same request, as proto3 JSON on one line.
 pub fn summarize(args: &SummarizeArgs) -> Result<()> {
     let tagger = Tagger::new(Arc::new(load_model(args.model.as_deref())?));
-    let limits = tagger::Limits {
-        max_sentences: usize::MAX,
-        ..tagger::Limits::default()
-    };
+    let limits = limits();
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let (done, bad) = for_each_record(&args.input, |rec| {
-        tagger::validate_text(&rec.id, &rec.text, &limits)?;
-        let s = tagger.summarize(
-            &rec.title,
-            &rec.text,
-            Lang::from_hint(&rec.lang)?,
-            Budget {
-                sentences: args.max_sentences.max(1),
-                chars: args.max_chars as usize,
-            },
-        );
-        let sentences: Vec<SentenceOut> = s
-            .sentences
-            .iter()
-            .zip(s.sentence_texts(&rec.text))
-            .map(|(c, sentence)| SentenceOut {
-                text: sentence.to_string(),
-                index: c.index,
-                score: c.score,
-                start: c.start,
-                end: c.end,
-            })
-            .collect();
-        let summary = s.joined(&rec.text);
-        write_line(
-            &mut out,
-            &SummarizeOut {
-                id: rec.id,
-                language: s.language.code(),
-                summary,
-                sentences,
-            },
-        )
+        let request = pb::SummarizeRequest {
+            id: rec.id,
+            title: rec.title,
+            text: rec.text,
+            language: rec.lang,
+            max_sentences: args.max_sentences,
+            max_chars: args.max_chars,
+        };
+        let call = grpc::summarize_request(request, &limits)?;
+        write_line(&mut out, &call.run(&tagger))
     })?;
     out.flush().map_err(|e| Error::io("<stdout>", e))?;
     tracing::info!(records = done, skipped = bad, "summarized");

@@ -287,12 +287,12 @@ pub struct ClassifyArgs {
     /// JSON Lines input (.jsonl or .jsonl.gz); "-" reads stdin.
     #[arg(long, env = "DISPATCH_INPUT", default_value = "-")]
     pub input: PathBuf,
-    /// Topics per record at most.
-    #[arg(long, env = "DISPATCH_MAX_TOPICS", default_value_t = crate::tagger::DEFAULT_MAX_TOPICS)]
-    pub max_topics: usize,
-    /// Regions per record at most.
-    #[arg(long, env = "DISPATCH_MAX_REGIONS", default_value_t = crate::tagger::DEFAULT_MAX_REGIONS)]
-    pub max_regions: usize,
+    /// Topics per record at most (0 = the default).
+    #[arg(long, env = "DISPATCH_MAX_TOPICS", default_value_t = crate::tagger::DEFAULT_MAX_TOPICS as u32)]
+    pub max_topics: u32,
+    /// Regions per record at most (0 = the default).
+    #[arg(long, env = "DISPATCH_MAX_REGIONS", default_value_t = crate::tagger::DEFAULT_MAX_REGIONS as u32)]
+    pub max_regions: u32,
     /// Probability floor (0 = the model's thresholds).
     #[arg(long, env = "DISPATCH_MIN_SCORE", default_value_t = 0.0)]
     pub min_score: f32,
@@ -310,9 +310,9 @@ pub struct SummarizeArgs {
     /// JSON Lines input (.jsonl or .jsonl.gz); "-" reads stdin.
     #[arg(long, env = "DISPATCH_INPUT", default_value = "-")]
     pub input: PathBuf,
-    /// Sentences per summary.
-    #[arg(long, env = "DISPATCH_MAX_SENTENCES", default_value_t = crate::tagger::DEFAULT_MAX_SENTENCES)]
-    pub max_sentences: usize,
+    /// Sentences per summary (0 = the default).
+    #[arg(long, env = "DISPATCH_MAX_SENTENCES", default_value_t = crate::tagger::DEFAULT_MAX_SENTENCES as u32)]
+    pub max_sentences: u32,
     /// Length budget per summary in characters (sentences joined by one
     /// space; whole sentences only); 0 = none.
     #[arg(long, env = "DISPATCH_MAX_CHARS", default_value_t = 0,

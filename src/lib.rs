@@ -29,13 +29,18 @@
 //! - [`summarize`]: the extractive summarizer.
 //! - [`tagger`]: the domain API (classify, summarize) over a loaded model.
 //! - [`live`]: the served tagger, swapped whole when the model is reloaded.
-//! - [`grpc`]: generated code, the service implementation and the one
+//! - [`grpc`]: generated code with its proto3 JSON mapping, the request
+//!   path the CLI shares, the service implementation and the one
 //!   error-to-status table.
 //! - [`server`]: `run(listener, shutdown, state)` with health, reflection,
-//!   limits and logging layers; model reload on SIGHUP.
-//! - `metrics`: Prometheus metrics (a tower layer) and their HTTP port.
+//!   limits and the call-log and metrics layers; model reload on SIGHUP.
+//! - `observe`: the one place that finds how a gRPC call ended (its final
+//!   status code and latency), for the layers below.
+//! - `logging`: one log line per call (method, code, latency), a layer.
+//! - `metrics`: Prometheus metrics (a layer) and their HTTP port.
 //! - [`tls`]: server and client TLS from PEM files (rustls).
-//! - [`cli`]: the offline subcommands (train, eval, classify, summarize).
+//! - [`cli`]: the offline subcommands (train, eval, classify, summarize);
+//!   classify and summarize print the gRPC response messages as JSON.
 
 pub mod cli;
 pub mod config;
@@ -43,8 +48,10 @@ pub mod error;
 mod geo;
 pub mod grpc;
 pub mod live;
+mod logging;
 mod metrics;
 pub mod model;
+mod observe;
 mod prepare;
 pub mod server;
 pub mod summarize;

@@ -5,13 +5,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -28,6 +24,7 @@ use tokio::net::TcpListener;
 use tonic::Code;
 
 use crate::live::LiveTagger;
+use crate::observe::{ObserveLayer, Observer};
 
 /// Crate version and the git commit it was built from (`unknown` when the
 /// build had no git checkout and no `DISPATCH_GIT_SHA`).
@@ -38,7 +35,7 @@ pub const BUILD_GIT_SHA: &str = env!("DISPATCH_GIT_SHA");
 /// Where a call went: `grpc_service` and `grpc_method`, both `unknown` for
 /// paths no registered service has (so a scanner cannot grow the label set).
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct MethodLabels {
+pub(crate) struct MethodLabels {
     grpc_service: &'static str,
     grpc_method: &'static str,
 }
@@ -232,204 +229,31 @@ fn code_name(code: Code) -> &'static str {
     }
 }
 
-fn grpc_status(headers: &http::HeaderMap) -> Option<Code> {
-    let v = headers
-        .get("grpc-status")?
-        .to_str()
-        .ok()?
-        .parse::<i32>()
-        .ok()?;
-    Some(Code::from_i32(v))
-}
+/// Tower layer that measures every call; a no-op without metrics.
+pub(crate) type MetricsLayer = ObserveLayer<Option<Arc<Metrics>>>;
 
-/// The client's deadline from a `grpc-timeout` header ("100m", "5S", ...).
-fn grpc_timeout(headers: &http::HeaderMap) -> Option<Duration> {
-    let v = headers.get("grpc-timeout")?.to_str().ok()?;
-    let (digits, unit) = v.split_at(v.len().checked_sub(1)?);
-    let n: u64 = digits.parse().ok()?;
-    Some(match unit {
-        "H" => Duration::from_secs(n.saturating_mul(3600)),
-        "M" => Duration::from_secs(n.saturating_mul(60)),
-        "S" => Duration::from_secs(n),
-        "m" => Duration::from_millis(n),
-        "u" => Duration::from_micros(n),
-        "n" => Duration::from_nanos(n),
-        _ => return None,
-    })
-}
+/// Each call counts in flight from its arrival to its final status.
+impl Observer for Arc<Metrics> {
+    type Call = MethodLabels;
 
-/// One call being measured; recorded once, when dropped.
-struct CallGuard {
-    metrics: Arc<Metrics>,
-    labels: MethodLabels,
-    started: Instant,
-    deadline: Option<Duration>,
-    code: Option<Code>,
-}
-
-impl CallGuard {
-    fn start(metrics: Arc<Metrics>, labels: MethodLabels, deadline: Option<Duration>) -> Self {
-        metrics.in_flight.get_or_create(&labels).inc();
-        CallGuard {
-            metrics,
-            labels,
-            started: Instant::now(),
-            deadline,
-            code: None,
-        }
+    fn begin(&self, path: &str) -> Option<MethodLabels> {
+        let labels = self.labels(path);
+        self.in_flight.get_or_create(&labels).inc();
+        Some(labels)
     }
-}
 
-impl Drop for CallGuard {
-    fn drop(&mut self) {
-        let elapsed = self.started.elapsed();
-        // No status seen: the call was dropped before its end, by the
-        // client going away or by tonic's own deadline (which answers
-        // DEADLINE_EXCEEDED outside this layer). Tonic's clock starts a
-        // little before ours and timers tick by the millisecond: allow one.
-        let code = self.code.unwrap_or(match self.deadline {
-            Some(d) if elapsed + Duration::from_millis(1) >= d => Code::DeadlineExceeded,
-            _ => Code::Cancelled,
-        });
-        let m = &self.metrics;
-        m.in_flight.get_or_create(&self.labels).dec();
-        m.latency
-            .get_or_create(&self.labels)
+    fn end(&self, labels: MethodLabels, code: Code, elapsed: Duration) {
+        self.in_flight.get_or_create(&labels).dec();
+        self.latency
+            .get_or_create(&labels)
             .observe(elapsed.as_secs_f64());
-        m.handled
+        self.handled
             .get_or_create(&CallLabels {
-                grpc_service: self.labels.grpc_service,
-                grpc_method: self.labels.grpc_method,
+                grpc_service: labels.grpc_service,
+                grpc_method: labels.grpc_method,
                 grpc_code: code_name(code),
             })
             .inc();
-    }
-}
-
-/// Tower layer that measures every call; a no-op without metrics.
-#[derive(Debug, Clone)]
-pub struct MetricsLayer {
-    metrics: Option<Arc<Metrics>>,
-}
-
-impl MetricsLayer {
-    /// Measures into `metrics`, or nothing when `None`.
-    pub fn new(metrics: Option<Arc<Metrics>>) -> Self {
-        MetricsLayer { metrics }
-    }
-}
-
-impl<S> tower::Layer<S> for MetricsLayer {
-    type Service = MetricsService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        MetricsService {
-            inner,
-            metrics: self.metrics.clone(),
-        }
-    }
-}
-
-/// See [`MetricsLayer`].
-#[derive(Debug, Clone)]
-pub struct MetricsService<S> {
-    inner: S,
-    metrics: Option<Arc<Metrics>>,
-}
-
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-
-impl<S, ReqBody, ResBody> tower::Service<http::Request<ReqBody>> for MetricsService<S>
-where
-    S: tower::Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    S::Future: Send + 'static,
-{
-    type Response = http::Response<MeteredBody<ResBody>>;
-    type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, S::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
-        let guard = self.metrics.as_ref().map(|m| {
-            let labels = m.labels(req.uri().path());
-            CallGuard::start(Arc::clone(m), labels, grpc_timeout(req.headers()))
-        });
-        let response = self.inner.call(req);
-        Box::pin(async move {
-            let mut guard = guard;
-            let response = response.await?;
-            if let Some(code) = grpc_status(response.headers()) {
-                // A trailers-only answer (an error): its status is final,
-                // record it before the client can see it.
-                if let Some(mut g) = guard.take() {
-                    g.code = Some(code);
-                }
-            }
-            Ok(response.map(|inner| MeteredBody { inner, guard }))
-        })
-    }
-}
-
-/// A response body that records its call when its trailers (the final
-/// status) have been sent, or when it is dropped early.
-#[derive(Debug)]
-pub struct MeteredBody<B> {
-    inner: B,
-    guard: Option<CallGuard>,
-}
-
-impl std::fmt::Debug for CallGuard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CallGuard")
-            .field("labels", &self.labels)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<B: Body + Unpin> Body for MeteredBody<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(trailers) = frame.trailers_ref() {
-                    if let Some(g) = self.guard.as_mut() {
-                        g.code = grpc_status(trailers).or(g.code);
-                    }
-                    self.guard = None;
-                }
-            }
-            Poll::Ready(Some(Err(_))) => {
-                if let Some(g) = self.guard.as_mut() {
-                    g.code.get_or_insert(Code::Unknown);
-                }
-                self.guard = None;
-            }
-            Poll::Ready(None) => {
-                if let Some(g) = self.guard.as_mut() {
-                    g.code.get_or_insert(Code::Unknown);
-                }
-                self.guard = None;
-            }
-            Poll::Pending => {}
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
     }
 }
 
@@ -493,20 +317,6 @@ fn answer(req: &http::Request<Incoming>, metrics: &Metrics) -> http::Response<Fu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn grpc_timeout_units() {
-        let h = |v: &str| {
-            let mut m = http::HeaderMap::new();
-            m.insert("grpc-timeout", v.parse().unwrap());
-            grpc_timeout(&m)
-        };
-        assert_eq!(h("100m"), Some(Duration::from_millis(100)));
-        assert_eq!(h("2S"), Some(Duration::from_secs(2)));
-        assert_eq!(h("1H"), Some(Duration::from_secs(3600)));
-        assert_eq!(h("5x"), None);
-        assert_eq!(h(""), None);
-    }
 
     #[test]
     fn only_served_methods_get_their_own_labels() {

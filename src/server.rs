@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,10 +15,13 @@ use tokio::sync::oneshot;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
+use tonic_health::pb::health_server::{Health, HealthServer};
+use tonic_health::server::HealthReporter;
 
 use crate::grpc::pb::dispatch_tagger_server::DispatchTaggerServer;
-use crate::grpc::{DispatchService, SERVICE_NAME, pb};
+use crate::grpc::{DispatchService, SERVICE_NAME, StreamCloser, pb};
 use crate::live::LiveTagger;
+use crate::logging::{CallLog, LogLayer};
 use crate::metrics::{Metrics, MetricsLayer};
 use crate::tagger::Limits;
 use crate::tls::ServerTls;
@@ -103,45 +107,10 @@ pub async fn run_with(
     } = listeners;
     let (health, health_service) = tonic_health::server::health_reporter();
     // The model is loaded (state holds it): both names report SERVING.
-    health.set_service_status("", ServingStatus::Serving).await;
-    health
-        .set_service_status(SERVICE_NAME, ServingStatus::Serving)
-        .await;
+    report(&health, ServingStatus::Serving).await;
 
-    let reflection = || {
-        tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            // Both reflection versions list each other, whichever a client speaks.
-            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(
-                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-            )
-            .include_reflection_service(false)
-    };
-    let reflection_v1 = reflection().build_v1()?;
-    let reflection_v1alpha = reflection().build_v1alpha()?;
-
-    let metrics = metrics_listener.is_some().then(|| {
-        Arc::new(Metrics::new(
-            Arc::clone(&state.tagger),
-            &[
-                pb::FILE_DESCRIPTOR_SET,
-                tonic_health::pb::FILE_DESCRIPTOR_SET,
-                tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
-                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-            ],
-        ))
-    });
-    let shown = |l: Option<&TcpListener>| {
-        l.and_then(|l| l.local_addr().ok())
-            .map_or_else(|| "-".to_owned(), |a| a.to_string())
-    };
     let metrics_addr = shown(metrics_listener.as_ref());
-    let _metrics_task = metrics_listener
-        .zip(metrics.clone())
-        .map(|(l, m)| AbortOnDrop(tokio::spawn(crate::metrics::serve(l, m))));
-
+    let metrics = metrics_listener.map(|l| start_metrics(l, &state.tagger));
     let dispatch = DispatchService::new(
         Arc::clone(&state.tagger),
         state.limits,
@@ -149,30 +118,16 @@ pub async fn run_with(
         state.request_timeout,
     );
     let end_streams = dispatch.stream_closer();
-    let service = DispatchTaggerServer::new(dispatch)
-        .max_decoding_message_size(state.max_message_bytes)
-        .max_encoding_message_size(state.max_message_bytes);
-
     let local = shown(Some(&listener));
-    // Answers are small: without TCP_NODELAY, Nagle plus the client's
-    // delayed ACK held many replies ~40 ms (seen in bench/load.sh).
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    // Client deadlines (grpc-timeout) are enforced by tonic; the server's own
-    // limit is applied per dispatch in the service (DEADLINE_EXCEEDED).
-    let mut builder = Server::builder();
-    if let Some(tls) = &state.tls {
-        builder = builder.tls_config(tls.config())?;
-    }
-    let server = builder
-        .layer(MetricsLayer::new(metrics))
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(service)
-        .serve_with_incoming_shutdown(incoming, async {
-            let _ = stop_rx.await;
-        });
+    let server = grpc_server(
+        listener,
+        &state,
+        metrics.as_ref().map(|(m, _)| Arc::clone(m)),
+        health_service,
+        dispatch,
+        stop_rx,
+    )?;
     tokio::pin!(server);
     tracing::info!(
         addr = %local,
@@ -190,29 +145,107 @@ pub async fn run_with(
         grace_ms = state.grace_period.as_millis() as u64,
         "shutting down"
     );
-    health
-        .set_service_status("", ServingStatus::NotServing)
-        .await;
-    health
-        .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
-        .await;
+    report(&health, ServingStatus::NotServing).await;
     let _ = stop_tx.send(());
-    match tokio::time::timeout(state.grace_period, &mut server).await {
-        Ok(result) => result?,
-        Err(_) => {
-            // Streams whose clients never half-close end with UNAVAILABLE;
-            // give their status a moment to leave, then drop what remains.
-            tracing::warn!("grace period over; ending open streams");
-            end_streams.close();
-            if tokio::time::timeout(STREAM_END_FLUSH, server)
-                .await
-                .is_err()
-            {
-                tracing::warn!("closing remaining connections");
-            }
-        }
-    }
+    drain(server, state.grace_period, &end_streams).await?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Sets the health of the whole server ("") and of dispatch.v1 alike.
+async fn report(health: &HealthReporter, status: ServingStatus) {
+    health.set_service_status("", status).await;
+    health.set_service_status(SERVICE_NAME, status).await;
+}
+
+/// A listener's address for the log, "-" when there is none.
+fn shown(listener: Option<&TcpListener>) -> String {
+    listener
+        .and_then(|l| l.local_addr().ok())
+        .map_or_else(|| "-".to_owned(), |a| a.to_string())
+}
+
+/// The metrics of every served method, and the task answering scrapes on
+/// `listener` (stopped when dropped).
+fn start_metrics(listener: TcpListener, tagger: &Arc<LiveTagger>) -> (Arc<Metrics>, AbortOnDrop) {
+    let metrics = Arc::new(Metrics::new(Arc::clone(tagger), &DESCRIPTOR_SETS));
+    let task = tokio::spawn(crate::metrics::serve(listener, Arc::clone(&metrics)));
+    (metrics, AbortOnDrop(task))
+}
+
+/// The descriptor sets of every served service: reflection lists them and
+/// the metrics know their methods.
+const DESCRIPTOR_SETS: [&[u8]; 4] = [
+    pb::FILE_DESCRIPTOR_SET,
+    tonic_health::pb::FILE_DESCRIPTOR_SET,
+    // Both reflection versions list each other, whichever a client speaks.
+    tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+    tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+];
+
+/// The gRPC server on `listener`: dispatch.v1, health and reflection behind
+/// the call-log and metrics layers, over TLS when configured, until `stop`
+/// fires (then it drains).
+fn grpc_server(
+    listener: TcpListener,
+    state: &ServerState,
+    metrics: Option<Arc<Metrics>>,
+    health: HealthServer<impl Health>,
+    dispatch: DispatchService,
+    stop: oneshot::Receiver<()>,
+) -> Result<impl Future<Output = Result<(), tonic::transport::Error>>, ServeError> {
+    let reflection = || {
+        DESCRIPTOR_SETS
+            .iter()
+            .fold(tonic_reflection::server::Builder::configure(), |b, set| {
+                b.register_encoded_file_descriptor_set(set)
+            })
+            .include_reflection_service(false)
+    };
+    let service = DispatchTaggerServer::new(dispatch)
+        .max_decoding_message_size(state.max_message_bytes)
+        .max_encoding_message_size(state.max_message_bytes);
+    // Answers are small: without TCP_NODELAY, Nagle plus the client's
+    // delayed ACK held many replies ~40 ms (seen in bench/load.sh).
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    // Client deadlines (grpc-timeout) are enforced by tonic; the server's own
+    // limit is applied per dispatch in the service (DEADLINE_EXCEEDED).
+    let mut builder = Server::builder();
+    if let Some(tls) = &state.tls {
+        builder = builder.tls_config(tls.config())?;
+    }
+    Ok(builder
+        .layer(LogLayer::new(CallLog))
+        .layer(MetricsLayer::new(metrics))
+        .add_service(health)
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?)
+        .add_service(service)
+        .serve_with_incoming_shutdown(incoming, async {
+            let _ = stop.await;
+        }))
+}
+
+/// Waits for a stopping `server` to drain for at most `grace`; then ends
+/// open streams and gives their status a moment to leave.
+async fn drain(
+    mut server: Pin<&mut impl Future<Output = Result<(), tonic::transport::Error>>>,
+    grace: Duration,
+    end_streams: &StreamCloser,
+) -> Result<(), ServeError> {
+    if let Ok(result) = tokio::time::timeout(grace, &mut server).await {
+        return result.map_err(Into::into);
+    }
+    // Streams whose clients never half-close end with UNAVAILABLE; give
+    // their status a moment to leave, then drop what remains.
+    tracing::warn!("grace period over; ending open streams");
+    end_streams.close();
+    if tokio::time::timeout(STREAM_END_FLUSH, server)
+        .await
+        .is_err()
+    {
+        tracing::warn!("closing remaining connections");
+    }
     Ok(())
 }
 

@@ -2,12 +2,8 @@
 //! switches GetModelInfo, answers and metrics; SIGHUP drives it in the
 //! real binary.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::mpsc;
-use std::time::Duration;
 
 use dispatch_tagger::grpc::pb::dispatch_tagger_client::DispatchTaggerClient;
 use dispatch_tagger::grpc::pb::{ClassifyRequest, GetModelInfoRequest};
@@ -15,7 +11,7 @@ use dispatch_tagger::live::LiveTagger;
 use dispatch_tagger::model::Model;
 use tonic::transport::Channel;
 
-use crate::common::{ALEPPO_FR, spawn_with, test_state};
+use crate::common::{ALEPPO_FR, Binary, spawn_with, test_state};
 use crate::metrics::{http_get, sample};
 
 async fn version(client: &mut DispatchTaggerClient<Channel>) -> String {
@@ -99,67 +95,6 @@ async fn reload_keeps_the_old_model_on_a_bad_file_and_switches_on_a_good_one() {
         "{info}"
     );
     server.shutdown().await.expect("clean stop");
-}
-
-/// The real binary, its stderr log lines (JSON) as they come.
-struct Binary {
-    child: std::process::Child,
-    lines: mpsc::Receiver<serde_json::Value>,
-}
-
-impl Binary {
-    fn serve(args: &[&str]) -> Binary {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dispatch-tagger"))
-            .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("binary starts");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str(&line)
-                    && tx.send(v).is_err()
-                {
-                    break;
-                }
-            }
-        });
-        Binary { child, lines }
-    }
-
-    /// The next log line whose message is `message` (bounded wait, so a
-    /// broken build fails instead of hanging).
-    fn wait_for(&self, message: &str) -> serde_json::Value {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|_| panic!("no {message:?} log line"));
-            if line["message"] == message {
-                return line;
-            }
-        }
-    }
-
-    fn signal(&self, name: &str) {
-        let ok = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .expect("kill runs")
-            .success();
-        assert!(ok, "kill -{name}");
-    }
-}
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[tokio::test]

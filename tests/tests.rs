@@ -1,13 +1,15 @@
 //! Integration tests: the real server in-process on 127.0.0.1:0, called
 //! through the generated client, good input and bad; operations (metrics,
-//! model reload, TLS).
+//! model reload, TLS, the call log); the offline CLI against the service.
 
 mod common;
 
+mod cli;
 mod faults;
 mod grpc;
 mod hostile;
 mod load;
+mod logging;
 mod metrics;
 mod reload;
 mod tls;

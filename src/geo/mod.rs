@@ -280,44 +280,15 @@ mod tests {
 
     use super::*;
 
-    const TAXONOMY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/taxonomy");
+    /// A slice of the shared taxonomy: the countries these tests name and
+    /// those `cities.tsv` refers to (see tests/data/README.md).
+    const TAXONOMY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/taxonomy");
 
-    /// /work/shared/examples/aleppo-fr.txt (AFP via a scraped page).
-    const ALEPPO_FR: &str = r#"Liens d'accessibilité
-
-Poutine et Rohani saluent la "victoire" à Alep
-
-
-Le président russe lors d'une conférence à Moscou en Russie, le 23 décembre 2016.
-
-Les présidents iranien et russe, Hassan Rohani et Vladimir Poutine, ont salué la "victoire de l'armée syrienne contre les terroristes à Alep" lors d'un entretien téléphonique samedi soir, a rapporté dimanche le site de la présidence iranienne.
-
-"La victoire de l'armée syrienne a pour message que les terroristes ne peuvent atteindre leurs objectifs", a déclaré le président iranien. "Il faut empêcher que les terroristes utilisent le cessez-le-feu pour reprendre des forces et créer de nouvelles bases dans d'autres régions en Syrie".
-
-Selon le communiqué officiel, le président Poutine a également "salué la victoire de l'armée syrienne" en ajoutant que "la coopération entre Téhéran et Moscou (...) allait se poursuivre".
-
-L'Iran et la Russie, tout comme le gouvernement syrien, qualifient de "terroristes" tous les groupes rebelles qui se battent en Syrie.
-
-"Le résultat de cette coopération est une grande victoire dans la lutte contre le terrorisme international", a ajouté le président russe.
-
-Téhéran et Moscou soutiennent politiquement, financièrement et militairement le régime du président syrien Bachar al-Assad.
-
-L'armée syrienne a annoncé jeudi soir la reprise de la moitié de la deuxième ville de Syrie Alep qui lui échappait depuis juillet 2012, après une offensive dévastatrice d'un mois qui a abouti à l'évacuation de dizaines de milliers de résidents et d'insurgés vers des régions rebelles du nord du pays.
-
-L'intervention militaire de la Russie en septembre 2015 a permis aux troupes du régime, alors en déroute, d'inverser la situation face aux insurgés.
-
-L'Iran a de son côté envoyé en Syrie des "conseillers militaires" et des volontaires qui se battent contre les groupes rebelles syriens et les jihadistes.
-
-MM. Poutine et Rohani ont également réaffirmé que des "négociations" de paix inter-syriennes devaient commencer au Kazakhstan, sans donner plus de détails.
-
-Astana, la capitale du Kazakhstan a déjà abrité des rencontres entre des représentants du régime de Damas et des personnalités de l'opposition tolérée par le régime.
-
-Avec AFP
-
-XS
-SM
-MD
-LG"#;
+    /// The French example dispatch (AFP via a scraped page).
+    const ALEPPO_FR: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/aleppo-fr.txt"
+    ));
 
     fn gazetteer() -> &'static Gazetteer {
         static G: OnceLock<Gazetteer> = OnceLock::new();

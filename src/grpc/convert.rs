@@ -1,10 +1,14 @@
-//! Proto <-> domain conversions, with request validation.
+//! Proto <-> domain conversions, with request validation: the one request
+//! path of both transports. A request is checked into a call
+//! ([`classify_request`], [`summarize_request`]), the call runs the core and
+//! answers in the response message ([`ClassifyCall::run`],
+//! [`SummarizeCall::run`]); the gRPC service and the CLI do just that.
 
 use super::pb;
 use crate::Result;
 use crate::model::Model;
 use crate::summarize::Budget;
-use crate::tagger::{self, Classification, ClassifyOptions, Limits, Summary, Tag};
+use crate::tagger::{self, Classification, ClassifyOptions, Limits, Summary, Tag, Tagger};
 use crate::text::Lang;
 
 /// A validated classify request.
@@ -24,6 +28,23 @@ pub(crate) struct SummarizeCall {
     pub budget: Budget,
 }
 
+impl ClassifyCall {
+    /// Tags the dispatch with `tagger`'s model.
+    pub(crate) fn run(self, tagger: &Tagger) -> pb::ClassifyResponse {
+        let c = tagger.classify(&self.title, &self.text, &self.options);
+        classify_response(self.id, c, &tagger.model().meta().version)
+    }
+}
+
+impl SummarizeCall {
+    /// Summarizes the dispatch with `tagger`'s model.
+    pub(crate) fn run(self, tagger: &Tagger) -> pb::SummarizeResponse {
+        let s = tagger.summarize(&self.title, &self.text, self.language, self.budget);
+        summarize_response(self.id, &self.text, s)
+    }
+}
+
+/// Checks a classify request against `limits`; the error says what to fix.
 pub(crate) fn classify_request(req: pb::ClassifyRequest, limits: &Limits) -> Result<ClassifyCall> {
     tagger::validate_text(&req.id, &req.text, limits)?;
     let options = ClassifyOptions {
@@ -51,6 +72,7 @@ pub(crate) fn classify_request(req: pb::ClassifyRequest, limits: &Limits) -> Res
     })
 }
 
+/// Checks a summarize request against `limits`; the error says what to fix.
 pub(crate) fn summarize_request(
     req: pb::SummarizeRequest,
     limits: &Limits,
@@ -86,11 +108,7 @@ fn tag(t: Tag) -> pb::Tag {
     }
 }
 
-pub(crate) fn classify_response(
-    id: String,
-    c: Classification,
-    model_version: &str,
-) -> pb::ClassifyResponse {
+fn classify_response(id: String, c: Classification, model_version: &str) -> pb::ClassifyResponse {
     pb::ClassifyResponse {
         id,
         language: c.language.code().to_string(),
@@ -111,7 +129,7 @@ pub(crate) fn classify_response(
     }
 }
 
-pub(crate) fn summarize_response(id: String, text: &str, s: Summary) -> pb::SummarizeResponse {
+fn summarize_response(id: String, text: &str, s: Summary) -> pb::SummarizeResponse {
     let sentences = s
         .sentences
         .iter()

@@ -3,12 +3,12 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Code, Request, Response, Status, Streaming};
+use tonic::{Request, Response, Status, Streaming};
 
 use super::convert;
 use super::pb::{self, dispatch_tagger_server::DispatchTagger};
@@ -121,26 +121,8 @@ impl DispatchService {
         wait: bool,
     ) -> Result<pb::ClassifyResponse, Status> {
         let call = convert::classify_request(req, &self.limits)?;
-        self.blocking(wait, move || {
-            let c = tagger.classify(&call.title, &call.text, &call.options);
-            convert::classify_response(call.id, c, &tagger.model().meta().version)
-        })
-        .await
+        self.blocking(wait, move || call.run(&tagger)).await
     }
-}
-
-/// One log line per call: method, status code, latency. Never the text.
-fn log_call(method: &'static str, started: Instant, code: Code, items: usize) {
-    let latency_us = started.elapsed().as_micros() as u64;
-    if code == Code::Ok {
-        tracing::info!(method, code = ?code, latency_us, items, "call");
-    } else {
-        tracing::warn!(method, code = ?code, latency_us, items, "call");
-    }
-}
-
-fn code_of<T>(r: &Result<T, Status>) -> Code {
-    r.as_ref().map_or_else(Status::code, |_| Code::Ok)
 }
 
 type ClassifyResponseStream =
@@ -152,12 +134,9 @@ impl DispatchTagger for DispatchService {
         &self,
         request: Request<pb::ClassifyRequest>,
     ) -> Result<Response<pb::ClassifyResponse>, Status> {
-        let started = Instant::now();
-        let result = self
-            .classify_one(self.tagger.current(), request.into_inner(), false)
-            .await;
-        log_call("Classify", started, code_of(&result), 1);
-        result.map(Response::new)
+        self.classify_one(self.tagger.current(), request.into_inner(), false)
+            .await
+            .map(Response::new)
     }
 
     type ClassifyStreamStream = ClassifyResponseStream;
@@ -166,7 +145,6 @@ impl DispatchTagger for DispatchService {
         &self,
         request: Request<Streaming<pb::ClassifyRequest>>,
     ) -> Result<Response<Self::ClassifyStreamStream>, Status> {
-        let started = Instant::now();
         let inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(STREAM_PIPELINE * 2);
         let svc = self.clone();
@@ -191,8 +169,6 @@ impl DispatchTagger for DispatchService {
                     }
                 })
                 .buffered(STREAM_PIPELINE);
-            let mut items = 0;
-            let mut code = Code::Ok;
             let mut closing = svc.closing.subscribe();
             loop {
                 let answer = tokio::select! {
@@ -203,19 +179,12 @@ impl DispatchTagger for DispatchService {
                     ))),
                 };
                 let Some(answer) = answer else { break };
-                let failed = answer.as_ref().err().map(Status::code);
+                let failed = answer.is_err();
                 // A closed channel means the client went away: stop work.
-                if tx.send(answer).await.is_err() {
-                    code = Code::Cancelled;
+                if tx.send(answer).await.is_err() || failed {
                     break;
                 }
-                if let Some(c) = failed {
-                    code = c;
-                    break;
-                }
-                items += 1;
             }
-            log_call("ClassifyStream", started, code, items);
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
@@ -224,28 +193,19 @@ impl DispatchTagger for DispatchService {
         &self,
         request: Request<pb::SummarizeRequest>,
     ) -> Result<Response<pb::SummarizeResponse>, Status> {
-        let started = Instant::now();
-        let result = async {
-            let call = convert::summarize_request(request.into_inner(), &self.limits)?;
-            let tagger = self.tagger.current();
-            self.blocking(false, move || {
-                let s = tagger.summarize(&call.title, &call.text, call.language, call.budget);
-                convert::summarize_response(call.id, &call.text, s)
-            })
+        let call = convert::summarize_request(request.into_inner(), &self.limits)?;
+        let tagger = self.tagger.current();
+        self.blocking(false, move || call.run(&tagger))
             .await
-        }
-        .await;
-        log_call("Summarize", started, code_of(&result), 1);
-        result.map(Response::new)
+            .map(Response::new)
     }
 
     async fn get_model_info(
         &self,
         _request: Request<pb::GetModelInfoRequest>,
     ) -> Result<Response<pb::ModelInfo>, Status> {
-        let started = Instant::now();
-        let info = convert::model_info(self.tagger.current().model());
-        log_call("GetModelInfo", started, Code::Ok, 1);
-        Ok(Response::new(info))
+        Ok(Response::new(convert::model_info(
+            self.tagger.current().model(),
+        )))
     }
 }

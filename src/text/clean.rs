@@ -476,7 +476,7 @@ fn push_trimmed(text: &str, r: Range<usize>, kind: SegmentKind, out: &mut Vec<Se
 mod tests {
     use super::*;
 
-    /// The scraped page of /work/shared/examples/aleppo-fr.txt, abridged.
+    /// The scraped page of tests/data/aleppo-fr.txt, abridged.
     const ALEPPO: &str = "Liens d'accessibilité\n\nPoutine et Rohani saluent la \"victoire\" à Alep\n\n\nLe président russe lors d'une conférence à Moscou en Russie, le 23 décembre 2016.\n\nLes présidents iranien et russe, Hassan Rohani et Vladimir Poutine, ont salué la \"victoire de l'armée syrienne contre les terroristes à Alep\" lors d'un entretien téléphonique samedi soir, a rapporté dimanche le site de la présidence iranienne.\n\n\"La victoire de l'armée syrienne a pour message que les terroristes ne peuvent atteindre leurs objectifs\", a déclaré le président iranien. \"Il faut empêcher que les terroristes utilisent le cessez-le-feu pour reprendre des forces et créer de nouvelles bases dans d'autres régions en Syrie\".\n\nSelon le communiqué officiel, le président Poutine a également \"salué la victoire de l'armée syrienne\" en ajoutant que \"la coopération entre Téhéran et Moscou (...) allait se poursuivre\".\n\nMM. Poutine et Rohani ont également réaffirmé que des \"négociations\" de paix inter-syriennes devaient commencer au Kazakhstan, sans donner plus de détails.\n\nAvec AFP\n\nXS\nSM\nMD\nLG";
 
     fn kinds(text: &str, kind: SegmentKind) -> Vec<&str> {

@@ -1,6 +1,8 @@
 //! Test support: start the real server in-process on 127.0.0.1:0.
 
-use std::sync::Arc;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use dispatch_tagger::grpc::pb::dispatch_tagger_client::DispatchTaggerClient;
@@ -15,7 +17,7 @@ use tonic::transport::Channel;
 /// The French example dispatch, exactly as scraped.
 pub const ALEPPO_FR: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/examples/aleppo-fr.txt"
+    "/tests/data/aleppo-fr.txt"
 ));
 
 /// A running server and how to stop it.
@@ -126,4 +128,78 @@ pub async fn spawn_with(
         handle,
     };
     (server, metrics_addr)
+}
+
+/// The real binary serving on 127.0.0.1:0, its stderr log lines (JSON) as
+/// they come.
+pub struct Binary {
+    pub child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Binary {
+    /// Starts `serve` with JSON logs at the default level and `args`.
+    pub fn serve(args: &[&str]) -> Binary {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dispatch-tagger"))
+            .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("binary starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Binary { child, lines }
+    }
+
+    /// Every stderr line up to the first log line whose message is
+    /// `message`, that one included (bounded wait, so a broken build fails
+    /// instead of hanging).
+    pub fn lines_until(&self, message: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no {message:?} log line"));
+            let found = serde_json::from_str::<serde_json::Value>(&line)
+                .is_ok_and(|v| v["message"] == message);
+            seen.push(line);
+            if found {
+                return seen;
+            }
+        }
+    }
+
+    /// The next log line whose message is `message`.
+    pub fn wait_for(&self, message: &str) -> serde_json::Value {
+        let lines = self.lines_until(message);
+        let last = lines.last().expect("the line found");
+        serde_json::from_str(last).expect("a JSON log line")
+    }
+
+    /// Sends signal `name` ("HUP", "TERM") to the process.
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill runs")
+            .success();
+        assert!(ok, "kill -{name}");
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

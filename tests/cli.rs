@@ -1,0 +1,134 @@
+//! The offline `classify` and `summarize` subcommands answer as the gRPC
+//! service does: for a record, the proto3 JSON mapping of the response the
+//! service gives to the same request, and for a bad record the message its
+//! status would carry.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use dispatch_tagger::grpc::pb::{ClassifyRequest, SummarizeRequest};
+use serde_json::{Value, json};
+use tonic::Code;
+
+use crate::common::{ALEPPO_FR, spawn_server};
+
+/// Runs the real binary with `args`, the `records` as JSON Lines on stdin;
+/// (stdout lines, stderr).
+fn run_cli(args: &[&str], records: &[Value]) -> (Vec<String>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dispatch-tagger"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    for record in records {
+        writeln!(stdin, "{record}").expect("write a record");
+    }
+    drop(stdin);
+    let out = child.wait_with_output().expect("binary runs");
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    let lines = String::from_utf8(out.stdout)
+        .expect("UTF-8 output")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    (lines, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[tokio::test]
+async fn classify_prints_the_proto3_json_of_the_grpc_answer() {
+    let server = spawn_server().await;
+    let mut client = server.client().await;
+    let answer = client
+        .classify(ClassifyRequest {
+            id: "aleppo".into(),
+            text: ALEPPO_FR.into(),
+            explain: true,
+            ..Default::default()
+        })
+        .await
+        .expect("classify")
+        .into_inner();
+    let want = serde_json::to_string(&answer).expect("proto3 JSON");
+
+    let record = json!({"id": "aleppo", "text": ALEPPO_FR});
+    let (lines, _) = run_cli(&["classify", "--explain"], &[record]);
+    assert_eq!(lines, [want.as_str()]);
+
+    // The proto3 names, not the CLI's own.
+    let want: Value = serde_json::from_str(&want).expect("JSON");
+    assert_eq!(want["places"][0]["countryCode"], "SY", "{want}");
+    assert_eq!(want["places"][0]["regionCode"], "142", "{want}");
+    assert!(want["modelVersion"].as_str().is_some_and(|v| !v.is_empty()));
+    let evidence = &want["topics"][0]["evidence"][0];
+    assert!(evidence["term"].is_string() && evidence["weight"].is_number());
+    assert!(want.get("countries").is_none() && want.get("model_version").is_none());
+    server.shutdown().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn summarize_prints_the_proto3_json_of_the_grpc_answer() {
+    let server = spawn_server().await;
+    let mut client = server.client().await;
+    let answer = client
+        .summarize(SummarizeRequest {
+            id: "aleppo".into(),
+            text: ALEPPO_FR.into(),
+            max_sentences: 2,
+            max_chars: 400,
+            ..Default::default()
+        })
+        .await
+        .expect("summarize")
+        .into_inner();
+    assert_eq!(answer.sentences.len(), 2, "{answer:?}");
+    let want = serde_json::to_string(&answer).expect("proto3 JSON");
+
+    let record = json!({"id": "aleppo", "text": ALEPPO_FR, "lang": ""});
+    let args = ["summarize", "--max-sentences", "2", "--max-chars", "400"];
+    let (lines, _) = run_cli(&args, &[record]);
+    assert_eq!(lines, [want.as_str()]);
+    server.shutdown().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn a_bad_record_gets_the_status_message_with_its_line_and_id() {
+    let server = spawn_server().await;
+    let mut client = server.client().await;
+    let status = client
+        .classify(ClassifyRequest {
+            id: "blank".into(),
+            text: " \n\t".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("blank text");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let lang = client
+        .classify(ClassifyRequest {
+            id: "klingon".into(),
+            text: ALEPPO_FR.into(),
+            language: "tlh".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("unknown language");
+    assert_eq!(lang.code(), Code::InvalidArgument);
+
+    let records = [
+        json!({"id": "blank", "text": " \n\t"}),
+        json!({"id": "klingon", "text": ALEPPO_FR, "lang": "tlh"}),
+        json!({"id": "good", "text": ALEPPO_FR}),
+    ];
+    let (lines, stderr) = run_cli(&["classify"], &records);
+    assert_eq!(lines.len(), 1, "the good record is still tagged");
+    assert!(lines[0].starts_with(r#"{"id":"good","#), "{}", lines[0]);
+    let blank = format!("-:1 (id \"blank\"): skipped: {}", status.message());
+    let klingon = format!("-:2 (id \"klingon\"): skipped: {}", lang.message());
+    assert!(stderr.lines().any(|l| l == blank), "{stderr}");
+    assert!(stderr.lines().any(|l| l == klingon), "{stderr}");
+    server.shutdown().await.expect("clean stop");
+}
