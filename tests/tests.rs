@@ -1,6 +1,7 @@
 //! Integration tests: the real server in-process on 127.0.0.1:0, called
 //! through the generated client, good input and bad; operations (metrics,
-//! model reload, TLS).
+//! model reload, TLS), and the tagging quality bar on the project's own wire
+//! items.
 
 mod common;
 
@@ -11,3 +12,4 @@ mod load;
 mod metrics;
 mod reload;
 mod tls;
+mod wire;
