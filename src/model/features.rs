@@ -181,6 +181,8 @@ pub struct TfIdf {
     pub(crate) idf: Vec<f32>,
     /// Place-feature keys; column `terms.len() + k` is `places[k]`.
     pub(crate) places: Vec<String>,
+    /// Smallest idf of the vocabulary: what a left-out function word gets.
+    min_idf: f32,
     // Keys are already FNV hashes: Fx, not SipHash (15% of a classify call
     // went to hashing, found with callgrind).
     index: FxHashMap<u64, u32>,
@@ -211,11 +213,13 @@ impl TfIdf {
             .enumerate()
             .map(|(k, p)| (p.clone(), (terms.len() + k) as u32))
             .collect();
+        let min_idf = idf.iter().copied().fold(f32::INFINITY, f32::min);
         TfIdf {
             params,
             terms,
             idf,
             places,
+            min_idf,
             index,
             place_index,
         }
@@ -243,8 +247,12 @@ impl TfIdf {
         }
     }
 
-    /// Training idf of a lowercased term.
+    /// Training idf of a lowercased term; a function word the features
+    /// leave out counts as the most common term.
     pub fn idf_of(&self, term: &str) -> Option<f32> {
+        if self.params.stop_words && is_function_word(term, Lang::Und) && self.min_idf.is_finite() {
+            return Some(self.min_idf);
+        }
         let h = match term.split_once(' ') {
             Some((a, b)) => hash2(a, b),
             None => hash1(term),
