@@ -309,7 +309,6 @@ mod tests {
                     score(&labels[second].code, score2, false),
                 ],
                 regions: vec![],
-                desks: vec![],
             }];
             model.reselect(&mut preds);
             let tags = pick(&preds.remove(0).topics, 3, None);
