@@ -51,10 +51,15 @@ topic labels) still shape the vocabulary.
 --quick (CI smoke) narrows the topic sources to the three with the smallest
 training files (MasakhaNEWS-en, MasakhaNEWS-fr, BBC on recipe 0.9.0),
 holds out each of the two smallest in turn and skips the training-cost
-line: a check that the pipeline runs, not the figures of a full run. The full run trains the model once per source
-plus once for the cost line and fits scikit-learn 4 times per source plus
-3 times for the cost line: about 35 minutes on 2 cores with recipe 0.9.0's
-five sources.
+line: a check that the pipeline runs, not the figures of a full run.
+
+The full run trains the model once per source plus once for the cost line
+and fits scikit-learn 4 times per source plus 3 times for the cost line
+(its peak RSS is the whole process, C grid included): 25 minutes (1,523 s)
+on 2 cores shared with another build (load average 4-6) with recipe
+0.9.0's five sources, 9 of them for the cost line; --quick under 2
+minutes. More or larger sources take longer; --peer-c C fits scikit-learn
+once per source instead of 4 times, --no-cost drops the cost line.
 """
 
 import argparse
@@ -63,7 +68,6 @@ import json
 import math
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
