@@ -57,7 +57,7 @@ The full run trains the model once per source plus once for the cost line
 and fits scikit-learn 4 times per source plus 3 times for the cost line
 (its peak RSS is the whole process, C grid included): 25 minutes (1,523 s)
 on 2 cores shared with another build (load average 4-6) with recipe
-0.9.0's five sources, 9 of them for the cost line; --quick under 2
+0.9.0's five sources, 9 of them for the cost line; --quick about 2
 minutes. More or larger sources take longer; --peer-c C fits scikit-learn
 once per source instead of 4 times, --no-cost drops the cost line.
 """
