@@ -82,7 +82,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peer_sklearn as peer  # noqa: E402
 from side_by_side import timed  # noqa: E402
 
-SUFFIXES = ("-train", "-dev")
+SUFFIXES = ("-train", "-dev", "-vocabulary")
+VOCABULARY = "-vocabulary"  # read from the IPTC table, not a corpus file; never held out
 
 
 # ---------------------------------------------------------------- recipe
@@ -203,7 +204,10 @@ class Data:
     def split(self, name):
         if name not in self.cache:
             h = self.holdout
-            if name == h["dev_name"]:
+            if name.endswith(VOCABULARY):
+                recs = vocabulary_records(self.corpora.parent / "taxonomy" / "iptc_mediatopic_all.tsv",
+                                          name.split("-")[1])
+            elif name == h["dev_name"]:
                 recs = [r for r in self.raw(h["file"]) if peer.held_out(r["id"], h["seed"], h["fraction"])]
             elif name == h["file"]:
                 recs = [r for r in self.raw(h["file"]) if not peer.held_out(r["id"], h["seed"], h["fraction"])]
@@ -219,9 +223,38 @@ class Data:
         return self.cache[key]
 
     def file_size(self, split):
+        if split.endswith(VOCABULARY):
+            return (self.corpora.parent / "taxonomy" / "iptc_mediatopic_all.tsv").stat().st_size
         h = self.holdout
         file = h["file"] if split == h["dev_name"] else split
         return (self.corpora / f"{file}.jsonl.gz").stat().st_size
+
+
+def vocabulary_records(path, lang):
+    """The IPTC vocabulary as topic records, as `train` reads an
+    `iptc-<lang>-vocabulary` split: each concept under a top-level topic,
+    its English name and definition, or its French name."""
+    rows = [line.rstrip("\n").split("\t") for line in open(path, encoding="utf-8")][1:]
+    rows = [c for c in rows if len(c) >= 6]
+    parent = {c[0]: c[1].split(";")[0] for c in rows}
+    top_level = {c[0] for c in rows if c[2] == "1"}
+
+    def top(q):
+        for _ in range(8):
+            p = parent.get(q, "")
+            if not p or p == q:
+                break
+            q = p
+        return q
+
+    out = []
+    for c in rows:
+        t = top(c[0])
+        text = f"{c[3]}. {c[5]}" if lang == "en" else c[4]
+        if t in top_level and text.strip():
+            out.append({"id": f"iptc:{c[0]}-{lang}", "lang": lang, "source": "iptc", "title": "",
+                        "text": text, "topics": [t], "labelled": ["topics"]})
+    return out
 
 
 def single(records):
@@ -360,16 +393,18 @@ def main():
             sys.exit(f"not a topic source of {args.recipe}: {', '.join(unknown)} (sources: {', '.join(sources)})")
         held = wanted
     else:
-        held = sources
+        held = [s for s in sources if not any(x.endswith(VOCABULARY) and source_of(x, recipe["holdout"]) == s
+                                              for x in recipe["topics"]["train"])]
     base = recipe  # the recipe the sources are left out of
     if args.quick:
         if args.sources:
             sys.exit("--quick picks its own sources; drop --sources")
         size = {s: sum(data.file_size(x) for x in recipe["topics"]["train"]
                        if source_of(x, recipe["holdout"]) == s) for s in sources}
-        universe = sorted(sources, key=lambda s: (size[s], s))[:3]
+        vocab = {source_of(x, recipe["holdout"]) for x in recipe["topics"]["train"] if x.endswith(VOCABULARY)}
+        universe = sorted((s for s in sources if s not in vocab), key=lambda s: (size[s], s))[:3]
         for s in sources:
-            if s not in universe:
+            if s not in universe and s not in vocab:
                 base = without_source(base, s)
         base["name"] = recipe["name"]
         held = universe[:2]
