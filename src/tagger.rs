@@ -277,16 +277,7 @@ fn pick(scores: &[LabelScore], max: usize, min_score: Option<f32>) -> Vec<Tag> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn score(code: &str, score: f32, selected: bool) -> LabelScore {
-        LabelScore {
-            code: code.into(),
-            name: code.into(),
-            score,
-            selected,
-            evidence: vec![],
-        }
-    }
+    use crate::model::select::tests::score;
 
     #[test]
     fn a_second_topic_is_emitted_when_it_passes_its_dev_tuned_threshold() {
@@ -309,7 +300,6 @@ mod tests {
                     score(&labels[second].code, score2, false),
                 ],
                 regions: vec![],
-                desks: vec![],
             }];
             model.reselect(&mut preds);
             let tags = pick(&preds.remove(0).topics, 3, None);

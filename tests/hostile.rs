@@ -274,7 +274,10 @@ async fn malformed_protobuf_on_the_wire_is_refused_and_survived() {
     let resp = classify_raw(server.channel().await, repeated_text)
         .await
         .expect("the last text is classified");
-    assert_eq!(resp.topics[0].code, "medtop:11000000", "{resp:?}");
+    assert!(
+        ["medtop:11000000", "medtop:16000000"].contains(&resp.topics[0].code.as_str()),
+        "{resp:?}"
+    );
     let mut unknown = Vec::new();
     field(3, ALEPPO_FR.as_bytes(), &mut unknown);
     for _ in 0..300_000 {

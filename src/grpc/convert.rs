@@ -182,6 +182,5 @@ pub(crate) fn model_info(model: &Model) -> pb::ModelInfo {
             .collect(),
         format_version: meta.format_version,
         recipe: meta.recipe.clone(),
-        desks: model.desk_names().iter().map(|d| d.to_string()).collect(),
     }
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::meta::{FNV_OFFSET, fnv1a};
 use crate::geo::{Gazetteer, PlaceCount};
 use crate::prepare::ModelInput;
+use crate::text::function_words::is_function_word;
 use crate::text::{Lang, words};
 
 /// Feature hyperparameters (from the recipe).
@@ -32,6 +33,11 @@ pub struct FeatureParams {
     pub place_weight: f32,
     /// Use country-level place features ("country:SY") besides regions.
     pub place_countries: bool,
+    /// Leave out function words of the dispatch's language
+    /// ([`crate::text::function_words`]): they say which desk wrote a
+    /// story, not what it is about.
+    #[serde(default)]
+    pub stop_words: bool,
 }
 
 impl Default for FeatureParams {
@@ -44,6 +50,7 @@ impl Default for FeatureParams {
             title_weight: 2.0,
             place_weight: 1.0,
             place_countries: true,
+            stop_words: false,
         }
     }
 }
@@ -83,10 +90,12 @@ fn hash2(a: &str, b: &str) -> u64 {
     fnv1a(fnv1a(fnv1a(FNV_OFFSET, a.as_bytes()), b" "), b.as_bytes())
 }
 
-/// The lowercased tokens of a text.
-fn norm_tokens(text: &str) -> Vec<String> {
+/// The lowercased tokens of a text, without the function words of `lang`
+/// when `stop_words` is set.
+fn norm_tokens(text: &str, lang: Lang, stop_words: bool) -> Vec<String> {
     words::tokens(text)
         .map(|t| words::normalize(t.text))
+        .filter(|w| !(stop_words && is_function_word(w, lang)))
         .collect()
 }
 
@@ -101,7 +110,7 @@ pub(crate) fn for_each_term(
         if weight <= 0.0 {
             continue;
         }
-        let toks = norm_tokens(text);
+        let toks = norm_tokens(text, input.lang, params.stop_words);
         for (i, t) in toks.iter().enumerate() {
             f(hash1(t), weight, t, None);
             if params.ngram_max >= 2
@@ -172,6 +181,8 @@ pub struct TfIdf {
     pub(crate) idf: Vec<f32>,
     /// Place-feature keys; column `terms.len() + k` is `places[k]`.
     pub(crate) places: Vec<String>,
+    /// Smallest idf of the vocabulary: what a left-out function word gets.
+    min_idf: f32,
     // Keys are already FNV hashes: Fx, not SipHash (15% of a classify call
     // went to hashing, found with callgrind).
     index: FxHashMap<u64, u32>,
@@ -202,11 +213,13 @@ impl TfIdf {
             .enumerate()
             .map(|(k, p)| (p.clone(), (terms.len() + k) as u32))
             .collect();
+        let min_idf = idf.iter().copied().fold(f32::INFINITY, f32::min);
         TfIdf {
             params,
             terms,
             idf,
             places,
+            min_idf,
             index,
             place_index,
         }
@@ -234,8 +247,12 @@ impl TfIdf {
         }
     }
 
-    /// Training idf of a lowercased term.
+    /// Training idf of a lowercased term; a function word the features
+    /// leave out counts as the most common term.
     pub fn idf_of(&self, term: &str) -> Option<f32> {
+        if self.params.stop_words && is_function_word(term, Lang::Und) && self.min_idf.is_finite() {
+            return Some(self.min_idf);
+        }
         let h = match term.split_once(' ') {
             Some((a, b)) => hash2(a, b),
             None => hash1(term),

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::calibrate::Calibration;
 use super::features::{FeatureParams, TfIdf};
-use super::{Desks, Head, Label, Model, ModelMeta};
+use super::{Head, Label, Model, ModelMeta};
 use crate::geo::Gazetteer;
 use crate::{Error, Result};
 
@@ -23,7 +23,7 @@ use crate::{Error, Result};
 pub const MAGIC: &[u8; 8] = b"DTAGMDL\x1a";
 /// The format this build writes and reads; files of other versions are
 /// refused with a hint.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 7;
 
 #[derive(Serialize, Deserialize)]
 struct StoredFeatures {
@@ -42,8 +42,6 @@ struct StoredHead {
     weights: Vec<Vec<f16>>,
     /// Logits -> calibrated probabilities.
     calibration: Option<Calibration>,
-    /// Desk blocks after the shared weights.
-    blocks: u32,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -54,15 +52,6 @@ struct Payload {
     fingerprint: u64,
     topics: StoredHead,
     regions: StoredHead,
-    /// The topic head's desks.
-    desks: Option<StoredDesks>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct StoredDesks {
-    head: StoredHead,
-    t: f32,
-    uses: Vec<Vec<bool>>,
 }
 
 /// Rounds weights as the file stores them: |w| < `prune` -> 0, then f16.
@@ -89,7 +78,6 @@ fn store_head(h: &Head) -> StoredHead {
             .map(|w| w.iter().map(|&v| f16::from_f32(v)).collect())
             .collect(),
         calibration: h.calibration.clone(),
-        blocks: h.blocks as u32,
     }
 }
 
@@ -100,9 +88,7 @@ fn load_head(s: StoredHead, n_features: usize, what: &str) -> std::result::Resul
             "{what} head: label, bias, threshold and weight counts differ"
         ));
     }
-    let blocks = s.blocks as usize;
-    let width = n_features.checked_mul(blocks + 1).filter(|_| blocks <= 64);
-    if s.weights.iter().any(|w| Some(w.len()) != width) {
+    if s.weights.iter().any(|w| w.len() != n_features) {
         return Err(format!(
             "{what} head: weights do not match the {n_features} features"
         ));
@@ -117,7 +103,6 @@ fn load_head(s: StoredHead, n_features: usize, what: &str) -> std::result::Resul
             .map(|w| w.into_iter().map(f16::to_f32).collect())
             .collect(),
         calibration: s.calibration,
-        blocks,
     })
 }
 
@@ -139,11 +124,6 @@ pub fn encode(model: &Model) -> Result<Vec<u8>> {
         fingerprint: model.fingerprint,
         topics: store_head(&model.topics),
         regions: store_head(&model.regions),
-        desks: model.desks.as_ref().map(|d| StoredDesks {
-            head: store_head(&d.head),
-            t: d.t,
-            uses: d.uses.clone(),
-        }),
     };
     let raw = postcard::to_stdvec(&payload).map_err(|e| internal(&e))?;
     let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
@@ -240,50 +220,12 @@ fn decode_inner(bytes: &[u8]) -> std::result::Result<Model, String> {
     let n = features.n_features();
     let topics = load_head(p.topics, n, "topic")?;
     let regions = load_head(p.regions, n, "region")?;
-    let desks = match p.desks {
-        None => None,
-        Some(d) => {
-            let head = load_head(d.head, n, "desk")?;
-            if d.uses.len() != head.labels.len()
-                || d.uses.iter().any(|a| a.len() != topics.labels.len())
-                || !d.t.is_finite()
-            {
-                return Err("desks: desks and topic labels do not match".into());
-            }
-            Some(Desks {
-                head,
-                t: d.t,
-                uses: d.uses,
-            })
-        }
-    };
-    if topics.blocks > 0 && desks.as_ref().map(|d| d.head.labels.len()) != Some(topics.blocks) {
-        return Err("topic head: desk blocks do not match the desks".into());
-    }
-    if let Some(c) = &topics.calibration
-        && [c.fr, c.en, c.und].iter().any(|g| g.floor != 1.0)
-    {
-        return Err(
-            "topic calibration: a desk-prior floor, which this build does not apply; retrain it"
-                .into(),
-        );
-    }
-    if let Some(c) = &topics.calibration
-        && !c.shifts.is_empty()
-        && (desks.as_ref().map(|d| d.head.labels.len()) != Some(c.shifts.len())
-            || c.shifts
-                .iter()
-                .any(|s| s.len() != topics.labels.len() || s.iter().any(|v| !v.is_finite())))
-    {
-        return Err("topic calibration: label shifts do not match the desks and labels".into());
-    }
     Ok(Model {
         meta,
         gazetteer: p.gazetteer,
         features,
         topics,
         regions,
-        desks,
         fingerprint: p.fingerprint,
         checksum: crc,
     })
@@ -334,12 +276,11 @@ pub fn save(model: &Model, path: &Path) -> Result<()> {
 pub(crate) mod tests {
     use super::*;
     use crate::model::Prediction;
-    use crate::model::calibrate::{DeskPlatt, GroupCalibration};
+    use crate::model::calibrate::GroupCalibration;
     use crate::prepare::ModelInput;
     use crate::text::Lang;
 
-    /// A two-term model with two desks: "alep" reads like desk a (French,
-    /// no sport) and leans politics.
+    /// A two-term model: "alep" leans politics, "match" sport.
     pub(crate) fn tiny() -> Model {
         let features = TfIdf::from_parts(
             FeatureParams::default(),
@@ -359,39 +300,19 @@ pub(crate) mod tests {
             bias: vec![0.1; codes.len()],
             thresholds: vec![0.5; codes.len()],
             calibration: None,
-            blocks: 0,
         };
         let g = |t: f32| GroupCalibration {
             t,
             a: 0.7,
             b: 0.4,
-            floor: 1.0,
             n: 10,
         };
         let mut topics = head(&["medtop:11000000", "medtop:15000000"]);
-        // Shared weights, then desk a's and desk b's corrections.
-        topics.blocks = 2;
-        topics.weights = vec![
-            vec![1.0, -2.0, 0.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0],
-            vec![-1.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0],
-        ];
+        topics.weights = vec![vec![1.5, -2.0, 0.5], vec![-1.0, 2.0, 0.0]];
         topics.calibration = Some(Calibration {
             fr: g(0.8),
             en: g(0.7),
             und: g(0.75),
-            desks: vec![
-                DeskPlatt {
-                    a: 0.9,
-                    b: -0.2,
-                    n: 30.0,
-                },
-                DeskPlatt {
-                    a: 0.6,
-                    b: 0.1,
-                    n: 12.0,
-                },
-            ],
-            shifts: vec![vec![0.0, 0.0], vec![0.4, -1.3]],
         });
         Model {
             meta: ModelMeta {
@@ -402,15 +323,6 @@ pub(crate) mod tests {
             features,
             topics,
             regions: head(&["145", "142"]),
-            desks: Some(Desks {
-                head: Head {
-                    weights: vec![vec![3.0, 0.0, 0.0], vec![-3.0, 0.0, 0.0]],
-                    ..head(&["a-fr", "b-en"])
-                },
-                t: 1.0,
-                // Desk a never files sport.
-                uses: vec![vec![true, false], vec![true, true]],
-            }),
             fingerprint: 7,
             checksum: 0,
         }
@@ -454,68 +366,6 @@ pub(crate) mod tests {
         assert!(gap > 1e-3, "{c:?} {p:?}");
         assert_eq!(c.topics[0].code, p.topics[0].code);
         assert_eq!(encode(&m).unwrap(), encode(&back).unwrap());
-    }
-
-    #[test]
-    fn the_desk_corrections_follow_the_likely_desk() {
-        let m = tiny();
-        let alep = ModelInput {
-            lang: Lang::Fr,
-            title: "Alep",
-            body: "alep alep",
-            places: &[],
-        };
-        let p = m.predict(&alep, 0);
-        // "alep" reads like desk a.
-        assert!(p.desks[0] > 0.9, "{:?}", p.desks);
-        assert_eq!(m.desk_names(), ["a-fr", "b-en"]);
-        // Without the desk model: no desk probabilities, no corrections.
-        let mut plain = m.clone();
-        plain.desks = None;
-        assert!(plain.predict(&alep, 0).desks.is_empty());
-        // Desk a's politics correction is mixed in by its probability.
-        let (idx, val) = m.features.transform(&alep, &m.gazetteer);
-        let mixed = m.topics.logits_mixed(&idx, &val, &p.desks);
-        let shared = m.topics.logits(&idx, &val);
-        let alep_value = val[idx.iter().position(|&j| j == 0).unwrap()];
-        let want = shared[0] + p.desks[0] * 0.5 * alep_value;
-        assert!((mixed[0] - want).abs() < 1e-5, "{mixed:?} {want}");
-    }
-
-    #[test]
-    fn blocks_must_match_the_desks() {
-        let mut m = tiny();
-        m.desks = None;
-        let r = reason(&encode(&m).unwrap());
-        assert!(r.contains("desk blocks"), "{r}");
-    }
-
-    /// The desk prior is retired: a file whose calibration would scale
-    /// labels by it is refused rather than served differently.
-    #[test]
-    fn a_desk_prior_floor_is_refused() {
-        let mut m = tiny();
-        if let Some(c) = m.topics.calibration.as_mut() {
-            c.en.floor = 0.1;
-        }
-        let r = reason(&encode(&m).unwrap());
-        assert!(r.contains("desk-prior floor"), "{r}");
-    }
-
-    #[test]
-    fn label_shifts_must_match_the_desks_and_labels() {
-        for bad in [
-            vec![vec![0.0, 0.0]],
-            vec![vec![0.0, 0.0], vec![0.1]],
-            vec![vec![0.0, 0.0], vec![f32::NAN, 0.0]],
-        ] {
-            let mut m = tiny();
-            if let Some(c) = m.topics.calibration.as_mut() {
-                c.shifts = bad;
-            }
-            let r = reason(&encode(&m).unwrap());
-            assert!(r.contains("label shifts"), "{r}");
-        }
     }
 
     fn reason(bytes: &[u8]) -> String {

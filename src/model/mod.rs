@@ -47,9 +47,6 @@ pub struct Prediction {
     pub topics: Vec<LabelScore>,
     /// Region labels, best first.
     pub regions: Vec<LabelScore>,
-    /// Probability of each training desk ([`Model::desk_names`] order);
-    /// empty when the model has no desks.
-    pub desks: Vec<f32>,
 }
 
 /// One head: a binary logistic model per label over the shared features.
@@ -63,26 +60,16 @@ pub(crate) struct Head {
     thresholds: Vec<f32>,
     /// Maps logits to calibrated probabilities; plain sigmoids when absent.
     calibration: Option<calibrate::Calibration>,
-    /// Desk blocks after the shared one: 0 for a plain head; else each
-    /// weight vector is `1 + blocks` copies of the feature space, the
-    /// shared weights then one correction per desk ([`Desks`] order),
-    /// fitted jointly on the desk-tagged copies of each row ("frustratingly
-    /// easy" domain adaptation, Daumé 2007).
-    blocks: usize,
 }
 
-/// Desks less likely than this are left out of a mixed score.
-const MIN_DESK: f32 = 1e-3;
-
 impl Head {
-    /// A head from its fitted parts: per label, its weights (`1 + blocks`
-    /// copies of the feature space), bias and decision threshold.
+    /// A head from its fitted parts: per label, its weights (one per
+    /// feature column), bias and decision threshold.
     pub(crate) fn new(
         labels: Vec<Label>,
         weights: Vec<Vec<f32>>,
         bias: Vec<f32>,
         thresholds: Vec<f32>,
-        blocks: usize,
     ) -> Head {
         Head {
             labels,
@@ -90,7 +77,6 @@ impl Head {
             bias,
             thresholds,
             calibration: None,
-            blocks,
         }
     }
 
@@ -105,11 +91,6 @@ impl Head {
     /// The labels, in weight order.
     pub(crate) fn labels(&self) -> &[Label] {
         &self.labels
-    }
-
-    /// The calibration, when the head has one.
-    pub(crate) fn calibration(&self) -> Option<&calibrate::Calibration> {
-        self.calibration.as_ref()
     }
 
     /// Raw one-vs-rest logit of every label, in label order.
@@ -127,39 +108,6 @@ impl Head {
             .collect()
     }
 
-    /// Weight of feature `j` for label `l` given the desk probabilities:
-    /// the shared weight plus each desk's correction times its probability.
-    fn weight(&self, l: usize, j: usize, desks: &[f32]) -> f32 {
-        let w = &self.weights[l];
-        let mut v = w.get(j).copied().unwrap_or(0.0);
-        if self.blocks > 0 {
-            let d = w.len() / (self.blocks + 1);
-            for (k, &p) in desks.iter().enumerate().take(self.blocks) {
-                if p >= MIN_DESK && j < d {
-                    v += p * w.get((k + 1) * d + j).copied().unwrap_or(0.0);
-                }
-            }
-        }
-        v
-    }
-
-    /// Logits of every label with the desk corrections mixed in by the
-    /// desk probabilities (the plain logits for a head without blocks).
-    pub(crate) fn logits_mixed(&self, idx: &[u32], val: &[f32], desks: &[f32]) -> Vec<f32> {
-        if self.blocks == 0 {
-            return self.logits(idx, val);
-        }
-        (0..self.labels.len())
-            .map(|l| {
-                idx.iter()
-                    .zip(val)
-                    .map(|(&j, &v)| v * self.weight(l, j as usize, desks))
-                    .sum::<f32>()
-                    + self.bias[l]
-            })
-            .collect()
-    }
-
     /// Whether label `l` at `score` passes its decision threshold.
     fn passes(&self, l: usize, score: f32) -> bool {
         score >= self.thresholds.get(l).copied().unwrap_or(0.5)
@@ -171,13 +119,13 @@ impl Head {
         features: &TfIdf,
         l: usize,
         (idx, val): (&[u32], &[f32]),
-        desks: &[f32],
         n: usize,
     ) -> Vec<(String, f32)> {
+        let w = &self.weights[l];
         let mut c: Vec<(u32, f32)> = idx
             .iter()
             .zip(val)
-            .map(|(&j, &v)| (j, v * self.weight(l, j as usize, desks)))
+            .map(|(&j, &v)| (j, v * w.get(j as usize).copied().unwrap_or(0.0)))
             .filter(|&(_, c)| c > 0.0)
             .collect();
         c.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -197,7 +145,7 @@ impl Head {
         explain: usize,
     ) -> Vec<LabelScore> {
         let probs: Vec<f32> = match &self.calibration {
-            Some(c) => c.apply(raw.lang, &raw.z, &raw.desks),
+            Some(c) => c.apply(raw.lang, &raw.z),
             None => raw.z.iter().map(|&v| calibrate::sigmoid(v)).collect(),
         };
         let mut out: Vec<LabelScore> = self
@@ -212,7 +160,7 @@ impl Head {
                 evidence: if explain == 0 {
                     Vec::new()
                 } else {
-                    self.evidence(features, l, row, &raw.desks, explain)
+                    self.evidence(features, l, row, explain)
                 },
             })
             .collect();
@@ -234,69 +182,21 @@ impl Head {
     }
 }
 
-/// Which training desk (source feed) a dispatch reads like: one logistic
-/// model per desk on the shared features, mixed by a softmax. The desk
-/// probabilities mix the topic head's per-desk weight corrections, its
-/// per-desk label shifts and its per-desk Platt maps.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Desks {
-    /// One label per desk ("masakhanews-fr"); weights over the features.
-    head: Head,
-    /// Softmax temperature factor over the desk logits.
-    t: f32,
-    /// `uses[d][l]`: desk `d`'s training stories carry topic label `l`
-    /// (every label for a positive-only source). Stored in the file with
-    /// the desks; scoring does not read it.
-    uses: Vec<Vec<bool>>,
-}
-
-impl Desks {
-    /// Desks from their fitted head, softmax temperature and label use.
-    pub(crate) fn new(head: Head, t: f32, uses: Vec<Vec<bool>>) -> Desks {
-        Desks { head, t, uses }
-    }
-
-    /// The desk head (one label per desk).
-    pub(crate) fn head(&self) -> &Head {
-        &self.head
-    }
-
-    /// The softmax temperature factor.
-    pub(crate) fn temperature(&self) -> f32 {
-        self.t
-    }
-
-    /// Probability of each desk for one document's features.
-    pub(crate) fn probabilities(&self, idx: &[u32], val: &[f32]) -> Vec<f32> {
-        calibrate::softmax(&self.head.logits(idx, val), self.t, &[])
-    }
-}
-
 /// A document's topic scores before calibration, as serving computes them:
 /// the one scoring path that serving, evaluation and training share.
 #[derive(Debug, Clone)]
 pub(crate) struct RawScores {
     /// Language the calibration reads.
     pub(crate) lang: Lang,
-    /// One-vs-rest logits with the desk corrections mixed in.
+    /// One-vs-rest logits.
     pub(crate) z: Vec<f32>,
-    /// Desk probabilities (empty without desks).
-    pub(crate) desks: Vec<f32>,
 }
 
-/// Raw scores of one document's features `(idx, val)` under `head`, with
-/// `desks` when the head has them.
-pub(crate) fn raw_scores(
-    head: &Head,
-    desks: Option<&Desks>,
-    lang: Lang,
-    (idx, val): (&[u32], &[f32]),
-) -> RawScores {
-    let desks = desks.map(|d| d.probabilities(idx, val)).unwrap_or_default();
+/// Raw scores of one document's features `(idx, val)` under `head`.
+pub(crate) fn raw_scores(head: &Head, lang: Lang, (idx, val): (&[u32], &[f32])) -> RawScores {
     RawScores {
         lang,
-        z: head.logits_mixed(idx, val, &desks),
-        desks,
+        z: head.logits(idx, val),
     }
 }
 
@@ -308,8 +208,6 @@ pub struct Model {
     features: TfIdf,
     topics: Head,
     regions: Head,
-    /// Desks of the topic head, when the recipe trains them.
-    desks: Option<Desks>,
     /// [`Model::pipeline_fingerprint`] at training time.
     fingerprint: u64,
     /// CRC32 of the file it was read from; 0 for a model built in memory.
@@ -344,7 +242,6 @@ impl Model {
         gazetteer: Gazetteer,
         features: TfIdf,
         (topics, regions): (Head, Head),
-        desks: Option<Desks>,
     ) -> Model {
         let mut model = Model {
             meta: ModelMeta {
@@ -356,20 +253,11 @@ impl Model {
             features,
             topics,
             regions,
-            desks,
             fingerprint: 0,
             checksum: 0,
         };
         model.fingerprint = model.pipeline_fingerprint();
         model
-    }
-
-    /// The same model with the topic head's per-desk Platt maps replaced.
-    pub(crate) fn with_desk_maps(mut self, maps: Vec<calibrate::DeskPlatt>) -> Model {
-        if let Some(c) = self.topics.calibration.as_mut() {
-            c.desks = maps;
-        }
-        self
     }
 
     /// The same model with new per-label decision thresholds (label order).
@@ -489,33 +377,15 @@ impl Model {
         (&self.topics.thresholds, &self.regions.thresholds)
     }
 
-    /// The topic head (training reads its labels and calibration).
-    pub(crate) fn topic_head(&self) -> &Head {
-        &self.topics
-    }
-
-    /// The topic head's desks, when it has them.
-    pub(crate) fn desks(&self) -> Option<&Desks> {
-        self.desks.as_ref()
-    }
-
-    /// A prepared dispatch's features and raw topic scores, as [`Model::predict`]
-    /// computes them.
-    pub(crate) fn raw_topics(&self, input: &ModelInput<'_>) -> RawScores {
-        let (idx, val) = self.features.transform(input, &self.gazetteer);
-        raw_scores(&self.topics, self.desks.as_ref(), input.lang, (&idx, &val))
-    }
-
     /// Scores every label; `explain` is how many evidence terms per label.
     pub fn predict(&self, input: &ModelInput<'_>, explain: usize) -> Prediction {
         let (idx, val) = self.features.transform(input, &self.gazetteer);
         let row = (idx.as_slice(), val.as_slice());
-        let topics = raw_scores(&self.topics, self.desks.as_ref(), input.lang, row);
-        let regions = raw_scores(&self.regions, None, input.lang, row);
+        let topics = raw_scores(&self.topics, input.lang, row);
+        let regions = raw_scores(&self.regions, input.lang, row);
         Prediction {
             topics: self.topics.score(&self.features, &topics, row, explain),
             regions: self.regions.score(&self.features, &regions, row, explain),
-            desks: topics.desks,
         }
     }
 
@@ -526,15 +396,6 @@ impl Model {
             self.topics.reselect(&mut p.topics);
             self.regions.reselect(&mut p.regions);
         }
-    }
-
-    /// Names of the training desks of the topic head (empty when the model
-    /// has none).
-    pub fn desk_names(&self) -> Vec<&str> {
-        self.desks
-            .iter()
-            .flat_map(|d| d.head.labels.iter().map(|l| l.code.as_str()))
-            .collect()
     }
 }
 
@@ -604,8 +465,8 @@ mod tests {
         assert_ne!(back.checksum(), 0);
     }
 
-    /// Briefs from feeds like none of the training desks: a French sport
-    /// brief from France (OrangeSum, the French desk that reads like
+    /// Briefs from feeds like none of the training corpora: a French sport
+    /// brief from France (OrangeSum, the French corpus that reads like
     /// France, has no sport section) is still sport.
     #[test]
     fn briefs_from_an_unknown_feed_get_their_topic() {

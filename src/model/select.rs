@@ -24,10 +24,11 @@ pub fn chosen(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn score(code: &str, score: f32, selected: bool) -> LabelScore {
+    /// A label score without evidence, named after its code.
+    pub(crate) fn score(code: &str, score: f32, selected: bool) -> LabelScore {
         LabelScore {
             code: code.into(),
             name: code.into(),

@@ -166,11 +166,6 @@ impl Corpus {
             .filter(|&i| !exclude(&self.records[i]))
             .collect()
     }
-
-    /// Each record's desk: its training split without "-train".
-    pub(crate) fn desk_of(&self, i: usize) -> &str {
-        desk_name(&self.splits[self.split_of[i]])
-    }
 }
 
 /// Adds the briefs of the head's training stories to the corpus, each in
@@ -267,40 +262,6 @@ pub(crate) fn select_rows(
         indptr.push(indices.len());
     }
     Features::new((rows.len(), x.cols()), indptr, indices, data)
-}
-
-/// A desk's name: its training split without "-train".
-pub(crate) fn desk_name(split: &str) -> &str {
-    split.strip_suffix("-train").unwrap_or(split)
-}
-
-/// Each row of `x` followed by its copy in its desk's block: columns
-/// `(1 + desk) * cols + j`, values times the desk's scale (no copy at 0).
-/// `Head::logits_mixed` reads the copies' weights with the desk
-/// probability only, so training folds the scale into the stored weights.
-pub(crate) fn desk_copies(
-    x: &Features,
-    desk_of: &[usize],
-    blocks: usize,
-    scales: &[f32],
-) -> Features {
-    let cols = x.cols();
-    let mut indptr = Vec::with_capacity(x.rows() + 1);
-    let mut indices = Vec::with_capacity(2 * x.nnz());
-    let mut data = Vec::with_capacity(2 * x.nnz());
-    indptr.push(0);
-    for (i, row) in x.outer_iterator().enumerate() {
-        indices.extend_from_slice(row.indices());
-        data.extend_from_slice(row.data());
-        let scale = scales[desk_of[i]];
-        if scale > 0.0 {
-            let base = ((1 + desk_of[i]) * cols) as u32;
-            indices.extend(row.indices().iter().map(|&j| base + j));
-            data.extend(row.data().iter().map(|&v| v * scale));
-        }
-        indptr.push(indices.len());
-    }
-    Features::new((x.rows(), cols * (1 + blocks)), indptr, indices, data)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Shared-corpus records (JSON Lines, gzip or plain), a recipe's splits
 //! and the taxonomies' label names.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -104,6 +104,9 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>> {
 /// Reads a split; the holdout's file loses its holdout, the holdout's name
 /// reads only it.
 pub(crate) fn read_split(recipe: &Recipe, data: &Path, split: &str) -> Result<Vec<Record>> {
+    if let Some(lang) = vocabulary_lang(split) {
+        return vocabulary_records(&data.join(VOCABULARY_FILE), lang);
+    }
     let path = recipe.split_path(data, split);
     let records = read_records(&path)?;
     let carve = &recipe.holdout;
@@ -120,6 +123,75 @@ pub(crate) fn read_split(recipe: &Recipe, data: &Path, split: &str) -> Result<Ve
     } else {
         records
     })
+}
+
+/// The IPTC Media Topics table with every concept, its parent, names and
+/// definitions.
+const VOCABULARY_FILE: &str = "taxonomy/iptc_mediatopic_all.tsv";
+
+/// The language of a vocabulary split ("iptc-fr-vocabulary"), which is read
+/// from the taxonomy rather than a corpus file.
+pub(crate) fn vocabulary_lang(split: &str) -> Option<&'static str> {
+    match split {
+        "iptc-fr-vocabulary" => Some("fr"),
+        "iptc-en-vocabulary" => Some("en"),
+        _ => None,
+    }
+}
+
+/// The topic vocabulary as training records: one record per IPTC concept
+/// under a top-level topic, labelled with that topic. In English its name
+/// and definition ("unemployment. Having no work but being able to work"),
+/// in French its name ("Chômage"; the table has no French definitions).
+/// It is what teaches a topic that no corpus labels (labour, and in French
+/// religion and society) its words.
+pub(crate) fn vocabulary_records(path: &Path, lang: &str) -> Result<Vec<Record>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect())
+        .filter(|c: &Vec<&str>| c.len() >= 6)
+        .collect();
+    let parent: BTreeMap<&str, &str> = rows
+        .iter()
+        .map(|c| (c[0], c[1].split(';').next().unwrap_or("")))
+        .collect();
+    let top_level: BTreeSet<&str> = rows.iter().filter(|c| c[2] == "1").map(|c| c[0]).collect();
+    let top = |code: &str| -> String {
+        let mut q = code;
+        for _ in 0..8 {
+            match parent.get(q) {
+                Some(p) if !p.is_empty() && *p != q => q = p,
+                _ => break,
+            }
+        }
+        q.to_string()
+    };
+    let records = rows
+        .iter()
+        .filter_map(|c| {
+            let topic = top(c[0]);
+            let is_top = top_level.contains(topic.as_str());
+            let text = match lang {
+                "en" => format!("{}. {}", c[3], c[5]),
+                _ => c[4].to_string(),
+            };
+            (is_top && !text.trim().is_empty()).then(|| Record {
+                id: format!("iptc:{}-{lang}", c[0]),
+                lang: lang.to_string(),
+                source: "iptc".to_string(),
+                title: String::new(),
+                text,
+                topics: vec![topic],
+                countries: Vec::new(),
+                regions: Vec::new(),
+                labelled: vec!["topics".to_string()],
+                brief: false,
+            })
+        })
+        .collect();
+    Ok(records)
 }
 
 /// Code -> English name from a taxonomy TSV (code in column 0, name in 1).

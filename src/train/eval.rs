@@ -75,10 +75,6 @@ pub struct SplitReport {
     /// Baseline with no model: the regions of every place the gazetteer
     /// finds, on the same records as `regions`.
     pub gazetteer_regions: Option<TaskReport>,
-    /// Mean probability of each training desk over the split's records
-    /// (which feeds the model thinks the split reads like); empty when the
-    /// model has no desk prior.
-    pub desks: Vec<(String, f64)>,
 }
 
 /// An evaluation over several splits.
@@ -133,10 +129,6 @@ impl fmt::Display for EvalReport {
                     s.split, t.task, t.records, t.accuracy, t.macro_f1, t.micro_f1, t.ece
                 )?;
             }
-        }
-        for s in self.splits.iter().filter(|s| !s.desks.is_empty()) {
-            let desks: Vec<String> = s.desks.iter().map(|(d, p)| format!("{d} {p:.2}")).collect();
-            writeln!(f, "desks of {:<22} {}", s.split, desks.join(", "))?;
         }
         for s in &self.splits {
             for t in [&s.topics, &s.regions].into_iter().flatten() {
@@ -284,19 +276,6 @@ pub fn split_report(
             &names,
         ),
         gazetteer_regions: None,
-        desks: model
-            .desk_names()
-            .iter()
-            .enumerate()
-            .map(|(k, name)| {
-                let sum: f64 = preds
-                    .iter()
-                    .filter_map(|p| p.desks.get(k))
-                    .map(|&v| f64::from(v))
-                    .sum();
-                (name.to_string(), sum / preds.len().max(1) as f64)
-            })
-            .collect(),
     }
 }
 

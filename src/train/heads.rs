@@ -1,17 +1,17 @@
 //! Fitting one head: its labels, the weight of each training row, the
-//! design matrix (with desk copies when the head adapts per desk), one
-//! binary task per label, and the fitted, quantised head.
+//! design matrix, one binary task per label, and the fitted, quantised
+//! head.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use ndarray::Array1;
 
-use super::corpus::{Corpus, desk_copies, desk_name, select_rows};
+use super::corpus::{Corpus, select_rows};
 use super::data::Record;
-use super::recipe::{DeskRecipe, HeadRecipe};
+use super::recipe::HeadRecipe;
 use super::report::LabelFit;
-use super::solver::{BinaryTask, FittedLogistic, LogisticParams, fit_one_vs_rest};
+use super::solver::{BinaryTask, LogisticParams, fit_one_vs_rest};
 use super::vocab::Features;
 use crate::model::file::quantize;
 use crate::model::{Head, Label};
@@ -29,7 +29,7 @@ struct Rows<'a> {
     corpus: &'a Corpus,
     /// Corpus record indices.
     rows: Vec<usize>,
-    /// Rows per training split, in split order (the desks of the head).
+    /// Rows per training split, in split order.
     per_split: BTreeMap<usize, usize>,
 }
 
@@ -60,8 +60,7 @@ pub(crate) fn fit_head(
         per_split,
     };
     let labels = labels_of(hr, &rows, label_names);
-    let adapt = hr.desks.as_ref().filter(|d| d.adapt);
-    let x = design(hr, &rows, adapt);
+    let x = design(hr, &rows);
     let tasks = label_tasks(hr, &rows, &labels);
     let positives: Vec<usize> = tasks
         .iter()
@@ -77,16 +76,8 @@ pub(crate) fn fit_head(
     let params = LogisticParams::new().max_iter(hr.max_iter).tol(hr.tol);
     let fitted =
         fit_one_vs_rest(&x, tasks, &params).map_err(|e| Error::Training(format!("{name}: {e}")))?;
-    let blocks = if adapt.is_some() {
-        rows.per_split.len()
-    } else {
-        0
-    };
     let (mut weights, mut bias, mut fits) = (Vec::new(), Vec::new(), Vec::new());
     for ((l, mut m), pos) in labels.iter().zip(fitted).zip(positives) {
-        if let Some(d) = adapt {
-            unscale_desk_blocks(&mut m, d, &rows, x.cols() / (1 + blocks));
-        }
         quantize(&mut m.weights, prune);
         let nonzero = m.weights.iter().filter(|w| **w != 0.0).count();
         tracing::info!(head = name, label = %l.code, iterations = m.iterations, converged = m.converged, nonzero, "label fitted");
@@ -103,7 +94,7 @@ pub(crate) fn fit_head(
     }
     let thresholds = vec![hr.default_threshold; labels.len()];
     Ok(HeadFit {
-        head: Head::new(labels, weights, bias, thresholds, blocks),
+        head: Head::new(labels, weights, bias, thresholds),
         fits,
         seconds: t0.elapsed().as_secs_f64(),
     })
@@ -126,35 +117,22 @@ fn labels_of(hr: &HeadRecipe, rows: &Rows<'_>, names: &BTreeMap<String, String>)
         .collect()
 }
 
-/// The design matrix: the head's rows (place-only sources masked to their
-/// place columns), followed by each row's desk copy when the head adapts.
-fn design(hr: &HeadRecipe, rows: &Rows<'_>, adapt: Option<&DeskRecipe>) -> Features {
-    let Rows {
-        corpus,
-        rows,
-        per_split,
-    } = rows;
+/// The design matrix: the head's rows, place-only sources masked to their
+/// place columns.
+fn design(hr: &HeadRecipe, rows: &Rows<'_>) -> Features {
+    let corpus = rows.corpus;
     let masked: Vec<bool> = rows
+        .rows
         .iter()
         .map(|&i| hr.places_only.contains(&corpus.records[i].source))
         .collect();
-    let x = select_rows(
+    select_rows(
         &corpus.x_all,
-        rows,
+        &rows.rows,
         &masked,
         corpus.first_place,
         hr.use_places,
-    );
-    let Some(d) = adapt else {
-        return x;
-    };
-    let desk: BTreeMap<usize, usize> = per_split.keys().enumerate().map(|(k, &s)| (s, k)).collect();
-    let desk_of: Vec<usize> = rows.iter().map(|&i| desk[&corpus.split_of[i]]).collect();
-    let scales: Vec<f32> = per_split
-        .keys()
-        .map(|&s| d.scale(desk_name(&corpus.splits[s])) as f32)
-        .collect();
-    desk_copies(&x, &desk_of, per_split.len(), &scales)
+    )
 }
 
 /// Each row's weight before the per-label rules: corpus balance,
@@ -248,21 +226,6 @@ fn balance_positives(weights: &mut Array1<f32>, targets: &Array1<bool>, power: f
             if t {
                 *w *= up;
             }
-        }
-    }
-}
-
-/// Folds each desk's copy scale into its block of fitted weights: serving
-/// reads the copies' weights with the desk probability only.
-fn unscale_desk_blocks(m: &mut FittedLogistic, d: &DeskRecipe, rows: &Rows<'_>, cols: usize) {
-    for (&s, block) in rows
-        .per_split
-        .keys()
-        .zip(m.weights[cols..].chunks_mut(cols))
-    {
-        let scale = d.scale(desk_name(&rows.corpus.splits[s])) as f32;
-        for w in block {
-            *w *= scale;
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Training: from a recipe to a fitted [`Model`]. Reads the corpora,
 //! prepares them as serving prepares a dispatch, fits the vocabulary, the
-//! topic head with its desks and calibration, and the region head, then
-//! tunes thresholds and measures on dev.
+//! topic head with its calibration, and the region head, then tunes
+//! thresholds and measures on dev.
 //!
 //! # Layout
 //! - [`recipe`]: the TOML training recipe.
@@ -10,7 +10,6 @@
 //! - [`vocab`]: fitting the TF-IDF vocabulary; the training matrix.
 //! - [`solver`]: sparse weighted logistic regression (linfa `Fit`).
 //! - [`heads`]: fitting one head.
-//! - [`desks`]: the topic head's desks and label shifts.
 //! - [`calibrate`]: fitting the calibration maps.
 //! - [`thresholds`]: per-label decision thresholds tuned on dev.
 //! - [`eval`]: per-split precision/recall/F1 of a model.
@@ -19,7 +18,6 @@
 pub mod calibrate;
 pub mod corpus;
 pub mod data;
-pub mod desks;
 pub mod eval;
 pub mod heads;
 pub mod recipe;
@@ -35,7 +33,7 @@ use std::time::Instant;
 use crate::Result;
 use crate::geo::Gazetteer;
 use crate::model::file::FORMAT_VERSION;
-use crate::model::{CorpusInfo, Desks, Model, ModelMeta};
+use crate::model::{CorpusInfo, Model, ModelMeta};
 use corpus::Corpus;
 use data::{Record, read_dev, taxonomy_names};
 use eval::predict_records;
@@ -44,7 +42,7 @@ use thresholds::DevSplit;
 
 pub use eval::{EvalReport, evaluate};
 pub use recipe::Recipe;
-pub use report::{CalibrationReport, DeskReport, LabelFit, TrainReport};
+pub use report::{CalibrationReport, LabelFit, TrainReport};
 
 /// Trains the model a recipe describes; `data_dir` overrides the recipe's.
 pub fn train_recipe(recipe_path: &Path, data_dir: Option<&Path>) -> Result<(Model, TrainReport)> {
@@ -63,11 +61,10 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
     let topic_names = taxonomy_names(&data.join("taxonomy/iptc_mediatopic_top.tsv"))?;
     let region_names = taxonomy_names(&data.join("taxonomy/m49_regions.tsv"))?;
     let (corpus, features) = Corpus::load(recipe, data, &gazetteer)?;
-    // Dev records: the label shifts read their label mix, the desk maps are
-    // fitted on them and the model is measured on them at the end.
+    // Dev records: thresholds are tuned and the model is measured on them.
     let dev = read_dev(recipe, data)?;
 
-    let topics = fit_topics(recipe, &corpus, &topic_names, &dev)?;
+    let topics = fit_topics(recipe, &corpus, &topic_names)?;
     let regions = fit_head(
         "regions",
         &recipe.regions,
@@ -92,17 +89,8 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
         corpus.vectorize_seconds,
     );
     drop(corpus);
-    let mut model = Model::new(
-        meta,
-        gazetteer,
-        features,
-        (topics.fit.head, regions.head),
-        topics.desks,
-    );
-    let mut calibration = topics.calibration;
-    if let Some(report) = calibration.as_mut() {
-        model = fit_dev_desk_maps(model, recipe, &dev, report);
-    }
+    let model = Model::new(meta, gazetteer, features, (topics.fit.head, regions.head));
+    let calibration = topics.calibration;
     let (model, labels, dev_report) =
         tune_and_measure(model, recipe, dev, topics.fit.fits, regions.fits);
 
@@ -132,23 +120,20 @@ fn in_slice(hr: &recipe::HeadRecipe, r: &Record) -> bool {
     hr.calibration.as_ref().is_some_and(|c| c.held_out(&r.id))
 }
 
-/// The topic head as fitted: its head and label fits, its desks and its
-/// calibration report.
+/// The topic head as fitted: its head and label fits and its calibration
+/// report.
 struct TopicFit {
     fit: HeadFit,
-    desks: Option<Desks>,
     calibration: Option<CalibrationReport>,
 }
 
 /// Fits the topic head. With a calibration recipe: fitted without the
-/// calibration slice, then its desks (temperature fitted on the slice),
-/// label shifts and group maps, then (with `refit`) head and desks refitted
-/// on every record, keeping the maps and the temperature.
+/// calibration slice, its language groups' maps fitted on the slice, then
+/// (with `refit`) refitted on every record, keeping the maps.
 fn fit_topics(
     recipe: &Recipe,
     corpus: &Corpus,
     names: &BTreeMap<String, String>,
-    dev: &[(String, Vec<Record>)],
 ) -> Result<TopicFit> {
     let hr = &recipe.topics;
     let fit = |exclude: &dyn Fn(&Record) -> bool| {
@@ -158,84 +143,27 @@ fn fit_topics(
     let Some(cal) = &hr.calibration else {
         return Ok(TopicFit {
             fit: topics,
-            desks: None,
             calibration: None,
         });
     };
-    let fit_desks = |labels: &[crate::model::Label], exclude: &dyn Fn(&Record) -> bool| {
-        hr.desks
-            .as_ref()
-            .map(|dr| desks::fit_desks(hr, dr, corpus, labels, recipe.prune, exclude))
-            .transpose()
-    };
-    let mut desk_seconds = 0.0;
-    let first = fit_desks(topics.head.labels(), &|r| in_slice(hr, r))?;
-    let mut desks = first.map(|d| {
-        desk_seconds += d.seconds;
-        let (t, accuracy) = desks::fit_temperature(&d.head, hr, cal, corpus);
-        tracing::info!(t, accuracy, "desk temperature fitted");
-        (Desks::new(d.head, t, d.uses), accuracy)
-    });
-    let shifts = match desks.as_ref().filter(|_| cal.label_shift > 0.0) {
-        Some((d, _)) => desks::label_shifts(
-            hr,
-            corpus,
-            d.head().labels(),
-            topics.head.labels(),
-            dev,
-            cal.label_shift,
-        ),
-        None => Vec::new(),
-    };
-    let slice = calibrate::fit_slice(
-        &topics.head,
-        desks.as_ref().map(|d| &d.0),
-        hr,
-        cal,
-        corpus,
-        shifts,
-    );
+    let slice = calibrate::fit_slice(&topics.head, hr, cal, corpus);
     tracing::info!(calibration = ?slice.calibration, slice = slice.records, "topic calibration fitted");
-    let report = calibration_report(cal, &slice, desks.as_ref());
-    if cal.refit {
-        let first = topics.seconds;
-        topics = fit(&|_| false)?;
-        topics.seconds += first;
-        if let (Some(all), Some((d, _))) =
-            (fit_desks(topics.head.labels(), &|_| false)?, &mut desks)
-        {
-            desk_seconds += all.seconds;
-            *d = Desks::new(all.head, d.temperature(), all.uses);
-        }
-    }
-    topics.head = topics.head.calibrated(slice.calibration);
-    // The desk models are part of the topic head's fit.
-    topics.seconds += desk_seconds;
-    Ok(TopicFit {
-        fit: topics,
-        desks: desks.map(|d| d.0),
-        calibration: Some(report),
-    })
-}
-
-/// The calibration report of the slice fit, before any dev fit.
-fn calibration_report(
-    cal: &recipe::CalibrationRecipe,
-    slice: &calibrate::SliceFit,
-    desks: Option<&(Desks, f64)>,
-) -> CalibrationReport {
-    CalibrationReport {
+    let report = CalibrationReport {
         slice_records: slice.records,
         fraction: cal.fraction,
         refit: cal.refit,
         calibration: slice.calibration.clone(),
-        desks: desks.map(|(d, accuracy)| DeskReport {
-            desks: d.head().labels().iter().map(|l| l.code.clone()).collect(),
-            t: d.temperature(),
-            slice_accuracy: *accuracy,
-        }),
-        dev_cross_fitted_ece: Vec::new(),
+    };
+    if cal.refit {
+        let first = topics.seconds;
+        topics = fit(&|_| false)?;
+        topics.seconds += first;
     }
+    topics.head = topics.head.calibrated(slice.calibration);
+    Ok(TopicFit {
+        fit: topics,
+        calibration: Some(report),
+    })
 }
 
 /// The training corpora as the model header lists them, with licences.
@@ -254,32 +182,6 @@ fn corpus_info(recipe: &Recipe, corpus: &Corpus) -> Vec<CorpusInfo> {
                 .unwrap_or_default(),
         })
         .collect()
-}
-
-/// Fits the topic head's per-desk Platt maps on the desks' dev stories as
-/// `model` serves them (when the recipe asks for desk maps), and records
-/// them and the cross-fitted dev ECE in the calibration report.
-fn fit_dev_desk_maps(
-    model: Model,
-    recipe: &Recipe,
-    dev: &[(String, Vec<Record>)],
-    report: &mut CalibrationReport,
-) -> Model {
-    let Some(cal) = recipe
-        .topics
-        .calibration
-        .as_ref()
-        .filter(|c| c.desk_platt > 0.0)
-    else {
-        return model;
-    };
-    let (maps, cross) = calibrate::dev_desk_maps(&model, &recipe.topics, cal, dev);
-    if maps.is_empty() {
-        return model;
-    }
-    report.calibration.desks = maps.clone();
-    report.dev_cross_fitted_ece = cross;
-    model.with_desk_maps(maps)
 }
 
 /// Predicts dev once, tunes each head's thresholds on it, then measures the

@@ -136,55 +136,6 @@ pub struct HeadRecipe {
     /// (never on dev); none when absent.
     #[serde(default)]
     pub calibration: Option<CalibrationRecipe>,
-    /// Desks: which training split a dispatch reads like, to mix per-desk
-    /// weight corrections, label shifts and Platt maps (topics; needs
-    /// `calibration`).
-    #[serde(default)]
-    pub desks: Option<DeskRecipe>,
-}
-
-/// The desk model of a head: one logistic regression per training split,
-/// every split weighing the same.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeskRecipe {
-    /// Inverse regularisation strength.
-    pub c: f64,
-    /// Most L-BFGS iterations per desk.
-    pub max_iter: usize,
-    /// Relative gradient tolerance.
-    pub tol: f64,
-    /// Fit the head on desk-tagged copies of each row as well as the shared
-    /// row, so each desk learns its own corrections to the shared weights
-    /// (mixed by the desk probabilities when serving).
-    #[serde(default)]
-    pub adapt: bool,
-    /// Value scale of the desk copies: larger lets the corrections grow
-    /// more for the same regularisation.
-    #[serde(default = "one")]
-    pub adapt_scale: f64,
-    /// Per-desk overrides of `adapt_scale` ("masakhanews-fr" = 0 gives that
-    /// desk no copies: a few hundred records only overfit corrections).
-    #[serde(default)]
-    pub adapt_scales: BTreeMap<String, f64>,
-    /// Whether the desk models see the place features (where a feed
-    /// reports from tells feeds apart: BBC Afrique against OrangeSum).
-    #[serde(default = "yes")]
-    pub use_places: bool,
-}
-
-impl DeskRecipe {
-    /// Copy scale of a desk (its training split name without "-train").
-    pub fn scale(&self, desk: &str) -> f64 {
-        self.adapt_scales
-            .get(desk)
-            .copied()
-            .unwrap_or(self.adapt_scale)
-    }
-}
-
-fn one() -> f64 {
-    1.0
 }
 
 /// How a head's probabilities are calibrated: a slice of every training
@@ -201,17 +152,6 @@ pub struct CalibrationRecipe {
     /// Refit the head on all training rows after calibrating.
     #[serde(default = "yes")]
     pub refit: bool,
-    /// With desks: fit one Platt map per desk on its dev stories as the
-    /// served head scores them, pulled toward its language group's map by a
-    /// ridge of this strength (0: no desk maps).
-    #[serde(default)]
-    pub desk_platt: f64,
-    /// With desks: shift each desk's label scores from the label mix
-    /// of its training rows to the mix of its dev split (`<desk>-dev`),
-    /// both smoothed by this many pseudo-counts per label (0: no shift).
-    /// Positive-only sources keep their scores.
-    #[serde(default)]
-    pub label_shift: f64,
 }
 
 impl CalibrationRecipe {
@@ -266,23 +206,6 @@ impl Recipe {
             if head.max_iter == 0 || !positive(head.tol) {
                 return Err(format!("[{field}] max_iter and tol must be positive"));
             }
-            if let Some(d) = &head.desks {
-                if !positive(d.c)
-                    || d.max_iter == 0
-                    || !positive(d.tol)
-                    || !non_negative(d.adapt_scale)
-                    || !d.adapt_scales.values().all(|&v| non_negative(v))
-                {
-                    return Err(format!(
-                        "[{field}.desks] c, max_iter and tol must be positive"
-                    ));
-                }
-                if head.calibration.is_none() {
-                    return Err(format!(
-                        "[{field}.desks] needs [{field}.calibration]: the desks mix its maps and shifts"
-                    ));
-                }
-            }
             if !non_negative(head.balance)
                 || !non_negative(head.positive_balance)
                 || !non_negative(head.threshold_prior)
@@ -293,15 +216,6 @@ impl Recipe {
                 return Err(format!(
                     "[{field}] briefs is {}; use a weight >= 0",
                     head.briefs
-                ));
-            }
-            if let Some(c) = &head.calibration
-                && positive(c.desk_platt)
-                && (head.desks.is_none() || head.dev.is_empty())
-            {
-                return Err(format!(
-                    "[{field}.calibration] desk_platt > 0 needs [{field}.desks] and dev splits: \
-                     the desk maps are fitted on the desks' dev stories"
                 ));
             }
         }
@@ -349,28 +263,18 @@ mod tests {
     }
 
     #[test]
-    fn desk_maps_need_desks_and_dev_splits() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes/default.toml");
-        let r = Recipe::load(&path).unwrap();
-        let mut no_desks = r.clone();
-        no_desks.topics.desks = None;
-        let err = no_desks.check().unwrap_err();
-        assert!(err.contains("desk_platt"), "{err}");
-        let mut no_dev = r.clone();
-        no_dev.topics.dev.clear();
-        assert!(no_dev.check().is_err());
-        let mut no_maps = no_desks;
-        no_maps.topics.calibration.as_mut().unwrap().desk_platt = 0.0;
-        assert_eq!(no_maps.check(), Ok(()));
-    }
-
-    #[test]
     fn retired_switches_are_refused() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes/default.toml");
         let text = std::fs::read_to_string(&path).unwrap();
         for (after, key) in [
             ("[topics.calibration]", "desk_prior = true"),
             ("[topics.calibration]", "desk_maps = \"slice\""),
+            ("[topics.calibration]", "desk_platt = 1.0"),
+            ("[topics.calibration]", "label_shift = 1.0"),
+            (
+                "[topics]",
+                "desks = { c = 10.0, max_iter = 200, tol = 1e-4 }",
+            ),
             ("[topics]", "c_per_label = { \"medtop:04000000\" = 2.0 }"),
         ] {
             let old = text.replacen(after, &format!("{after}\n{key}"), 1);

@@ -147,31 +147,6 @@ impl CalibrationReport {
                 k.n, k.t, k.a, k.b
             )?;
         }
-        if let Some(d) = &c.desks {
-            writeln!(
-                f,
-                "desks {}: softmax t {:.3}, slice desk accuracy {:.3}",
-                d.desks.join(", "),
-                d.t,
-                d.slice_accuracy
-            )?;
-            for (name, p) in d.desks.iter().zip(&c.calibration.desks) {
-                writeln!(
-                    f,
-                    "  desk {name:<16} n {:>7.1}  platt a {:.3} b {:.3}",
-                    p.n, p.a, p.b
-                )?;
-            }
-        }
-        if !c.dev_cross_fitted_ece.is_empty() {
-            writeln!(
-                f,
-                "desk maps fitted on dev; dev ECE with the maps fitted on the other half of dev:"
-            )?;
-            for (split, e) in &c.dev_cross_fitted_ece {
-                writeln!(f, "  {split:<24} {e:.4}")?;
-            }
-        }
         Ok(())
     }
 }
@@ -187,21 +162,4 @@ pub struct CalibrationReport {
     pub refit: bool,
     /// The fitted maps.
     pub calibration: Calibration,
-    /// The desks, when the recipe has them.
-    pub desks: Option<DeskReport>,
-    /// Per single-label dev split, its
-    /// calibration error with the maps fitted on the other half of dev
-    /// (each half scored once).
-    pub dev_cross_fitted_ece: Vec<(String, f64)>,
-}
-
-/// The desks' fit.
-#[derive(Debug, Clone, Serialize)]
-pub struct DeskReport {
-    /// Desk names.
-    pub desks: Vec<String>,
-    /// Softmax temperature factor fitted on the slice.
-    pub t: f32,
-    /// Top-1 desk accuracy on the slice (each split weighs the same).
-    pub slice_accuracy: f64,
 }

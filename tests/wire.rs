@@ -1,0 +1,428 @@
+//! The project's own short wire items (`tests/data/wire.jsonl`, four per
+//! IPTC top-level topic per language, written for this test, not taken from
+//! the training corpora) tagged as most callers send them: no language hint,
+//! the model's own thresholds, explanations on.
+//!
+//! What the shipped model must keep: top-1 topic right on at least 70% of the
+//! items, a wrong top-1 scored 0.5 or more on at most 10% of them, and no
+//! evidence term of a returned topic is a function word. The issue's bar
+//! ("Tag the news, not the corpora") is 90% and 3%; the model card says
+//! where the model stands.
+//!
+//! `cargo test --test tests wire -- --nocapture` prints the figures per
+//! topic and language.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use dispatch_tagger::model::Model;
+use dispatch_tagger::tagger::{ClassifyOptions, Tagger};
+use serde::Deserialize;
+
+const WIRE: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/wire.jsonl"
+));
+
+/// Items per topic per language in the set.
+const PER_TOPIC_AND_LANGUAGE: usize = 4;
+/// Share of items whose top-1 topic must be right.
+const MIN_TOP1: f64 = 0.70;
+/// A wrong top-1 at or above this score is a confident error.
+const CONFIDENT: f32 = 0.5;
+/// Share of items allowed a confident error.
+const MAX_CONFIDENT_WRONG: f64 = 0.10;
+
+/// The 17 IPTC Media Topics top-level concepts, with the short name the
+/// item ids use.
+const TOPICS: [(&str, &str); 17] = [
+    ("medtop:01000000", "arts"),
+    ("medtop:02000000", "crime"),
+    ("medtop:03000000", "disaster"),
+    ("medtop:04000000", "economy"),
+    ("medtop:05000000", "education"),
+    ("medtop:06000000", "environment"),
+    ("medtop:07000000", "health"),
+    ("medtop:08000000", "human-interest"),
+    ("medtop:09000000", "labour"),
+    ("medtop:10000000", "lifestyle"),
+    ("medtop:11000000", "politics"),
+    ("medtop:12000000", "religion"),
+    ("medtop:13000000", "science"),
+    ("medtop:14000000", "society"),
+    ("medtop:15000000", "sport"),
+    ("medtop:16000000", "conflict"),
+    ("medtop:17000000", "weather"),
+];
+
+/// Words of the stop-words crate's ISO lists that are content words a topic
+/// can rightly rest on ("fire" for a disaster, "bill" for politics, "cases"
+/// for an epidemic, "essai" for rugby, "droite" for politics): they are not
+/// function words, so they may be evidence. Every other word of the lists
+/// (articles, pronouns, prepositions, conjunctions, auxiliaries, "said",
+/// "also", "would", "selon", "ont", ...) may not.
+const CONTENT_WORDS_EN: &[&str] = &[
+    "act",
+    "adopted",
+    "affected",
+    "area",
+    "areas",
+    "bill",
+    "billion",
+    "buy",
+    "case",
+    "cases",
+    "computer",
+    "effect",
+    "face",
+    "faces",
+    "fire",
+    "forward",
+    "free",
+    "goods",
+    "gov",
+    "group",
+    "groups",
+    "half",
+    "high",
+    "higher",
+    "highest",
+    "home",
+    "homepage",
+    "hundred",
+    "index",
+    "information",
+    "interest",
+    "interests",
+    "invention",
+    "line",
+    "low",
+    "lower",
+    "man",
+    "member",
+    "members",
+    "men",
+    "microsoft",
+    "million",
+    "net",
+    "novel",
+    "old",
+    "older",
+    "oldest",
+    "open",
+    "opened",
+    "opening",
+    "order",
+    "orders",
+    "page",
+    "pages",
+    "point",
+    "points",
+    "problem",
+    "problems",
+    "research",
+    "results",
+    "ring",
+    "room",
+    "rooms",
+    "run",
+    "second",
+    "show",
+    "shows",
+    "side",
+    "sides",
+    "site",
+    "state",
+    "states",
+    "system",
+    "test",
+    "text",
+    "thousand",
+    "trillion",
+    "tv",
+    "uk",
+    "value",
+    "web",
+    "webpage",
+    "website",
+    "words",
+    "work",
+    "worked",
+    "working",
+    "works",
+    "world",
+    "year",
+    "years",
+    "young",
+    "younger",
+    "youngest",
+];
+
+/// French counterpart of [`CONTENT_WORDS_EN`].
+const CONTENT_WORDS_FR: &[&str] = &[
+    "bat",
+    "droite",
+    "essai",
+    "force",
+    "gens",
+    "maximale",
+    "mine",
+    "minimale",
+    "mot",
+    "naturel",
+    "naturelle",
+    "naturelles",
+    "parole",
+    "personne",
+    "personnes",
+    "pièce",
+    "premier",
+    "première",
+    "proche",
+    "retour",
+    "sujet",
+    "valeur",
+    "état",
+];
+
+/// One line of the set (the shared record format; other keys ignored).
+#[derive(Debug, Deserialize)]
+struct Item {
+    id: String,
+    lang: String,
+    #[serde(default)]
+    title: String,
+    text: String,
+    topics: Vec<String>,
+    #[serde(default)]
+    labelled: Vec<String>,
+}
+
+fn items() -> Vec<Item> {
+    WIRE.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, l)| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("tests/data/wire.jsonl:{}: {e}", n + 1))
+        })
+        .collect()
+}
+
+fn slug(code: &str) -> &str {
+    TOPICS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(code, |(_, s)| s)
+}
+
+/// Function words of one language: the crate's ISO list less the content
+/// words above.
+fn function_words(lang: &str) -> BTreeSet<&'static str> {
+    let content = match lang {
+        "fr" => CONTENT_WORDS_FR,
+        _ => CONTENT_WORDS_EN,
+    };
+    stop_words::get(lang)
+        .iter()
+        .copied()
+        .filter(|w| !content.contains(w))
+        .collect()
+}
+
+/// Whether an evidence term is a function word: a unigram in the list, or a
+/// bigram made only of them ("de la", "has been"). Place features
+/// ("country:SY", "place:145") are not words.
+fn is_function_term(term: &str, words: &BTreeSet<&str>) -> bool {
+    !term.contains(':') && term.split(' ').all(|w| words.contains(w))
+}
+
+#[test]
+fn wire_set_has_four_items_per_topic_and_language() {
+    let items = items();
+    let mut ids = BTreeSet::new();
+    let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for it in &items {
+        assert!(ids.insert(it.id.as_str()), "{} appears twice", it.id);
+        assert!(
+            it.lang == "fr" || it.lang == "en",
+            "{}: lang {}",
+            it.id,
+            it.lang
+        );
+        assert!(
+            it.labelled.iter().any(|f| f == "topics"),
+            "{}: topics not labelled",
+            it.id
+        );
+        let [topic] = &it.topics[..] else {
+            panic!("{}: one topic expected, got {:?}", it.id, it.topics);
+        };
+        assert!(
+            TOPICS.iter().any(|(c, _)| c == topic),
+            "{}: {topic} is not an IPTC top-level topic",
+            it.id
+        );
+        let prefix = format!("wire:{}-{}-", it.lang, slug(topic));
+        assert!(
+            it.id.starts_with(&prefix),
+            "{}: id should start with {prefix}",
+            it.id
+        );
+        assert!(!it.text.trim().is_empty(), "{}: empty text", it.id);
+        *counts.entry((slug(topic), it.lang.as_str())).or_default() += 1;
+    }
+    for (_, topic) in TOPICS {
+        for lang in ["en", "fr"] {
+            assert_eq!(
+                counts.get(&(topic, lang)).copied().unwrap_or(0),
+                PER_TOPIC_AND_LANGUAGE,
+                "items of {topic} in {lang}"
+            );
+        }
+    }
+}
+
+#[test]
+fn wire_items_are_tagged_right_on_content_words() {
+    let tagger = Tagger::new(Arc::new(Model::embedded().expect("embedded model loads")));
+    let opts = ClassifyOptions {
+        language: None,
+        max_topics: 3,
+        max_regions: 4,
+        min_score: None,
+        explain: true,
+    };
+    let items = items();
+    let function = [("en", function_words("en")), ("fr", function_words("fr"))];
+
+    // Per (topic code, language): items, right, confident wrong.
+    let mut per: BTreeMap<(&str, &str), (usize, usize, usize)> = BTreeMap::new();
+    let mut misses = Vec::new();
+    let mut confident_wrong = 0usize;
+    let mut bad_terms: Vec<String> = Vec::new();
+    let mut bad_words: BTreeMap<String, usize> = BTreeMap::new();
+    let mut lang_misses = Vec::new();
+    for it in &items {
+        let expected = it.topics[0].as_str();
+        let got = tagger.classify(&it.title, &it.text, &opts);
+        let top = got.topics.first().expect("classify returns a topic");
+        let right = top.code == expected;
+        let confident = !right && top.score >= CONFIDENT;
+        let cell = per.entry((expected, it.lang.as_str())).or_default();
+        cell.0 += 1;
+        cell.1 += usize::from(right);
+        cell.2 += usize::from(confident);
+        confident_wrong += usize::from(confident);
+        if !right {
+            let others: Vec<String> = got
+                .topics
+                .iter()
+                .skip(1)
+                .map(|t| format!("{} {:.2}", slug(&t.code), t.score))
+                .collect();
+            misses.push(format!(
+                "  {:<26} expected {:<14} got {:<14} {:.2}{}  [{}]",
+                it.id,
+                slug(expected),
+                slug(&top.code),
+                top.score,
+                if confident { " CONFIDENT" } else { "" },
+                others.join(", ")
+            ));
+        }
+        if got.language.code() != it.lang {
+            lang_misses.push(format!("{} read as {}", it.id, got.language.code()));
+        }
+        let words = &function
+            .iter()
+            .find(|(l, _)| *l == it.lang)
+            .expect("en or fr")
+            .1;
+        for tag in &got.topics {
+            for (term, weight) in &tag.evidence {
+                if is_function_term(term, words) {
+                    bad_terms.push(format!(
+                        "  {:<26} {:<14} {term:?} ({weight:.3})",
+                        it.id,
+                        slug(&tag.code)
+                    ));
+                    *bad_words.entry(term.clone()).or_default() += 1;
+                }
+            }
+        }
+    }
+
+    let n = items.len();
+    let right: usize = per.values().map(|c| c.1).sum();
+    let top1 = right as f64 / n as f64;
+    let wrong_share = confident_wrong as f64 / n as f64;
+    eprintln!("wire: topic            lang  n  top-1  confident-wrong");
+    for ((code, lang), (k, r, c)) in &per {
+        let topic = slug(code);
+        eprintln!("wire: {topic:<16} {lang:<4} {k:>2} {r:>2}/{k:<2}  {c}");
+    }
+    for lang in ["en", "fr"] {
+        let (k, r, c) = per
+            .iter()
+            .filter(|((_, l), _)| *l == lang)
+            .fold((0, 0, 0), |a, (_, v)| (a.0 + v.0, a.1 + v.1, a.2 + v.2));
+        eprintln!(
+            "wire: all {lang}: top-1 {r}/{k} ({:.1}%), confident wrong {c}/{k}",
+            100.0 * r as f64 / k.max(1) as f64
+        );
+    }
+    eprintln!(
+        "wire: all: top-1 {right}/{n} ({:.1}%, need {:.0}%), confident wrong {confident_wrong}/{n} \
+         ({:.1}%, at most {:.0}%), function-word evidence {} (distinct {}), language misread {}",
+        100.0 * top1,
+        100.0 * MIN_TOP1,
+        100.0 * wrong_share,
+        100.0 * MAX_CONFIDENT_WRONG,
+        bad_terms.len(),
+        bad_words.len(),
+        lang_misses.len(),
+    );
+    if !bad_words.is_empty() {
+        let list: Vec<String> = bad_words.iter().map(|(w, k)| format!("{w} {k}")).collect();
+        eprintln!("wire: function words as evidence: {}", list.join(", "));
+    }
+    if !lang_misses.is_empty() {
+        eprintln!("wire: language misread: {}", lang_misses.join("; "));
+    }
+
+    let mut failure = String::new();
+    if top1 < MIN_TOP1 {
+        let _ = writeln!(
+            failure,
+            "top-1 topic right on {right}/{n} ({:.1}%), need {:.0}%",
+            100.0 * top1,
+            100.0 * MIN_TOP1
+        );
+    }
+    if wrong_share > MAX_CONFIDENT_WRONG {
+        let _ = writeln!(
+            failure,
+            "wrong top-1 scored {CONFIDENT} or more on {confident_wrong}/{n} ({:.1}%), at most {:.0}% allowed",
+            100.0 * wrong_share,
+            100.0 * MAX_CONFIDENT_WRONG
+        );
+    }
+    if !failure.is_empty() {
+        let _ = writeln!(
+            failure,
+            "items missed (id, expected, got, score, [other returned topics]):\n{}",
+            misses.join("\n")
+        );
+    }
+    if !bad_terms.is_empty() {
+        let _ = writeln!(
+            failure,
+            "{} evidence terms are function words (id, topic, term, weight):\n{}",
+            bad_terms.len(),
+            bad_terms.join("\n")
+        );
+    }
+    assert!(failure.is_empty(), "tests/data/wire.jsonl:\n{failure}");
+}
