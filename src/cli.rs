@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ClassifyArgs, EvalArgs, HealthcheckArgs, SummarizeArgs, TrainArgs};
 use crate::grpc::{self, pb};
 use crate::model::Model;
-use crate::tagger::{self, Limits, Tagger};
+use crate::tagger::{Limits, Tagger};
 use crate::{Error, Result};
 
 /// Loads `path`, or the embedded default model when `None`.
@@ -127,56 +127,69 @@ fn limits() -> Limits {
     }
 }
 
-/// `classify`: for each input record, the `ClassifyResponse` the gRPC
-/// service answers to the same request, as proto3 JSON on one line.
-pub fn classify(args: &ClassifyArgs) -> Result<()> {
-    // A bad flag fails the run at once rather than every record.
-    tagger::min_score(args.min_score)?;
-    let tagger = Tagger::new(Arc::new(load_model(args.model.as_deref())?));
+/// Answers every record of `input` with `answer` (the gRPC request path of
+/// one call) and prints each answer as proto3 JSON on one line; `what`
+/// names the work in the closing log line.
+fn answer_each<T: Serialize>(
+    input: &Path,
+    model: Option<&Path>,
+    what: &str,
+    answer: impl Fn(InputRecord, &Tagger, &Limits) -> Result<T>,
+) -> Result<()> {
+    let tagger = Tagger::new(Arc::new(load_model(model)?));
     let limits = limits();
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let (done, bad) = for_each_record(&args.input, |rec| {
-        let request = pb::ClassifyRequest {
-            id: rec.id,
-            title: rec.title,
-            text: rec.text,
-            language: rec.lang,
-            max_topics: args.max_topics,
-            max_regions: args.max_regions,
-            min_score: args.min_score,
-            explain: args.explain,
-        };
-        let call = grpc::classify_request(request, &limits)?;
-        write_line(&mut out, &call.run(&tagger))
+    let (done, bad) = for_each_record(input, |rec| {
+        write_line(&mut out, &answer(rec, &tagger, &limits)?)
     })?;
     out.flush().map_err(|e| Error::io("<stdout>", e))?;
-    tracing::info!(records = done, skipped = bad, "classified");
+    tracing::info!(records = done, skipped = bad, "{what}");
     Ok(())
+}
+
+/// `classify`: for each input record, the `ClassifyResponse` the gRPC
+/// service answers to the same request, as proto3 JSON on one line.
+pub fn classify(args: &ClassifyArgs) -> Result<()> {
+    answer_each(
+        &args.input,
+        args.model.as_deref(),
+        "classified",
+        |rec, tagger, limits| {
+            let request = pb::ClassifyRequest {
+                id: rec.id,
+                title: rec.title,
+                text: rec.text,
+                language: rec.lang,
+                max_topics: args.max_topics,
+                max_regions: args.max_regions,
+                min_score: args.min_score,
+                explain: args.explain,
+            };
+            Ok(grpc::classify_request(request, limits)?.run(tagger))
+        },
+    )
 }
 
 /// `summarize`: for each input record, the `SummarizeResponse` the gRPC
 /// service answers to the same request, as proto3 JSON on one line.
 pub fn summarize(args: &SummarizeArgs) -> Result<()> {
-    let tagger = Tagger::new(Arc::new(load_model(args.model.as_deref())?));
-    let limits = limits();
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
-    let (done, bad) = for_each_record(&args.input, |rec| {
-        let request = pb::SummarizeRequest {
-            id: rec.id,
-            title: rec.title,
-            text: rec.text,
-            language: rec.lang,
-            max_sentences: args.max_sentences,
-            max_chars: args.max_chars,
-        };
-        let call = grpc::summarize_request(request, &limits)?;
-        write_line(&mut out, &call.run(&tagger))
-    })?;
-    out.flush().map_err(|e| Error::io("<stdout>", e))?;
-    tracing::info!(records = done, skipped = bad, "summarized");
-    Ok(())
+    answer_each(
+        &args.input,
+        args.model.as_deref(),
+        "summarized",
+        |rec, tagger, limits| {
+            let request = pb::SummarizeRequest {
+                id: rec.id,
+                title: rec.title,
+                text: rec.text,
+                language: rec.lang,
+                max_sentences: args.max_sentences,
+                max_chars: args.max_chars,
+            };
+            Ok(grpc::summarize_request(request, limits)?.run(tagger))
+        },
+    )
 }
 
 /// `healthcheck`: true when the server answers SERVING in time.
