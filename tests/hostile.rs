@@ -1,5 +1,5 @@
 //! Hostile input through the real server, with the serve command's default
-//! limits: every case gets the status the README's bad-input table promises,
+//! limits: every case gets the status docs/operations.md (bad input, faults and load) promises,
 //! and the server answers a normal call afterwards.
 
 use std::time::Duration;
