@@ -191,6 +191,7 @@ pub(crate) fn model_info(model: &Model) -> pb::GetModelInfoResponse {
                 labelled_records: s.labelled,
                 vocabulary_entries: s.vocabulary,
                 corpora: s.corpora.clone(),
+                keyword_records: s.keyword,
             })
             .collect(),
     }
