@@ -32,10 +32,14 @@
 //! - [`grpc`]: generated code with its proto3 JSON mapping, the request
 //!   path the CLI shares, the service implementation and the one
 //!   error-to-status table.
+//! - `health`: the gRPC health service (tonic-health's, with the
+//!   protocol's Watch of an unknown service).
 //! - [`server`]: `run(listener, shutdown, state)` with health, reflection,
 //!   limits and the call-log and metrics layers; model reload on SIGHUP.
 //! - `observe`: the one place that finds how a gRPC call ended (its final
 //!   status code and latency), for the layers below.
+//! - `deadline`: client deadlines on every call, unary or stream
+//!   (DEADLINE_EXCEEDED), a layer.
 //! - `logging`: one log line per call (method, code, latency), a layer.
 //! - `metrics`: Prometheus metrics (a layer) and their HTTP port.
 //! - [`tls`]: server and client TLS from PEM files (rustls).
@@ -44,9 +48,11 @@
 
 pub mod cli;
 pub mod config;
+mod deadline;
 pub mod error;
 mod geo;
 pub mod grpc;
+mod health;
 pub mod live;
 mod logging;
 mod metrics;

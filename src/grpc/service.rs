@@ -10,8 +10,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::convert;
 use super::pb::{self, dispatch_tagger_service_server::DispatchTaggerService};
+use super::{convert, status};
 use crate::Error;
 use crate::live::LiveTagger;
 use crate::tagger::{Limits, Tagger};
@@ -157,14 +157,16 @@ impl DispatchTaggerService for DispatchService {
                     let svc = svc.clone();
                     let tagger = Arc::clone(&tagger);
                     async move {
-                        let req = pb::ClassifyRequest::from(item?);
+                        let req = pb::ClassifyRequest::from(item.map_err(status::from_transport)?);
                         let id = req.id.clone();
                         let answer = svc.classify_one(tagger, req, true).await;
                         answer.map(pb::ClassifyStreamResponse::from).map_err(|s| {
-                            // Say which request of the stream failed.
+                            // Say which request of the stream failed, in words
+                            // that read the same in every client (grpc-js shows
+                            // `#` and `?` percent-encoded).
                             Status::new(
                                 s.code(),
-                                format!("request #{index} (id {id:?}): {}", s.message()),
+                                format!("request at index {index} (id {id:?}): {}", s.message()),
                             )
                         })
                     }
@@ -178,6 +180,8 @@ impl DispatchTaggerService for DispatchService {
                     _ = closing.wait_for(|c| *c) => Some(Err(Status::unavailable(
                         "the server is shutting down: reconnect and resend the requests not answered",
                     ))),
+                    // The call is over (client gone or deadline passed): stop.
+                    () = tx.closed() => break,
                 };
                 let Some(answer) = answer else { break };
                 let failed = answer.is_err();
