@@ -452,6 +452,29 @@ async fn model_info_describes_labels_corpora_and_metrics() {
     assert!(info.vocabulary_size > 10_000);
     assert!(info.corpora.iter().any(|c| c.name.starts_with("orangesum")));
     assert!(info.metrics.iter().any(|m| m.name == "macro_f1"));
+    // Every topic says, per language, what it was learned from; labour has
+    // no labelled text in the shared data: the vocabulary only.
+    for code in &topics {
+        for lang in ["en", "fr"] {
+            let source = info
+                .topic_sources
+                .iter()
+                .find(|s| s.code == *code && s.language == lang)
+                .unwrap_or_else(|| panic!("no source for {code} in {lang}"));
+            assert!(
+                source.labelled_records + source.vocabulary_entries > 0,
+                "{source:?}"
+            );
+            assert_eq!(source.corpora.is_empty(), source.labelled_records == 0);
+        }
+    }
+    let labour = info
+        .topic_sources
+        .iter()
+        .find(|s| s.code == "medtop:09000000" && s.language == "en")
+        .expect("labour in English");
+    assert_eq!(labour.labelled_records, 0, "{labour:?}");
+    assert!(labour.vocabulary_entries > 0, "{labour:?}");
     server.shutdown().await.expect("clean stop");
 }
 

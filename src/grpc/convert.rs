@@ -182,6 +182,18 @@ pub(crate) fn model_info(model: &Model) -> pb::GetModelInfoResponse {
             .collect(),
         format_version: meta.format_version,
         recipe: meta.recipe.clone(),
+        topic_sources: meta
+            .topic_sources
+            .iter()
+            .map(|s| pb::TopicSource {
+                code: s.code.clone(),
+                language: s.language.clone(),
+                labelled_records: s.labelled,
+                vocabulary_entries: s.vocabulary,
+                corpora: s.corpora.clone(),
+                keyword_records: s.keyword,
+            })
+            .collect(),
     }
 }
 

@@ -2,18 +2,19 @@
 //! serving prepares a dispatch, each labelled story also as its brief, and
 //! vectorised; and the rows and columns each head trains on.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Instant;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::data::{Record, read_split};
+use super::data::{Record, VOCABULARY_SOURCE, keyword_tokens, read_split};
 use super::recipe::{HeadRecipe, Recipe};
 use super::vocab::{self, Features};
 use crate::Result;
 use crate::geo::Gazetteer;
-use crate::model::TfIdf;
+use crate::model::{LabelSource, TfIdf};
 use crate::prepare::{ModelInput, Prepared, prepare};
 
 /// Documents of one training split.
@@ -81,6 +82,7 @@ fn read(recipe: &Recipe, data: &Path, gazetteer: &Gazetteer) -> Result<Read> {
         split_of.extend(std::iter::repeat_n(k, recs.len()));
         records.extend(recs);
     }
+    add_keyword_labels(&recipe.topics, &mut records);
     let prepared = records
         .par_iter()
         .map(|r| prepare(&r.title, &r.text, r.lang_hint(), gazetteer))
@@ -94,7 +96,80 @@ fn read(recipe: &Recipe, data: &Path, gazetteer: &Gazetteer) -> Result<Read> {
     })
 }
 
+/// A keyword as matched: lowercased, a final "s" or "x" dropped from words
+/// of five letters or more, so that singular and plural match.
+fn keyword_form(word: &str) -> String {
+    match word.strip_suffix(['s', 'x']) {
+        Some(stem) if stem.chars().count() >= 4 => stem.to_string(),
+        _ => word.to_string(),
+    }
+}
+
+/// Applies the head's keyword rules to its labelled news records (not the
+/// vocabulary's): a record using enough of a topic's keywords in its title
+/// and text gets the topic too.
+fn add_keyword_labels(hr: &HeadRecipe, records: &mut [Record]) {
+    for rule in &hr.keyword_labels {
+        for (lang, keywords) in &rule.keywords {
+            let words: BTreeSet<String> = keywords.iter().map(|w| keyword_form(w)).collect();
+            let mut added = 0usize;
+            for r in records.iter_mut().filter(|r| {
+                r.lang == *lang
+                    && r.source != VOCABULARY_SOURCE
+                    && r.is_labelled(&hr.field)
+                    && !r.topics.contains(&rule.label)
+            }) {
+                let found: BTreeSet<String> = keyword_tokens(&r.title)
+                    .chain(keyword_tokens(&r.text))
+                    .map(|w| keyword_form(&w))
+                    .filter(|w| words.contains(w))
+                    .collect();
+                if found.len() >= rule.min_terms {
+                    r.topics.push(rule.label.clone());
+                    r.silver.push(rule.label.clone());
+                    added += 1;
+                }
+            }
+            tracing::info!(label = %rule.label, %lang, keywords = words.len(), added, "keyword labels");
+        }
+    }
+}
+
 impl Corpus {
+    /// Per topic and language, the labelled records and IPTC vocabulary
+    /// entries the head trains on as positives (briefs not counted).
+    pub(crate) fn topic_sources(&self, hr: &HeadRecipe) -> Vec<LabelSource> {
+        let mut by: BTreeMap<(String, String), LabelSource> = BTreeMap::new();
+        for (r, &k) in self.records.iter().zip(&self.split_of) {
+            if r.brief || !r.is_labelled(&hr.field) || !hr.train.contains(&self.splits[k]) {
+                continue;
+            }
+            for code in r.labels(&hr.field) {
+                let s = by
+                    .entry((code.clone(), r.lang.clone()))
+                    .or_insert_with(|| LabelSource {
+                        code: code.clone(),
+                        language: r.lang.clone(),
+                        labelled: 0,
+                        keyword: 0,
+                        vocabulary: 0,
+                        corpora: Vec::new(),
+                    });
+                if r.source == VOCABULARY_SOURCE {
+                    s.vocabulary += 1;
+                } else if r.silver.contains(code) {
+                    s.keyword += 1;
+                } else {
+                    s.labelled += 1;
+                    if !s.corpora.contains(&r.source) {
+                        s.corpora.push(r.source.clone());
+                    }
+                }
+            }
+        }
+        by.into_values().collect()
+    }
+
     /// Reads, prepares and vectorises the recipe's training splits: the
     /// vocabulary is fitted on the stories, the matrix holds their briefs too.
     pub(crate) fn load(
@@ -212,11 +287,9 @@ fn brief_records(
         .enumerate()
         .filter(|&(i, (r, _))| hr.train.contains(&splits[split_of[i]]) && r.is_labelled(&hr.field))
         .filter_map(|(i, (r, p))| {
-            let lead = crate::text::lead(&p.body, p.lang, BRIEF_CHARS);
-            (lead.len() * 5 < p.body.len() * 4).then(|| {
+            brief_text(p).map(|lead| {
                 // Not `..r.clone()`: that would copy the story's text into
                 // 25k briefs.
-
                 let brief = Record {
                     id: r.id.clone(),
                     lang: r.lang.clone(),
@@ -228,11 +301,20 @@ fn brief_records(
                     regions: r.regions.clone(),
                     labelled: vec![hr.field.clone()],
                     brief: true,
+                    silver: r.silver.clone(),
                 };
                 (i, brief)
             })
         })
         .collect()
+}
+
+/// The lead of a prepared story, as its brief's text (with the story's
+/// title): `None` when the lead is most of the body (over 80%), the story
+/// being a brief already.
+pub(crate) fn brief_text(p: &Prepared) -> Option<String> {
+    let lead = crate::text::lead(&p.body, p.lang, BRIEF_CHARS);
+    (lead.len() * 5 < p.body.len() * 4).then_some(lead)
 }
 
 /// The rows of `x` listed in `rows`, in that order; rows flagged in

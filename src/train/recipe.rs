@@ -34,6 +34,11 @@ pub struct Recipe {
     /// Licence in a few words, per source.
     #[serde(default)]
     pub licences: BTreeMap<String, String>,
+    /// After measuring on dev, fit the model again on train + dev (every
+    /// labelled record) with the same settings. The shipped model keeps the
+    /// decision thresholds and dev figures of the measured fit.
+    #[serde(default)]
+    pub refit_with_dev: bool,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -60,6 +65,21 @@ fn yes() -> bool {
 
 fn default_threshold() -> f32 {
     0.5
+}
+
+/// A keyword rule that adds a topic to the labelled training stories that
+/// use at least `min_terms` distinct keywords of their language (a final
+/// "s" or "x" ignored). A source with such stories then also trains the
+/// topic's negatives: its stories without the keywords.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeywordLabel {
+    /// Topic code ("medtop:09000000").
+    pub label: String,
+    /// Distinct keywords a story needs.
+    pub min_terms: usize,
+    /// Keywords per language ("en", "fr"), lowercased words.
+    pub keywords: BTreeMap<String, Vec<String>>,
 }
 
 /// One head (topics or regions).
@@ -101,6 +121,10 @@ pub struct HeadRecipe {
     /// weight relative to the record; 0 adds none.
     #[serde(default)]
     pub briefs: f64,
+    /// Silver labels from keyword rules, for topics no corpus labels: see
+    /// [`KeywordLabel`].
+    #[serde(default)]
+    pub keyword_labels: Vec<KeywordLabel>,
     /// Inverse regularisation strength (scikit-learn's C).
     pub c: f64,
     /// Corpus balancing exponent: weight of a record of a corpus with `n`
@@ -229,6 +253,24 @@ impl Recipe {
             return Err(format!("prune is {}", self.prune));
         }
         Ok(())
+    }
+
+    /// The recipe of the refit on train + dev: each head's dev splits join
+    /// its training splits (the holdout with its file gives the whole file).
+    /// It has no topic calibration slice: the refit keeps the measured fit's
+    /// calibration maps, as a calibration `refit` keeps the slice's.
+    pub(crate) fn with_dev_in_train(&self) -> Recipe {
+        let mut r = self.clone();
+        for head in [&mut r.topics, &mut r.regions] {
+            for split in std::mem::take(&mut head.dev) {
+                if !head.train.contains(&split) {
+                    head.train.push(split);
+                }
+            }
+        }
+        r.topics.calibration = None;
+        r.refit_with_dev = false;
+        r
     }
 
     /// Path of a split's file under `data`.
