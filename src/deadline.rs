@@ -17,6 +17,7 @@ use tokio::time::{Instant, Sleep};
 use tonic::Status;
 use tonic::body::Body;
 
+use crate::grpc::deadline_passed;
 use crate::observe::grpc_timeout;
 
 /// Tower layer that ends every call at its client's deadline.
@@ -70,15 +71,10 @@ where
                         done: false,
                     })
                 })),
-                () = tokio::time::sleep_until(deadline) => Ok(exceeded().into_http()),
+                () = tokio::time::sleep_until(deadline) => Ok(deadline_passed().into_http()),
             }
         })
     }
-}
-
-/// The status of a call cut by its deadline.
-fn exceeded() -> Status {
-    Status::deadline_exceeded("the call's deadline (grpc-timeout) passed before it finished")
 }
 
 /// A response body that ends with DEADLINE_EXCEEDED trailers when the
@@ -113,7 +109,7 @@ impl http_body::Body for DeadlineBody {
         // Answers may have left already: the status goes in the trailers
         // that end the stream.
         let mut trailers = http::HeaderMap::new();
-        match exceeded().add_header(&mut trailers) {
+        match deadline_passed().add_header(&mut trailers) {
             Ok(()) => Poll::Ready(Some(Ok(Frame::trailers(trailers)))),
             Err(status) => Poll::Ready(Some(Err(status))),
         }

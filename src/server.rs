@@ -37,10 +37,10 @@ const STREAM_WINDOW: u32 = 64 * 1024;
 /// frames it holds unread cost more than half this window, at up to 256
 /// bytes of bookkeeping per frame. A client sending one small message per
 /// frame fills a stream's window while the service is busy, so the
-/// connection window is 256 stream windows: a whole stream window of the
-/// smallest frames (8 bytes) stays within budget on every stream of a
-/// connection up to four at once, and of one-line dispatches (~70 bytes)
-/// up to about fifty. Data held unread stays bounded by the stream windows.
+/// connection window is 256 stream windows: full stream windows of the
+/// smallest frames (8 bytes) stay within budget on up to four streams of a
+/// connection at once, and of one-line dispatches (~70 bytes) on about
+/// fifty. Data held unread stays bounded by the stream windows.
 const CONNECTION_WINDOW: u32 = 256 * STREAM_WINDOW;
 
 /// Compression accepted on requests and offered on answers.

@@ -1,5 +1,6 @@
-//! The single mapping to gRPC statuses: from core errors, and from the
-//! refusals tonic makes before a handler runs ([`StatusLayer`]).
+//! The single mapping to gRPC statuses: from core errors, from the
+//! refusals tonic makes before a handler runs ([`StatusLayer`]), and for a
+//! passed deadline.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -38,6 +39,11 @@ impl From<Error> for Status {
             }
         }
     }
+}
+
+/// The status of a call still running at its client's deadline.
+pub(crate) fn deadline_passed() -> Status {
+    Status::deadline_exceeded("the call's deadline (grpc-timeout) passed before it finished")
 }
 
 /// Tower layer that passes the errors tonic answers before a handler runs
