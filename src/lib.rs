@@ -32,6 +32,10 @@
 //! - [`grpc`]: generated code with its proto3 JSON mapping, the request
 //!   path the CLI shares, the service implementation and the one
 //!   error-to-status table.
+//! - [`deadline`]: a call's time limit, checked between pipeline stages.
+//! - `admission`: calls admitted (or refused) before their body is read;
+//!   health follows whether a dispatch slot is free.
+//! - [`net`]: the gRPC port's connections: caps, refusal, idle timeout.
 //! - [`server`]: `run(listener, shutdown, state)` with health, reflection,
 //!   limits and the call-log and metrics layers; model reload on SIGHUP.
 //! - `observe`: the one place that finds how a gRPC call ended (its final
@@ -42,8 +46,10 @@
 //! - [`cli`]: the offline subcommands (train, eval, classify, summarize);
 //!   classify and summarize print the gRPC response messages as JSON.
 
+mod admission;
 pub mod cli;
 pub mod config;
+pub mod deadline;
 pub mod error;
 mod geo;
 pub mod grpc;
@@ -51,6 +57,7 @@ pub mod live;
 mod logging;
 mod metrics;
 pub mod model;
+pub mod net;
 mod observe;
 mod prepare;
 pub mod server;

@@ -91,6 +91,7 @@ fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         request_timeout: config.request_timeout,
         max_concurrent_calls: config.max_concurrent_calls,
         tls,
+        connections: config.connections,
     };
     let rt = runtime(std::thread::available_parallelism().map_or(2, usize::from))?;
     rt.block_on(async {

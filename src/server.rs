@@ -13,7 +13,6 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::pb::health_server::{Health, HealthServer};
 use tonic_health::server::HealthReporter;
@@ -23,6 +22,7 @@ use crate::grpc::{DispatchService, SERVICE_NAME, StreamCloser, pb};
 use crate::live::LiveTagger;
 use crate::logging::{CallLog, LogLayer};
 use crate::metrics::{Metrics, MetricsLayer};
+use crate::net::{ActivityLayer, ConnectionLimits};
 use crate::tagger::Limits;
 use crate::tls::ServerTls;
 
@@ -55,7 +55,18 @@ pub struct ServerState {
     pub max_concurrent_calls: usize,
     /// TLS on the gRPC port; plaintext when `None`.
     pub tls: Option<ServerTls>,
+    /// Open connections, streams per connection, idle timeout.
+    pub connections: ConnectionLimits,
 }
+
+/// How long no dispatch slot must have been free before dispatch.v1
+/// reports NOT_SERVING (readiness); a burst that fills the slots briefly
+/// does not take the pod out of rotation.
+const SATURATED_FOR: Duration = Duration::from_secs(2);
+
+/// Largest request message of health and reflection (their requests are a
+/// service or file name).
+const AUX_MESSAGE_BYTES: usize = 16 * 1024;
 
 /// How long ended streams get to send their final status after the grace
 /// period, before their connections are dropped.
@@ -118,6 +129,21 @@ pub async fn run_with(
         state.request_timeout,
     );
     let end_streams = dispatch.stream_closer();
+    let saturation = AbortOnDrop(tokio::spawn(crate::admission::watch_saturation(
+        dispatch.admission(),
+        SATURATED_FOR,
+        {
+            let health = health.clone();
+            move |serving| {
+                let health = health.clone();
+                async move {
+                    health
+                        .set_service_status(SERVICE_NAME, serving_status(serving))
+                        .await
+                }
+            }
+        },
+    )));
     let local = shown(Some(&listener));
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let server = grpc_server(
@@ -145,6 +171,7 @@ pub async fn run_with(
         grace_ms = state.grace_period.as_millis() as u64,
         "shutting down"
     );
+    drop(saturation);
     report(&health, ServingStatus::NotServing).await;
     let _ = stop_tx.send(());
     drain(server, state.grace_period, &end_streams).await?;
@@ -156,6 +183,14 @@ pub async fn run_with(
 async fn report(health: &HealthReporter, status: ServingStatus) {
     health.set_service_status("", status).await;
     health.set_service_status(SERVICE_NAME, status).await;
+}
+
+fn serving_status(serving: bool) -> ServingStatus {
+    if serving {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    }
 }
 
 /// A listener's address for the log, "-" when there is none.
@@ -202,28 +237,64 @@ fn grpc_server(
             })
             .include_reflection_service(false)
     };
+    let admission = dispatch.admission();
     let service = DispatchTaggerServer::new(dispatch)
         .max_decoding_message_size(state.max_message_bytes)
         .max_encoding_message_size(state.max_message_bytes);
-    // Answers are small: without TCP_NODELAY, Nagle plus the client's
-    // delayed ACK held many replies ~40 ms (seen in bench/load.sh).
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let incoming = crate::net::incoming(listener, state.connections, state.tls.is_none());
     // Client deadlines (grpc-timeout) are enforced by tonic; the server's own
-    // limit is applied per dispatch in the service (DEADLINE_EXCEEDED).
-    let mut builder = Server::builder();
+    // limit is applied per call by the admission layer and per dispatch in
+    // the service (DEADLINE_EXCEEDED).
+    let mut builder = http2_limits(Server::builder(), &state.connections);
     if let Some(tls) = &state.tls {
         builder = builder.tls_config(tls.config())?;
     }
     Ok(builder
         .layer(LogLayer::new(CallLog))
         .layer(MetricsLayer::new(metrics))
-        .add_service(health)
-        .add_service(reflection().build_v1()?)
-        .add_service(reflection().build_v1alpha()?)
+        .layer(ActivityLayer)
+        .layer(admission)
+        .add_service(health.max_decoding_message_size(AUX_MESSAGE_BYTES))
+        .add_service(
+            reflection()
+                .build_v1()?
+                .max_decoding_message_size(AUX_MESSAGE_BYTES),
+        )
+        .add_service(
+            reflection()
+                .build_v1alpha()?
+                .max_decoding_message_size(AUX_MESSAGE_BYTES),
+        )
         .add_service(service)
         .serve_with_incoming_shutdown(incoming, async {
             let _ = stop.await;
         }))
+}
+
+/// How often an idle HTTP/2 connection is pinged, and how long the answer
+/// may take before the connection is dropped as dead.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Streams one connection may make the server reset (malformed frames,
+/// refused streams) before it gets GOAWAY; hyper's own default, which
+/// tonic leaves unset (no limit).
+const MAX_LOCAL_RESETS: usize = 1024;
+
+/// Request header block size at most (gRPC metadata included).
+const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
+
+/// The HTTP/2 settings that bound what one connection may hold: streams
+/// open at once, header size, server-side resets; and a keepalive ping
+/// that drops dead peers. (Flow-control windows and frame sizes are left
+/// to their own settings.)
+fn http2_limits<L>(builder: Server<L>, limits: &ConnectionLimits) -> Server<L> {
+    builder
+        .max_concurrent_streams(limits.max_streams)
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .http2_max_local_error_reset_streams(Some(MAX_LOCAL_RESETS))
+        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
 }
 
 /// Waits for a stopping `server` to drain for at most `grace`; then ends

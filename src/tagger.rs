@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::deadline::Deadline;
 use crate::model::select::chosen;
 use crate::model::{LabelScore, Model};
 use crate::prepare::prepare;
@@ -198,11 +199,27 @@ impl Tagger {
     }
 
     /// Tags one dispatch.
-    #[tracing::instrument(level = "debug", skip_all, fields(bytes = text.len()))]
     pub fn classify(&self, title: &str, text: &str, opts: &ClassifyOptions) -> Classification {
+        self.classify_within(title, text, opts, &Deadline::none())
+            .expect("work without a deadline is never stopped")
+    }
+
+    /// Tags one dispatch unless `deadline` passes first: it is checked
+    /// between stages, and the work stops at the first check past it.
+    #[tracing::instrument(level = "debug", skip_all, fields(bytes = text.len()))]
+    pub fn classify_within(
+        &self,
+        title: &str,
+        text: &str,
+        opts: &ClassifyOptions,
+        deadline: &Deadline,
+    ) -> Result<Classification> {
+        deadline.check()?;
         let prepared = prepare(title, text, opts.language, self.model.gazetteer());
+        deadline.check()?;
         let explain = if opts.explain { EVIDENCE_TERMS } else { 0 };
         let prediction = self.model.predict(&prepared.input(), explain);
+        deadline.check()?;
         let topics = pick(&prediction.topics, opts.max_topics, opts.min_score);
         let regions = pick(&prediction.regions, opts.max_regions, opts.min_score);
         let gazetteer = self.model.gazetteer();
@@ -220,18 +237,17 @@ impl Tagger {
                 })
             })
             .collect();
-        Classification {
+        Ok(Classification {
             language: prepared.lang,
             topics,
             regions,
             places,
-        }
+        })
     }
 
     /// Picks whole body sentences of a dispatch within `budget`; the title
     /// (the caller's, else the detected headline) guides the choice but is
     /// never chosen.
-    #[tracing::instrument(level = "debug", skip_all, fields(bytes = text.len()))]
     pub fn summarize(
         &self,
         title: &str,
@@ -239,14 +255,32 @@ impl Tagger {
         language: Option<Lang>,
         budget: Budget,
     ) -> Summary {
+        self.summarize_within(title, text, language, budget, &Deadline::none())
+            .expect("work without a deadline is never stopped")
+    }
+
+    /// [`Tagger::summarize`] unless `deadline` passes first (checked
+    /// between stages).
+    #[tracing::instrument(level = "debug", skip_all, fields(bytes = text.len()))]
+    pub fn summarize_within(
+        &self,
+        title: &str,
+        text: &str,
+        language: Option<Lang>,
+        budget: Budget,
+        deadline: &Deadline,
+    ) -> Result<Summary> {
+        deadline.check()?;
         // Not `prepare`: places are not needed here and finding them costs
         // as much as the summary itself.
         let cleaned = text::clean(text);
+        deadline.check()?;
         let title = title.trim();
         let lang = language.unwrap_or_else(|| {
             let both = format!("{title}\n{}", cleaned.body_text(text));
             text::lang::detect(&both)
         });
+        deadline.check()?;
         let sentences = summarize::summarize(
             text,
             &cleaned,
@@ -255,10 +289,10 @@ impl Tagger {
             Some(title),
             budget,
         );
-        Summary {
+        Ok(Summary {
             language: lang,
             sentences,
-        }
+        })
     }
 }
 

@@ -6,6 +6,7 @@
 
 use super::pb;
 use crate::Result;
+use crate::deadline::Deadline;
 use crate::model::Model;
 use crate::summarize::Budget;
 use crate::tagger::{self, Classification, ClassifyOptions, Limits, Summary, Tag, Tagger};
@@ -29,18 +30,30 @@ pub(crate) struct SummarizeCall {
 }
 
 impl ClassifyCall {
-    /// Tags the dispatch with `tagger`'s model.
-    pub(crate) fn run(self, tagger: &Tagger) -> pb::ClassifyResponse {
-        let c = tagger.classify(&self.title, &self.text, &self.options);
-        classify_response(self.id, c, &tagger.model().meta().version)
+    /// Tags the dispatch with `tagger`'s model, unless `deadline` passes
+    /// first.
+    pub(crate) fn run(self, tagger: &Tagger, deadline: &Deadline) -> Result<pb::ClassifyResponse> {
+        let c = tagger.classify_within(&self.title, &self.text, &self.options, deadline)?;
+        Ok(classify_response(
+            self.id,
+            c,
+            &tagger.model().meta().version,
+        ))
     }
 }
 
 impl SummarizeCall {
-    /// Summarizes the dispatch with `tagger`'s model.
-    pub(crate) fn run(self, tagger: &Tagger) -> pb::SummarizeResponse {
-        let s = tagger.summarize(&self.title, &self.text, self.language, self.budget);
-        summarize_response(self.id, &self.text, s)
+    /// Summarizes the dispatch with `tagger`'s model, unless `deadline`
+    /// passes first.
+    pub(crate) fn run(self, tagger: &Tagger, deadline: &Deadline) -> Result<pb::SummarizeResponse> {
+        let s = tagger.summarize_within(
+            &self.title,
+            &self.text,
+            self.language,
+            self.budget,
+            deadline,
+        )?;
+        Ok(summarize_response(self.id, &self.text, s))
     }
 }
 

@@ -85,6 +85,7 @@ pub fn test_state() -> ServerState {
         request_timeout: Duration::from_secs(30),
         max_concurrent_calls: 64,
         tls: None,
+        connections: Default::default(),
     }
 }
 

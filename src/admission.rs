@@ -1,0 +1,285 @@
+//! Admission before buffering: a tower layer that decides whether a call
+//! may start before a byte of its request body is read, so that refused
+//! calls cost no memory and admitted calls are bounded in number (and so
+//! in buffered bytes: each at most `--max-message-bytes`).
+//!
+//! - Classify, Summarize, GetModelInfo take a dispatch slot (the
+//!   `--max-concurrent-calls` semaphore the service's streams share) and
+//!   hold it until their answer has been sent, or until the request
+//!   timeout: past it the call answers DEADLINE_EXCEEDED and the slot is
+//!   free at once, whatever CPU work is still winding down.
+//! - ClassifyStream takes a stream slot (as many as dispatch slots); its
+//!   messages then wait for dispatch slots one by one.
+//! - Health `Check` is never refused (probes must get through a busy
+//!   server); everything else (health `Watch`, reflection) shares a small
+//!   pool.
+//!
+//! A refused call gets RESOURCE_EXHAUSTED at once, before its body is read.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http_body::{Body, Frame, SizeHint};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tonic::Status;
+
+/// Open streams of the auxiliary services (health Watch, reflection).
+pub(crate) const AUX_STREAMS: usize = 64;
+
+const DISPATCH_PREFIX: &str = "/dispatch.v1.DispatchTagger/";
+const CLASSIFY_STREAM: &str = "/dispatch.v1.DispatchTagger/ClassifyStream";
+const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
+
+/// The slots calls are admitted into; cloned into the layer, the service
+/// and the health watch.
+#[derive(Debug, Clone)]
+pub(crate) struct Admission {
+    /// Dispatches being worked on (unary calls and stream messages).
+    pub(crate) calls: Arc<Semaphore>,
+    max_calls: usize,
+    streams: Arc<Semaphore>,
+    aux: Arc<Semaphore>,
+    timeout: Duration,
+}
+
+impl Admission {
+    /// `max_calls` dispatch slots (and as many stream slots); a unary call
+    /// may take `timeout` from its first byte to its answer.
+    pub(crate) fn new(max_calls: usize, timeout: Duration) -> Admission {
+        let max_calls = max_calls.max(1);
+        Admission {
+            calls: Arc::new(Semaphore::new(max_calls)),
+            max_calls,
+            streams: Arc::new(Semaphore::new(max_calls)),
+            aux: Arc::new(Semaphore::new(AUX_STREAMS)),
+            timeout,
+        }
+    }
+
+    /// The "server busy" refusal of a dispatch.
+    pub(crate) fn busy(&self) -> Status {
+        Status::resource_exhausted(format!(
+            "server busy: {} dispatches in progress; retry with backoff",
+            self.max_calls
+        ))
+    }
+
+    /// Whether no dispatch slot is free now.
+    pub(crate) fn saturated(&self) -> bool {
+        self.calls.available_permits() == 0
+    }
+
+    /// What a call to `path` must hold, or its refusal.
+    fn admit(&self, path: &str) -> Result<Ticket, Status> {
+        let (pool, unary, refusal) = if path == HEALTH_CHECK {
+            return Ok(Ticket {
+                permit: None,
+                deadline: None,
+            });
+        } else if path == CLASSIFY_STREAM {
+            (&self.streams, false, "too many open streams")
+        } else if path.starts_with(DISPATCH_PREFIX) {
+            (&self.calls, true, "")
+        } else {
+            (
+                &self.aux,
+                false,
+                "too many open health watches or reflection streams",
+            )
+        };
+        let permit = Arc::clone(pool).try_acquire_owned().map_err(|_| {
+            if unary {
+                self.busy()
+            } else {
+                Status::resource_exhausted(format!("server busy: {refusal}; retry with backoff"))
+            }
+        })?;
+        Ok(Ticket {
+            permit: Some(permit),
+            deadline: unary.then_some(self.timeout),
+        })
+    }
+}
+
+/// What an admitted call holds: its slot, and for a unary call the time it
+/// has.
+struct Ticket {
+    permit: Option<OwnedSemaphorePermit>,
+    deadline: Option<Duration>,
+}
+
+impl<S> tower::Layer<S> for Admission {
+    type Service = Admitted<S>;
+
+    fn layer(&self, inner: S) -> Admitted<S> {
+        Admitted {
+            inner,
+            admission: self.clone(),
+        }
+    }
+}
+
+/// See [`Admission`].
+#[derive(Debug, Clone)]
+pub(crate) struct Admitted<S> {
+    inner: S,
+    admission: Admission,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+impl<S, ReqBody, ResBody> tower::Service<http::Request<ReqBody>> for Admitted<S>
+where
+    S: tower::Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<AdmittedBody<ResBody>>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
+        let ticket = match self.admission.admit(req.uri().path()) {
+            Ok(t) => t,
+            Err(status) => return Box::pin(async move { Ok(refusal(status)) }),
+        };
+        let timeout = self.admission.timeout;
+        let response = self.inner.call(req);
+        Box::pin(async move {
+            let response = match ticket.deadline {
+                None => response.await?,
+                Some(limit) => match tokio::time::timeout(limit, response).await {
+                    Ok(r) => r?,
+                    // The dropped call stops its CPU work at its next check
+                    // (see `crate::deadline`); the slot is free now.
+                    Err(_) => {
+                        return Ok(refusal(Status::deadline_exceeded(format!(
+                            "the call took longer than the server's {} ms limit",
+                            timeout.as_millis()
+                        ))));
+                    }
+                },
+            };
+            Ok(response.map(|inner| AdmittedBody {
+                inner: Some(inner),
+                permit: ticket.permit,
+            }))
+        })
+    }
+}
+
+/// A trailers-only answer with `status`, sent before the request body is
+/// read.
+fn refusal<B>(status: Status) -> http::Response<AdmittedBody<B>> {
+    status.into_http::<()>().map(|()| AdmittedBody {
+        inner: None,
+        permit: None,
+    })
+}
+
+/// A response body that holds its call's slot until it ends; no body at
+/// all for a refusal.
+#[derive(Debug)]
+pub(crate) struct AdmittedBody<B> {
+    inner: Option<B>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl<B: Unpin> Unpin for AdmittedBody<B> {}
+
+impl<B: Body + Unpin> Body for AdmittedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let Some(inner) = self.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let polled = Pin::new(inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None | Some(Err(_)))) {
+            self.permit = None;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.as_ref().is_none_or(Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
+    }
+}
+
+/// Keeps the health service's answer in step with admission: NOT_SERVING
+/// once no dispatch slot has been free for `after`, SERVING again as soon
+/// as one is. Runs until dropped; `set` is told only of changes.
+pub(crate) async fn watch_saturation<F, Fut>(admission: Admission, after: Duration, mut set: F)
+where
+    F: FnMut(bool) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let tick = (after / 4).max(Duration::from_millis(10));
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut full_since: Option<tokio::time::Instant> = None;
+    let mut serving = true;
+    loop {
+        interval.tick().await;
+        let now = tokio::time::Instant::now();
+        full_since = match (admission.saturated(), full_since) {
+            (true, None) => Some(now),
+            (true, since) => since,
+            (false, _) => None,
+        };
+        let should_serve = full_since.is_none_or(|since| now - since < after);
+        if should_serve != serving {
+            serving = should_serve;
+            if serving {
+                tracing::info!("dispatch slots free again: SERVING");
+            } else {
+                tracing::warn!(
+                    after_ms = after.as_millis() as u64,
+                    "no dispatch slot free: NOT_SERVING until one is"
+                );
+            }
+            set(serving).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_path_draws_from_its_own_pool() {
+        let a = Admission::new(1, Duration::from_secs(1));
+        let held = a.admit("/dispatch.v1.DispatchTagger/Classify").unwrap();
+        let refused = a
+            .admit("/dispatch.v1.DispatchTagger/Summarize")
+            .err()
+            .unwrap();
+        assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
+        assert!(refused.message().contains("server busy"), "{refused:?}");
+        assert!(a.saturated());
+        // Probes and streams are not blocked by busy unary calls.
+        assert!(a.admit(HEALTH_CHECK).is_ok());
+        let stream = a.admit(CLASSIFY_STREAM).unwrap();
+        assert!(a.admit(CLASSIFY_STREAM).is_err(), "one stream slot");
+        drop((held, stream));
+        assert!(!a.saturated());
+        assert!(a.admit("/dispatch.v1.DispatchTagger/Classify").is_ok());
+    }
+}
