@@ -344,33 +344,60 @@ pub async fn stop_signal() {
     }
 }
 
-/// Reloads the model from `path` on every SIGHUP, for as long as the task
-/// runs. Without a path (the embedded model) SIGHUP is logged and ignored,
-/// as its default action would end the process.
-pub async fn reload_on_hangup(tagger: Arc<LiveTagger>, path: Option<PathBuf>) {
+/// SIGHUP, caught from the moment [`Hangups::install`] returns: install it
+/// first thing, so that a SIGHUP sent while the model loads does not end
+/// the process (its default action); it is acted on once serving starts.
+#[derive(Debug)]
+pub struct Hangups {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut hangups = match signal(SignalKind::hangup()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "no SIGHUP handler; model reload unavailable");
-                return;
-            }
-        };
-        while hangups.recv().await.is_some() {
-            match &path {
-                Some(path) => reload(&tagger, path.clone()).await,
-                None => {
-                    tracing::warn!("SIGHUP ignored: serving the embedded model (no --model file)")
-                }
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Hangups {
+    /// Catches SIGHUP from now on (needs a Tokio runtime).
+    pub fn install() -> Hangups {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let signal = signal(SignalKind::hangup())
+                .inspect_err(
+                    |e| tracing::warn!(error = %e, "no SIGHUP handler; model reload unavailable"),
+                )
+                .ok();
+            Hangups { signal }
+        }
+        #[cfg(not(unix))]
+        Hangups {}
+    }
+
+    /// The next SIGHUP; never, without a handler.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        if let Some(s) = self.signal.as_mut()
+            && s.recv().await.is_some()
+        {
+            return;
+        }
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Reloads the model from `path` on every SIGHUP caught by `hangups`, for
+/// as long as the task runs. Without a path (the embedded model) SIGHUP is
+/// logged and ignored.
+pub async fn reload_on_hangup(
+    mut hangups: Hangups,
+    tagger: Arc<LiveTagger>,
+    path: Option<PathBuf>,
+) {
+    loop {
+        hangups.next().await;
+        match &path {
+            Some(path) => reload(&tagger, path.clone()).await,
+            None => {
+                tracing::warn!("SIGHUP ignored: serving the embedded model (no --model file)")
             }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (tagger, path);
-        std::future::pending::<()>().await;
     }
 }
 

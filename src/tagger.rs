@@ -47,6 +47,10 @@ pub const MAX_CHARS: usize = 10_000;
 pub const EVIDENCE_TERMS: usize = 8;
 /// Longest caller `id` accepted, in bytes.
 pub const MAX_ID_BYTES: usize = 256;
+/// Longest `title` accepted, in bytes (a headline, not a second body).
+pub const MAX_TITLE_BYTES: usize = 4096;
+/// Longest `language` hint accepted, in bytes (a BCP 47 tag).
+pub const MAX_LANGUAGE_BYTES: usize = 35;
 
 /// A classify call's options, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,14 +131,32 @@ impl Summary {
     }
 }
 
-/// Checks what every request shares: id length and a usable text.
-pub fn validate_text(id: &str, text: &str, limits: &Limits) -> Result<()> {
-    if id.len() > MAX_ID_BYTES {
-        return Err(Error::invalid(format!(
-            "id is {} bytes; use at most {MAX_ID_BYTES}",
-            id.len()
-        )));
+/// Checks what every request shares: the lengths of id, title and
+/// language hint, and a usable text. No message quotes the field.
+pub fn validate_fields(
+    id: &str,
+    title: &str,
+    language: &str,
+    text: &str,
+    limits: &Limits,
+) -> Result<()> {
+    for (field, value, max) in [
+        ("id", id, MAX_ID_BYTES),
+        ("title", title, MAX_TITLE_BYTES),
+        ("language", language, MAX_LANGUAGE_BYTES),
+    ] {
+        if value.len() > max {
+            return Err(Error::invalid(format!(
+                "{field} is {} bytes; use at most {max}",
+                value.len()
+            )));
+        }
     }
+    validate_text(text, limits)
+}
+
+/// Checks that `text` is within the limit and not blank.
+fn validate_text(text: &str, limits: &Limits) -> Result<()> {
     if text.len() > limits.max_text_bytes {
         return Err(Error::TooLarge {
             what: "text",
@@ -357,13 +379,31 @@ mod tests {
     }
 
     #[test]
+    fn oversized_fields_are_refused_without_being_quoted() {
+        let limits = Limits::default();
+        let long = "é".repeat(10_000);
+        for (id, title, language) in [
+            (long.as_str(), "", ""),
+            ("", long.as_str(), ""),
+            ("", "", long.as_str()),
+        ] {
+            let err = validate_fields(id, title, language, "Alep", &limits)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("bytes; use at most"), "{err}");
+            assert!(err.len() < 100, "{err}");
+        }
+        assert!(validate_fields("a", "Alep", "fr", "Alep", &limits).is_ok());
+    }
+
+    #[test]
     fn empty_or_whitespace_text_is_rejected() {
         let limits = Limits::default();
-        assert!(validate_text("x", " \n\t", &limits).is_err());
-        assert!(validate_text("x", "Alep", &limits).is_ok());
+        assert!(validate_text(" \n\t", &limits).is_err());
+        assert!(validate_text("Alep", &limits).is_ok());
         let big = "a".repeat(limits.max_text_bytes + 1);
         assert!(matches!(
-            validate_text("x", &big, &limits),
+            validate_text(&big, &limits),
             Err(Error::TooLarge { .. })
         ));
     }

@@ -59,7 +59,7 @@ impl SummarizeCall {
 
 /// Checks a classify request against `limits`; the error says what to fix.
 pub(crate) fn classify_request(req: pb::ClassifyRequest, limits: &Limits) -> Result<ClassifyCall> {
-    tagger::validate_text(&req.id, &req.text, limits)?;
+    tagger::validate_fields(&req.id, &req.title, &req.language, &req.text, limits)?;
     let options = ClassifyOptions {
         language: Lang::from_hint(&req.language)?,
         max_topics: tagger::label_limit(
@@ -90,7 +90,7 @@ pub(crate) fn summarize_request(
     req: pb::SummarizeRequest,
     limits: &Limits,
 ) -> Result<SummarizeCall> {
-    tagger::validate_text(&req.id, &req.text, limits)?;
+    tagger::validate_fields(&req.id, &req.title, &req.language, &req.text, limits)?;
     Ok(SummarizeCall {
         language: Lang::from_hint(&req.language)?,
         budget: Budget {
