@@ -14,17 +14,25 @@
 //!   server); everything else (health `Watch`, reflection) shares a small
 //!   pool.
 //!
-//! A refused call gets RESOURCE_EXHAUSTED at once, before its body is read.
+//! One client address holds at most half the slots of a pool (rounded up),
+//! so a client that trickles its request bodies, or just sends many, leaves
+//! room for the others. A refused call gets RESOURCE_EXHAUSTED at once,
+//! before its body is read.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http_body::{Body, Frame, SizeHint};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
+use tonic::transport::server::TlsConnectInfo;
+
+use crate::net::ConnInfo;
 
 /// Open streams of the auxiliary services (health Watch, reflection).
 pub(crate) const AUX_STREAMS: usize = 64;
@@ -40,9 +48,74 @@ pub(crate) struct Admission {
     /// Dispatches being worked on (unary calls and stream messages).
     pub(crate) calls: Arc<Semaphore>,
     max_calls: usize,
-    streams: Arc<Semaphore>,
-    aux: Arc<Semaphore>,
+    unary: Arc<Shares>,
+    streams: Pool,
+    aux: Pool,
     timeout: Duration,
+}
+
+/// A semaphore and how much of it each client address holds.
+#[derive(Debug, Clone)]
+struct Pool {
+    slots: Arc<Semaphore>,
+    shares: Arc<Shares>,
+}
+
+/// Slots held per client address, each at most `max`.
+#[derive(Debug)]
+struct Shares {
+    max: usize,
+    held: Mutex<HashMap<IpAddr, usize>>,
+}
+
+impl Shares {
+    /// Half of `slots`, rounded up.
+    fn half_of(slots: usize) -> Arc<Shares> {
+        Arc::new(Shares {
+            max: slots.div_ceil(2),
+            held: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn take(self: &Arc<Self>, ip: Option<IpAddr>) -> Option<Share> {
+        let Some(ip) = ip else {
+            return Some(Share(None));
+        };
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        let n = held.entry(ip).or_insert(0);
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(Share(Some((Arc::clone(self), ip))))
+    }
+}
+
+/// One slot's worth of its client's share, given back when dropped.
+#[derive(Debug)]
+struct Share(Option<(Arc<Shares>, IpAddr)>);
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        if let Some((shares, ip)) = &self.0 {
+            let mut held = shares.held.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(n) = held.get_mut(ip) {
+                *n -= 1;
+                if *n == 0 {
+                    held.remove(ip);
+                }
+            }
+        }
+    }
+}
+
+impl Pool {
+    fn new(slots: usize) -> Pool {
+        Pool {
+            slots: Arc::new(Semaphore::new(slots)),
+            shares: Shares::half_of(slots),
+        }
+    }
 }
 
 impl Admission {
@@ -53,8 +126,9 @@ impl Admission {
         Admission {
             calls: Arc::new(Semaphore::new(max_calls)),
             max_calls,
-            streams: Arc::new(Semaphore::new(max_calls)),
-            aux: Arc::new(Semaphore::new(AUX_STREAMS)),
+            unary: Shares::half_of(max_calls),
+            streams: Pool::new(max_calls),
+            aux: Pool::new(AUX_STREAMS),
             timeout,
         }
     }
@@ -72,43 +146,56 @@ impl Admission {
         self.calls.available_permits() == 0
     }
 
-    /// What a call to `path` must hold, or its refusal.
-    fn admit(&self, path: &str) -> Result<Ticket, Status> {
-        let (pool, unary, refusal) = if path == HEALTH_CHECK {
-            return Ok(Ticket {
-                permit: None,
-                deadline: None,
-            });
+    /// What a call to `path` from `ip` must hold, or its refusal.
+    fn admit(&self, path: &str, ip: Option<IpAddr>) -> Result<Ticket, Status> {
+        let (slots, shares, unary, refusal) = if path == HEALTH_CHECK {
+            return Ok(Ticket::default());
         } else if path == CLASSIFY_STREAM {
-            (&self.streams, false, "too many open streams")
-        } else if path.starts_with(DISPATCH_PREFIX) {
-            (&self.calls, true, "")
-        } else {
             (
-                &self.aux,
+                &self.streams.slots,
+                &self.streams.shares,
                 false,
-                "too many open health watches or reflection streams",
+                "too many open streams",
             )
+        } else if path.starts_with(DISPATCH_PREFIX) {
+            (&self.calls, &self.unary, true, "")
+        } else {
+            let what = "too many open health watches or reflection streams";
+            (&self.aux.slots, &self.aux.shares, false, what)
         };
-        let permit = Arc::clone(pool).try_acquire_owned().map_err(|_| {
-            if unary {
-                self.busy()
-            } else {
-                Status::resource_exhausted(format!("server busy: {refusal}; retry with backoff"))
-            }
-        })?;
+        let refuse = |own: bool| {
+            let why = match (own, unary) {
+                (true, _) => "this client holds its share of the server",
+                (false, true) => return self.busy(),
+                (false, false) => refusal,
+            };
+            Status::resource_exhausted(format!("server busy: {why}; retry with backoff"))
+        };
+        let share = shares.take(ip).ok_or_else(|| refuse(true))?;
+        let permit = Arc::clone(slots)
+            .try_acquire_owned()
+            .map_err(|_| refuse(false))?;
         Ok(Ticket {
-            permit: Some(permit),
+            permit: Some((permit, share)),
             deadline: unary.then_some(self.timeout),
         })
     }
 }
 
-/// What an admitted call holds: its slot, and for a unary call the time it
-/// has.
+/// What an admitted call holds: its slot and its client's share of them,
+/// and for a unary call the time it has.
+#[derive(Default)]
 struct Ticket {
-    permit: Option<OwnedSemaphorePermit>,
+    permit: Option<(OwnedSemaphorePermit, Share)>,
     deadline: Option<Duration>,
+}
+
+/// The client address of a request, from its connection.
+fn client_ip<B>(req: &http::Request<B>) -> Option<IpAddr> {
+    let ext = req.extensions();
+    ext.get::<ConnInfo>()
+        .or_else(|| ext.get::<TlsConnectInfo<ConnInfo>>().map(|t| t.get_ref()))
+        .map(|c| c.peer.ip())
 }
 
 impl<S> tower::Layer<S> for Admission {
@@ -145,7 +232,7 @@ where
     }
 
     fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
-        let ticket = match self.admission.admit(req.uri().path()) {
+        let ticket = match self.admission.admit(req.uri().path(), client_ip(&req)) {
             Ok(t) => t,
             Err(status) => return Box::pin(async move { Ok(refusal(status)) }),
         };
@@ -188,7 +275,7 @@ fn refusal<B>(status: Status) -> http::Response<AdmittedBody<B>> {
 #[derive(Debug)]
 pub(crate) struct AdmittedBody<B> {
     inner: Option<B>,
-    permit: Option<OwnedSemaphorePermit>,
+    permit: Option<(OwnedSemaphorePermit, Share)>,
 }
 
 impl<B: Unpin> Unpin for AdmittedBody<B> {}
@@ -266,20 +353,46 @@ mod tests {
     #[test]
     fn each_path_draws_from_its_own_pool() {
         let a = Admission::new(1, Duration::from_secs(1));
-        let held = a.admit("/dispatch.v1.DispatchTagger/Classify").unwrap();
+        let held = a
+            .admit("/dispatch.v1.DispatchTagger/Classify", None)
+            .unwrap();
         let refused = a
-            .admit("/dispatch.v1.DispatchTagger/Summarize")
+            .admit("/dispatch.v1.DispatchTagger/Summarize", None)
             .err()
             .unwrap();
         assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
         assert!(refused.message().contains("server busy"), "{refused:?}");
         assert!(a.saturated());
         // Probes and streams are not blocked by busy unary calls.
-        assert!(a.admit(HEALTH_CHECK).is_ok());
-        let stream = a.admit(CLASSIFY_STREAM).unwrap();
-        assert!(a.admit(CLASSIFY_STREAM).is_err(), "one stream slot");
+        assert!(a.admit(HEALTH_CHECK, None).is_ok());
+        let stream = a.admit(CLASSIFY_STREAM, None).unwrap();
+        assert!(a.admit(CLASSIFY_STREAM, None).is_err(), "one stream slot");
         drop((held, stream));
         assert!(!a.saturated());
-        assert!(a.admit("/dispatch.v1.DispatchTagger/Classify").is_ok());
+        assert!(
+            a.admit("/dispatch.v1.DispatchTagger/Classify", None)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn one_client_address_gets_half_the_slots() {
+        let a = Admission::new(4, Duration::from_secs(1));
+        let (greedy, other) = (Some([10, 0, 0, 1].into()), Some([10, 0, 0, 2].into()));
+        let classify = "/dispatch.v1.DispatchTagger/Classify";
+        let first = a.admit(classify, greedy).unwrap();
+        let _second = a.admit(classify, greedy).unwrap();
+        let refused = a.admit(classify, greedy).err().unwrap();
+        assert!(refused.message().contains("its share"), "{refused:?}");
+        let _others = (
+            a.admit(classify, other).unwrap(),
+            a.admit(classify, other).unwrap(),
+        );
+        assert!(a.saturated());
+        drop(first);
+        assert!(
+            a.admit(classify, greedy).is_ok(),
+            "a share given back is free again"
+        );
     }
 }

@@ -75,6 +75,7 @@ fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     // First of all: a SIGHUP from now on reloads (once serving) instead of
     // ending the process.
     let hangups = rt.block_on(async { server::Hangups::install() });
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting");
     let config = args.validate()?;
     // TLS files first: a typo there should not wait for the model to load.
     let tls = match &config.tls {

@@ -276,7 +276,6 @@ impl Drop for CallGuard {
 #[derive(Debug, Clone)]
 pub(crate) struct ConnInfo {
     /// The client's address.
-    #[allow(dead_code)]
     pub peer: SocketAddr,
     activity: Arc<Activity>,
 }

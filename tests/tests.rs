@@ -5,6 +5,7 @@
 
 mod common;
 
+mod attacks;
 mod cli;
 mod faults;
 mod grpc;
