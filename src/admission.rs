@@ -8,8 +8,12 @@
 //!   hold it until their answer has been sent, or until the request
 //!   timeout: past it the call answers DEADLINE_EXCEEDED and the slot is
 //!   free at once, whatever CPU work is still winding down.
-//! - ClassifyStream takes a stream slot (as many as dispatch slots); its
-//!   messages then wait for dispatch slots one by one.
+//! - ClassifyStream takes a stream slot (a quarter as many as dispatch
+//!   slots); its messages then wait for dispatch slots one by one.
+//! - Once decoded, a dispatch of more than [`LARGE_TEXT_BYTES`] also needs
+//!   a large-dispatch slot (`--max-large-calls`): the few big ones that
+//!   cost the most memory and CPU run a handful at a time, and ordinary
+//!   dispatches keep the other slots.
 //! - Health `Check` is never refused (probes must get through a busy
 //!   server); everything else (health `Watch`, reflection) shares a small
 //!   pool.
@@ -37,6 +41,9 @@ use crate::net::ConnInfo;
 /// Open streams of the auxiliary services (health Watch, reflection).
 pub(crate) const AUX_STREAMS: usize = 64;
 
+/// Texts longer than this need a large-dispatch slot.
+pub const LARGE_TEXT_BYTES: usize = 64 << 10;
+
 const DISPATCH_PREFIX: &str = "/dispatch.v1.DispatchTagger/";
 const CLASSIFY_STREAM: &str = "/dispatch.v1.DispatchTagger/ClassifyStream";
 const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
@@ -48,6 +55,8 @@ pub(crate) struct Admission {
     /// Dispatches being worked on (unary calls and stream messages).
     pub(crate) calls: Arc<Semaphore>,
     max_calls: usize,
+    large: Arc<Semaphore>,
+    max_large: usize,
     unary: Arc<Shares>,
     streams: Pool,
     aux: Pool,
@@ -119,15 +128,19 @@ impl Pool {
 }
 
 impl Admission {
-    /// `max_calls` dispatch slots (and as many stream slots); a unary call
-    /// may take `timeout` from its first byte to its answer.
-    pub(crate) fn new(max_calls: usize, timeout: Duration) -> Admission {
+    /// `max_calls` dispatch slots, `max_large` of them for large ones, a
+    /// quarter as many stream slots; a unary call may take `timeout` from
+    /// its first byte to its answer.
+    pub(crate) fn new(max_calls: usize, max_large: usize, timeout: Duration) -> Admission {
         let max_calls = max_calls.max(1);
+        let max_large = max_large.clamp(1, max_calls);
         Admission {
             calls: Arc::new(Semaphore::new(max_calls)),
             max_calls,
+            large: Arc::new(Semaphore::new(max_large)),
+            max_large,
             unary: Shares::half_of(max_calls),
-            streams: Pool::new(max_calls),
+            streams: Pool::new(max_calls.div_ceil(4)),
             aux: Pool::new(AUX_STREAMS),
             timeout,
         }
@@ -139,6 +152,31 @@ impl Admission {
             "server busy: {} dispatches in progress; retry with backoff",
             self.max_calls
         ))
+    }
+
+    /// The large-dispatch slot a text of `bytes` needs, if any: taken at
+    /// once or refused (unary calls), or waited for (`wait`, streams).
+    pub(crate) async fn large(
+        &self,
+        bytes: usize,
+        wait: bool,
+    ) -> Result<Option<OwnedSemaphorePermit>, Status> {
+        if bytes <= LARGE_TEXT_BYTES {
+            return Ok(None);
+        }
+        let large = Arc::clone(&self.large);
+        let permit = if wait {
+            large.acquire_owned().await.ok()
+        } else {
+            large.try_acquire_owned().ok()
+        };
+        permit.map(Some).ok_or_else(|| {
+            Status::resource_exhausted(format!(
+                "server busy: {} dispatches over {} KiB in progress; retry with backoff",
+                self.max_large,
+                LARGE_TEXT_BYTES >> 10
+            ))
+        })
     }
 
     /// Whether no dispatch slot is free now.
@@ -352,7 +390,7 @@ mod tests {
 
     #[test]
     fn each_path_draws_from_its_own_pool() {
-        let a = Admission::new(1, Duration::from_secs(1));
+        let a = Admission::new(1, 1, Duration::from_secs(1));
         let held = a
             .admit("/dispatch.v1.DispatchTagger/Classify", None)
             .unwrap();
@@ -377,7 +415,7 @@ mod tests {
 
     #[test]
     fn one_client_address_gets_half_the_slots() {
-        let a = Admission::new(4, Duration::from_secs(1));
+        let a = Admission::new(4, 1, Duration::from_secs(1));
         let (greedy, other) = (Some([10, 0, 0, 1].into()), Some([10, 0, 0, 2].into()));
         let classify = "/dispatch.v1.DispatchTagger/Classify";
         let first = a.admit(classify, greedy).unwrap();

@@ -81,6 +81,10 @@ pub struct ServeArgs {
     /// Dispatches tagged or summarized at once; further calls get RESOURCE_EXHAUSTED.
     #[arg(long, env = "DISPATCH_MAX_CONCURRENT_CALLS", default_value_t = 64)]
     pub max_concurrent_calls: usize,
+    /// Of those, dispatches of more than 64 KiB of text at once; further
+    /// ones get RESOURCE_EXHAUSTED (stream requests wait).
+    #[arg(long, env = "DISPATCH_MAX_LARGE_CALLS", default_value_t = 8)]
+    pub max_large_calls: usize,
     /// Open gRPC connections at most; one more is refused (HTTP/2 GOAWAY
     /// "connection limit reached").
     #[arg(long, env = "DISPATCH_MAX_CONNECTIONS", default_value_t = 256)]
@@ -148,6 +152,8 @@ pub struct ServeConfig {
     pub request_timeout: Duration,
     /// Concurrent dispatches.
     pub max_concurrent_calls: usize,
+    /// Concurrent dispatches over 64 KiB.
+    pub max_large_calls: usize,
     /// Metrics address, if any.
     pub metrics_listen: Option<SocketAddr>,
     /// TLS, if any.
@@ -188,6 +194,12 @@ impl ServeArgs {
             return Err(Error::invalid(format!(
                 "--max-concurrent-calls {} must be in 1..=100000",
                 self.max_concurrent_calls
+            )));
+        }
+        if !(1..=self.max_concurrent_calls).contains(&self.max_large_calls) {
+            return Err(Error::invalid(format!(
+                "--max-large-calls {} must be in 1..=--max-concurrent-calls ({})",
+                self.max_large_calls, self.max_concurrent_calls
             )));
         }
         let metrics_listen = match self.metrics_listen.as_deref().map(str::trim) {
@@ -246,6 +258,7 @@ impl ServeArgs {
             grace_period: Duration::from_secs(self.grace_period),
             request_timeout: Duration::from_secs(self.request_timeout),
             max_concurrent_calls: self.max_concurrent_calls,
+            max_large_calls: self.max_large_calls,
             metrics_listen,
             tls,
             connections,

@@ -107,6 +107,7 @@ fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         grace_period: config.grace_period,
         request_timeout: config.request_timeout,
         max_concurrent_calls: config.max_concurrent_calls,
+        max_large_calls: config.max_large_calls,
         tls,
         connections: config.connections,
     };

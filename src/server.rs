@@ -53,6 +53,8 @@ pub struct ServerState {
     /// Dispatches tagged or summarized at once; further unary calls get
     /// RESOURCE_EXHAUSTED.
     pub max_concurrent_calls: usize,
+    /// Of those, dispatches of more than 64 KiB of text at once.
+    pub max_large_calls: usize,
     /// TLS on the gRPC port; plaintext when `None`.
     pub tls: Option<ServerTls>,
     /// Open connections, streams per connection, idle timeout.
@@ -125,7 +127,7 @@ pub async fn run_with(
     let dispatch = DispatchService::new(
         Arc::clone(&state.tagger),
         state.limits,
-        state.max_concurrent_calls,
+        (state.max_concurrent_calls, state.max_large_calls),
         state.request_timeout,
     );
     let end_streams = dispatch.stream_closer();

@@ -36,6 +36,8 @@ impl Target {
         let mut args = vec![
             "--max-concurrent-calls",
             "4",
+            "--max-large-calls",
+            "2",
             "--max-connections",
             "24",
             "--max-connections-per-ip",
@@ -300,8 +302,9 @@ async fn big_dispatches_in_a_crowd_leave_room_for_a_normal_call() {
         .connect()
         .await
         .expect("connects");
-    // 8 at once, each 256 KiB of ordinary sentences: at most half of the 4
-    // slots go to them, the rest are refused at once.
+    // 8 at once, each 256 KiB of ordinary sentences: at most 2 run (half of
+    // the 4 slots for one address; 2 large-dispatch slots), the rest are
+    // refused at once.
     let sentence = "Le sommet de Moscou a réuni les présidents russe et iranien. ";
     let text = sentence.repeat((256 << 10) / sentence.len());
     let calls: Vec<_> = (0..8)

@@ -51,22 +51,27 @@ impl StreamCloser {
     }
 }
 
+/// The slots a dispatch holds while it runs: its dispatch slot (streams;
+/// the admission layer holds a unary call's) and its large-dispatch slot.
+type Slots = (Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>);
+
 /// Characters of a caller's `id` quoted in a stream's error messages.
 const ID_SHOWN: usize = 64;
 
 impl DispatchService {
     /// Serves `tagger` (whichever model it holds at each call) with
-    /// `limits`, `max_calls` CPU jobs at once, each allowed `timeout`.
+    /// `limits`, `max_calls` CPU jobs at once (`max_large` of them on texts
+    /// over 64 KiB), each allowed `timeout`.
     pub fn new(
         tagger: Arc<LiveTagger>,
         limits: Limits,
-        max_calls: usize,
+        (max_calls, max_large): (usize, usize),
         timeout: Duration,
     ) -> Self {
         DispatchService {
             tagger,
             limits,
-            admission: Admission::new(max_calls, timeout),
+            admission: Admission::new(max_calls, max_large, timeout),
             timeout,
             closing: Arc::new(watch::channel(false).0),
         }
@@ -88,7 +93,7 @@ impl DispatchService {
     /// when this future is dropped (caller gone, or the admission layer's
     /// timeout), so it stops at its next stage; `permit`, if any, is held
     /// here and not by the work, so it frees as soon as the answer is given.
-    async fn blocking<T, F>(&self, permit: Option<OwnedSemaphorePermit>, f: F) -> Result<T, Status>
+    async fn blocking<T, F>(&self, permit: Slots, f: F) -> Result<T, Status>
     where
         F: FnOnce(&Deadline) -> crate::Result<T> + Send + 'static,
         T: Send + 'static,
@@ -115,11 +120,12 @@ impl DispatchService {
         req: pb::ClassifyRequest,
     ) -> Result<pb::ClassifyResponse, Status> {
         let call = convert::classify_request(req, &self.limits)?;
+        let large = self.admission.large(call.text.len(), true).await?;
         let permit = Arc::clone(&self.admission.calls)
             .acquire_owned()
             .await
             .map_err(|_| self.admission.busy())?;
-        self.blocking(Some(permit), move |d| call.run(&tagger, d))
+        self.blocking((Some(permit), large), move |d| call.run(&tagger, d))
             .await
     }
 }
@@ -134,8 +140,9 @@ impl DispatchTagger for DispatchService {
         request: Request<pb::ClassifyRequest>,
     ) -> Result<Response<pb::ClassifyResponse>, Status> {
         let call = convert::classify_request(request.into_inner(), &self.limits)?;
+        let large = self.admission.large(call.text.len(), false).await?;
         let tagger = self.tagger.current();
-        self.blocking(None, move |d| call.run(&tagger, d))
+        self.blocking((None, large), move |d| call.run(&tagger, d))
             .await
             .map(Response::new)
     }
@@ -196,8 +203,9 @@ impl DispatchTagger for DispatchService {
         request: Request<pb::SummarizeRequest>,
     ) -> Result<Response<pb::SummarizeResponse>, Status> {
         let call = convert::summarize_request(request.into_inner(), &self.limits)?;
+        let large = self.admission.large(call.text.len(), false).await?;
         let tagger = self.tagger.current();
-        self.blocking(None, move |d| call.run(&tagger, d))
+        self.blocking((None, large), move |d| call.run(&tagger, d))
             .await
             .map(Response::new)
     }
