@@ -21,8 +21,8 @@ mode=${MODE:-classify}
 bound=${BOUND_MB:-512}
 shared=${SHARED:-../shared}
 normal_data=$shared/data/corpora/masakhanews-fr-dev.jsonl.gz
-bin=target/release/dispatch-tagger
-loadgen=target/release/examples/loadgen
+bin=${CARGO_TARGET_DIR:-target}/release/dispatch-tagger
+loadgen=${CARGO_TARGET_DIR:-target}/release/examples/loadgen
 work=$(mktemp -d)
 server_pid="" rss_pid="" hostile_pid=""
 cleanup() {

@@ -20,8 +20,8 @@ conc=${CONCURRENCY:-16}
 conns=${CONNECTIONS:-4}
 shared=${SHARED:-../shared}
 data=${DATA:-$shared/data/corpora/masakhanews-fr-dev.jsonl.gz}
-bin=target/release/dispatch-tagger
-loadgen=target/release/examples/loadgen
+bin=${CARGO_TARGET_DIR:-target}/release/dispatch-tagger
+loadgen=${CARGO_TARGET_DIR:-target}/release/examples/loadgen
 work=$(mktemp -d)
 server_pid="" rss_pid="" hostile_pid=""
 cleanup() {

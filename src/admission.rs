@@ -433,4 +433,20 @@ mod tests {
             "a share given back is free again"
         );
     }
+
+    #[tokio::test]
+    async fn large_dispatches_need_a_large_slot() {
+        let a = Admission::new(4, 1, Duration::from_secs(1));
+        assert!(a.large(LARGE_TEXT_BYTES, false).await.unwrap().is_none());
+        let big = a.large(LARGE_TEXT_BYTES + 1, false).await.unwrap();
+        assert!(big.is_some());
+        let refused = a.large(1 << 20, false).await.unwrap_err();
+        assert!(refused.message().contains("over 64 KiB"), "{refused:?}");
+        assert!(
+            a.large(10, false).await.unwrap().is_none(),
+            "small ones pass"
+        );
+        drop(big);
+        assert!(a.large(1 << 20, true).await.unwrap().is_some());
+    }
 }

@@ -83,7 +83,7 @@ pub struct ServeArgs {
     pub max_concurrent_calls: usize,
     /// Of those, dispatches of more than 64 KiB of text at once; further
     /// ones get RESOURCE_EXHAUSTED (stream requests wait).
-    #[arg(long, env = "DISPATCH_MAX_LARGE_CALLS", default_value_t = 8)]
+    #[arg(long, env = "DISPATCH_MAX_LARGE_CALLS", default_value_t = 4)]
     pub max_large_calls: usize,
     /// Open gRPC connections at most; one more is refused (HTTP/2 GOAWAY
     /// "connection limit reached").

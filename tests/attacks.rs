@@ -394,3 +394,54 @@ async fn sighup_while_the_model_loads_does_not_end_the_server() {
         .await
         .expect("answers");
 }
+
+#[tokio::test]
+async fn readiness_follows_free_slots_and_recovers_by_itself() {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+
+    let mut state = crate::common::test_state();
+    state.max_concurrent_calls = 2;
+    state.request_timeout = Duration::from_secs(4);
+    let server = crate::common::spawn(state).await;
+    let mut watch = HealthClient::new(server.channel().await)
+        .watch(HealthCheckRequest {
+            service: dispatch_tagger::grpc::SERVICE_NAME.into(),
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let mut next = async || {
+        let answer = tokio::time::timeout(Duration::from_secs(20), watch.message())
+            .await
+            .expect("health changes in time")
+            .expect("no error")
+            .expect("an answer");
+        ServingStatus::try_from(answer.status).expect("a status")
+    };
+    assert_eq!(next().await, ServingStatus::Serving);
+    // Two half-sent calls from two addresses fill both slots until the
+    // request timeout.
+    let (_, a) = half_sent_streams(server.addr, 1).await;
+    let tcp = TcpStream::connect(server.addr).await.expect("connects");
+    let (client, conn) = h2::client::handshake(tcp).await.expect("h2");
+    tokio::spawn(conn);
+    let mut client = client.ready().await.expect("ready");
+    let req = http::Request::post(format!(
+        "http://{}/dispatch.v1.DispatchTagger/Classify",
+        server.addr
+    ))
+    .header("content-type", "application/grpc")
+    .header("te", "trailers")
+    .body(())
+    .expect("request");
+    let (_b_response, mut b) = client.send_request(req, false).expect("stream");
+    b.send_data(Bytes::from_static(&[0, 0, 0, 0x10, 0]), false)
+        .expect("send");
+    assert_eq!(a.len(), 1, "first call admitted");
+    assert_eq!(next().await, ServingStatus::NotServing);
+    // The timeout frees the slots: SERVING again, with no one's help.
+    assert_eq!(next().await, ServingStatus::Serving);
+    server.shutdown().await.expect("clean stop");
+}
