@@ -44,8 +44,8 @@ pub(crate) const AUX_STREAMS: usize = 64;
 /// Texts longer than this need a large-dispatch slot.
 pub const LARGE_TEXT_BYTES: usize = 64 << 10;
 
-const DISPATCH_PREFIX: &str = "/dispatch.v1.DispatchTagger/";
-const CLASSIFY_STREAM: &str = "/dispatch.v1.DispatchTagger/ClassifyStream";
+const DISPATCH_PREFIX: &str = "/dispatch.v1.DispatchTaggerService/";
+const CLASSIFY_STREAM: &str = "/dispatch.v1.DispatchTaggerService/ClassifyStream";
 const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
 
 /// The slots calls are admitted into; cloned into the layer, the service
@@ -392,10 +392,10 @@ mod tests {
     fn each_path_draws_from_its_own_pool() {
         let a = Admission::new(1, 1, Duration::from_secs(1));
         let held = a
-            .admit("/dispatch.v1.DispatchTagger/Classify", None)
+            .admit("/dispatch.v1.DispatchTaggerService/Classify", None)
             .unwrap();
         let refused = a
-            .admit("/dispatch.v1.DispatchTagger/Summarize", None)
+            .admit("/dispatch.v1.DispatchTaggerService/Summarize", None)
             .err()
             .unwrap();
         assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
@@ -408,7 +408,7 @@ mod tests {
         drop((held, stream));
         assert!(!a.saturated());
         assert!(
-            a.admit("/dispatch.v1.DispatchTagger/Classify", None)
+            a.admit("/dispatch.v1.DispatchTaggerService/Classify", None)
                 .is_ok()
         );
     }
@@ -417,7 +417,7 @@ mod tests {
     fn one_client_address_gets_half_the_slots() {
         let a = Admission::new(4, 1, Duration::from_secs(1));
         let (greedy, other) = (Some([10, 0, 0, 1].into()), Some([10, 0, 0, 2].into()));
-        let classify = "/dispatch.v1.DispatchTagger/Classify";
+        let classify = "/dispatch.v1.DispatchTaggerService/Classify";
         let first = a.admit(classify, greedy).unwrap();
         let _second = a.admit(classify, greedy).unwrap();
         let refused = a.admit(classify, greedy).err().unwrap();

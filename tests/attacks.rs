@@ -8,8 +8,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use bytes::Bytes;
-use dispatch_tagger::grpc::pb::ClassifyRequest;
-use dispatch_tagger::grpc::pb::dispatch_tagger_client::DispatchTaggerClient;
+use dispatch_tagger::grpc::pb::dispatch_tagger_service_client::DispatchTaggerServiceClient;
+use dispatch_tagger::grpc::pb::{ClassifyRequest, ClassifyStreamRequest};
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpSocket, TcpStream};
 use tonic::Code;
@@ -70,7 +70,7 @@ impl Target {
             .connect()
             .await
             .unwrap_or_else(|e| panic!("after {after}: no connection: {e}"));
-        let answer = DispatchTaggerClient::new(channel)
+        let answer = DispatchTaggerServiceClient::new(channel)
             .classify(ClassifyRequest {
                 text: ALEPPO_FR.into(),
                 ..Default::default()
@@ -177,11 +177,13 @@ async fn half_sent_streams(
         else {
             break;
         };
-        let req = http::Request::post(format!("http://{addr}/dispatch.v1.DispatchTagger/Classify"))
-            .header("content-type", "application/grpc")
-            .header("te", "trailers")
-            .body(())
-            .expect("request");
+        let req = http::Request::post(format!(
+            "http://{addr}/dispatch.v1.DispatchTaggerService/Classify"
+        ))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())
+        .expect("request");
         let (response, mut body) = client.send_request(req, false).expect("stream opens");
         let mut frame = vec![0, 0, 0x10, 0, 0];
         frame.resize(5 + 16 * 1024, b'a');
@@ -227,7 +229,7 @@ async fn oversized_fields_are_refused_without_echoing_them() {
         .connect()
         .await
         .expect("connects");
-    let mut hostile = DispatchTaggerClient::new(channel).max_encoding_message_size(8 << 20);
+    let mut hostile = DispatchTaggerServiceClient::new(channel).max_encoding_message_size(8 << 20);
     let base = ClassifyRequest {
         text: ALEPPO_FR.into(),
         ..Default::default()
@@ -278,7 +280,9 @@ async fn oversized_fields_are_refused_without_echoing_them() {
         ..base.clone()
     };
     let mut answers = hostile
-        .classify_stream(tokio_stream::iter([stream_req]))
+        .classify_stream(tokio_stream::iter([ClassifyStreamRequest::from(
+            stream_req,
+        )]))
         .await
         .expect("stream opens")
         .into_inner();
@@ -309,7 +313,7 @@ async fn big_dispatches_in_a_crowd_leave_room_for_a_normal_call() {
     let text = sentence.repeat((256 << 10) / sentence.len());
     let calls: Vec<_> = (0..8)
         .map(|_| {
-            let mut client = DispatchTaggerClient::new(channel.clone());
+            let mut client = DispatchTaggerServiceClient::new(channel.clone());
             let req = ClassifyRequest {
                 text: text.clone(),
                 ..Default::default()
@@ -383,7 +387,7 @@ async fn sighup_while_the_model_loads_does_not_end_the_server() {
     server.signal("HUP");
     let serving = server.wait_for("serving");
     let addr = serving["addr"].as_str().expect("addr").to_owned();
-    let mut client = DispatchTaggerClient::connect(format!("http://{addr}"))
+    let mut client = DispatchTaggerServiceClient::connect(format!("http://{addr}"))
         .await
         .expect("still serving");
     client
@@ -429,7 +433,7 @@ async fn readiness_follows_free_slots_and_recovers_by_itself() {
     tokio::spawn(conn);
     let mut client = client.ready().await.expect("ready");
     let req = http::Request::post(format!(
-        "http://{}/dispatch.v1.DispatchTagger/Classify",
+        "http://{}/dispatch.v1.DispatchTaggerService/Classify",
         server.addr
     ))
     .header("content-type", "application/grpc")

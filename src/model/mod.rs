@@ -23,7 +23,7 @@ use crate::prepare::{ModelInput, prepare};
 use crate::text::Lang;
 
 pub use features::TfIdf;
-pub use meta::{Carve, CorpusInfo, Label, MetricValue, ModelMeta};
+pub use meta::{Carve, CorpusInfo, Label, LabelSource, MetricValue, ModelMeta};
 
 /// The bytes of `path`, refused past [`file::MAX_FILE_BYTES`] without
 /// reading further.
@@ -290,6 +290,13 @@ impl Model {
     pub(crate) fn with_thresholds(mut self, topics: Vec<f32>, regions: Vec<f32>) -> Model {
         self.topics.thresholds = topics;
         self.regions.thresholds = regions;
+        self
+    }
+
+    /// The same model with the topic calibration of `other` (a fit of the
+    /// same recipe on fewer records).
+    pub(crate) fn with_topic_calibration_of(mut self, other: &Model) -> Model {
+        self.topics.calibration = other.topics.calibration.clone();
         self
     }
 
