@@ -99,10 +99,10 @@ pub struct ServeArgs {
         default_value_t = 32
     )]
     pub max_streams_per_connection: u32,
-    /// Seconds a connection with no call in progress stays open (a new
-    /// one that sends nothing included).
-    #[arg(long, env = "DISPATCH_IDLE_TIMEOUT", default_value_t = 60)]
-    pub idle_timeout: u64,
+    /// Seconds a new connection has to start its first call before it is
+    /// closed (one that sends nothing, or stalls in its TLS handshake).
+    #[arg(long, env = "DISPATCH_FIRST_CALL_TIMEOUT", default_value_t = 30)]
+    pub first_call_timeout: u64,
     /// SHA-256 (64 hex digits) the model file must have, at start and on
     /// every reload; unchecked when unset.
     #[arg(long, env = "DISPATCH_MODEL_SHA256")]
@@ -158,7 +158,7 @@ pub struct ServeConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// TLS, if any.
     pub tls: Option<TlsFiles>,
-    /// Connection caps and idle timeout of the gRPC port.
+    /// Connection caps and first-call timeout of the gRPC port.
     pub connections: ConnectionLimits,
     /// The model file's pinned SHA-256, if any.
     pub model_sha256: Option<[u8; 32]>,
@@ -279,13 +279,15 @@ impl ServeArgs {
                 return Err(Error::invalid(format!("{flag} {v} must be in 1..=100000")));
             }
         }
-        if self.idle_timeout == 0 {
-            return Err(Error::invalid("--idle-timeout must be at least 1 second"));
+        if self.first_call_timeout == 0 {
+            return Err(Error::invalid(
+                "--first-call-timeout must be at least 1 second",
+            ));
         }
         Ok(ConnectionLimits {
             max_connections: self.max_connections,
             max_per_ip: self.max_connections_per_ip,
-            idle_timeout: Duration::from_secs(self.idle_timeout),
+            first_call_timeout: Duration::from_secs(self.first_call_timeout),
             max_streams: self.max_streams_per_connection,
         })
     }

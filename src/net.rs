@@ -1,39 +1,42 @@
 //! Connections of the gRPC port, bounded: a cap on open connections (in
 //! all and per client address) with a clear refusal, an accept loop that
-//! backs off when the process is out of descriptors, and an idle timeout
-//! that closes a connection with no call in progress, including one that
-//! never sends a byte (before or during a TLS handshake).
+//! backs off when the process is out of descriptors, and a first-call
+//! timeout that closes a connection that starts no call: one that never
+//! sends a byte, stalls in its TLS handshake or sends only the HTTP/2
+//! preface. (Once a connection has had a call it stays open until the
+//! client closes it or stops answering HTTP/2 PINGs: closing it while idle
+//! without a GOAWAY, which only the transport can send, would fail the
+//! client's next call.)
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::Stream;
 use futures_util::task::AtomicWaker;
-use http_body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Sleep;
 use tonic::transport::server::{Connected, TlsConnectInfo};
 
-/// How many connections the gRPC port keeps open, and for how long an idle
-/// one stays.
+/// How many connections the gRPC port keeps open, and how long a new one
+/// has to start its first call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionLimits {
     /// Open connections at most; one more is refused.
     pub max_connections: usize,
     /// Open connections from one client IP address at most.
     pub max_per_ip: usize,
-    /// A connection with no call in progress for this long is closed (a
-    /// new one counts from its accept, so a silent one is closed too).
-    pub idle_timeout: Duration,
+    /// A connection that has started no call this long after its accept is
+    /// closed.
+    pub first_call_timeout: Duration,
     /// HTTP/2 streams (calls) one connection may have open at once.
     pub max_streams: u32,
 }
@@ -43,7 +46,7 @@ impl Default for ConnectionLimits {
         ConnectionLimits {
             max_connections: 256,
             max_per_ip: 64,
-            idle_timeout: Duration::from_secs(60),
+            first_call_timeout: Duration::from_secs(30),
             max_streams: 32,
         }
     }
@@ -157,7 +160,7 @@ impl Acceptor {
             match self.slots.take(peer.ip()) {
                 Some(slot) => {
                     let _ = stream.set_nodelay(true);
-                    return Conn::new(stream, peer, slot, self.slots.limits.idle_timeout);
+                    return Conn::new(stream, peer, slot, self.slots.limits.first_call_timeout);
                 }
                 None => self.refuse(stream),
             }
@@ -224,50 +227,26 @@ async fn goaway(mut stream: TcpStream) -> io::Result<()> {
     Ok(())
 }
 
-/// Calls in progress on one connection, and since when it has had none.
+/// Whether a connection has started a call yet.
 #[derive(Debug)]
 pub(crate) struct Activity {
-    calls: AtomicUsize,
-    base: Instant,
-    /// Milliseconds after `base` when the last call ended (or the
-    /// connection was accepted).
-    idle_since_ms: AtomicU64,
-    /// The connection's reader, woken when its last call ends.
+    started: AtomicBool,
+    /// The connection's reader, woken when its first call starts.
     reader: AtomicWaker,
 }
 
 impl Activity {
     fn new() -> Activity {
         Activity {
-            calls: AtomicUsize::new(0),
-            base: Instant::now(),
-            idle_since_ms: AtomicU64::new(0),
+            started: AtomicBool::new(false),
             reader: AtomicWaker::new(),
         }
     }
 
-    fn idle_since(&self) -> Instant {
-        self.base + Duration::from_millis(self.idle_since_ms.load(Ordering::Relaxed))
-    }
-
-    /// A call begins; it counts until the guard is dropped.
-    fn begin(self: &Arc<Self>) -> CallGuard {
-        self.calls.fetch_add(1, Ordering::AcqRel);
-        CallGuard(Arc::clone(self))
-    }
-}
-
-/// One call in progress on a connection.
-#[derive(Debug)]
-pub(crate) struct CallGuard(Arc<Activity>);
-
-impl Drop for CallGuard {
-    fn drop(&mut self) {
-        let a = &self.0;
-        let ms = u64::try_from(a.base.elapsed().as_millis()).unwrap_or(u64::MAX);
-        a.idle_since_ms.store(ms, Ordering::Relaxed);
-        if a.calls.fetch_sub(1, Ordering::AcqRel) == 1 {
-            a.reader.wake();
+    /// A call begins on this connection.
+    fn begin(&self) {
+        if !self.started.swap(true, Ordering::AcqRel) {
+            self.reader.wake();
         }
     }
 }
@@ -281,42 +260,41 @@ pub(crate) struct ConnInfo {
 }
 
 /// An accepted connection: the socket, its place under the connection cap,
-/// and its idle clock.
+/// and the time it has to start a call.
 #[derive(Debug)]
 pub(crate) struct Conn {
     io: TcpStream,
     info: ConnInfo,
-    idle_timeout: Duration,
-    idle: Pin<Box<Sleep>>,
+    /// Fires when the first-call timeout is over; `None` once a call began.
+    first_call: Option<Pin<Box<Sleep>>>,
     _slot: Slot,
 }
 
 impl Conn {
-    fn new(io: TcpStream, peer: SocketAddr, slot: Slot, idle_timeout: Duration) -> Conn {
-        let activity = Arc::new(Activity::new());
+    fn new(io: TcpStream, peer: SocketAddr, slot: Slot, first_call_timeout: Duration) -> Conn {
         Conn {
-            idle: Box::pin(tokio::time::sleep_until(
-                activity.idle_since() + idle_timeout,
-            )),
+            first_call: Some(Box::pin(tokio::time::sleep(first_call_timeout))),
             io,
-            info: ConnInfo { peer, activity },
-            idle_timeout,
+            info: ConnInfo {
+                peer,
+                activity: Arc::new(Activity::new()),
+            },
             _slot: slot,
         }
     }
 
-    /// Ready once the connection has had no call for the idle timeout.
-    fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    /// Ready once the first-call timeout is over without a call.
+    fn poll_silent(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(timer) = self.first_call.as_mut() else {
+            return Poll::Pending;
+        };
         let activity = &self.info.activity;
         activity.reader.register(cx.waker());
-        if activity.calls.load(Ordering::Acquire) > 0 {
+        if activity.started.load(Ordering::Acquire) {
+            self.first_call = None;
             return Poll::Pending;
         }
-        let deadline = activity.idle_since() + self.idle_timeout;
-        if self.idle.deadline() != deadline {
-            self.idle.as_mut().reset(deadline);
-        }
-        self.idle.as_mut().poll(cx)
+        timer.as_mut().poll(cx)
     }
 }
 
@@ -339,12 +317,12 @@ impl AsyncRead for Conn {
             Poll::Pending => {}
             ready => return ready,
         }
-        // Nothing to read: an idle connection ends here, as if the client
-        // had closed it.
-        match this.poll_idle(cx) {
+        // Nothing to read: a connection that never started a call ends
+        // here once its time is over.
+        match this.poll_silent(cx) {
             Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
-                "connection idle past the idle timeout",
+                "no call within the first-call timeout",
             ))),
             Poll::Pending => Poll::Pending,
         }
@@ -381,9 +359,8 @@ impl AsyncWrite for Conn {
     }
 }
 
-/// Tower layer that counts each call (until its response body has ended)
-/// as activity on its connection, so the idle timeout spares connections
-/// with calls in progress.
+/// Tower layer that marks a connection as having started a call, which
+/// ends its first-call timeout.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct ActivityLayer;
 
@@ -401,16 +378,13 @@ pub(crate) struct Active<S> {
     inner: S,
 }
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-
-impl<S, ReqBody, ResBody> tower::Service<http::Request<ReqBody>> for Active<S>
+impl<S, ReqBody> tower::Service<http::Request<ReqBody>> for Active<S>
 where
-    S: tower::Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    S::Future: Send + 'static,
+    S: tower::Service<http::Request<ReqBody>>,
 {
-    type Response = http::Response<ActiveBody<ResBody>>;
+    type Response = S::Response;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, S::Error>>;
+    type Future = S::Future;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -418,48 +392,13 @@ where
 
     fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
         let ext = req.extensions();
-        let guard = ext
+        if let Some(c) = ext
             .get::<ConnInfo>()
             .or_else(|| ext.get::<TlsConnectInfo<ConnInfo>>().map(|t| t.get_ref()))
-            .map(|c| c.activity.begin());
-        let response = self.inner.call(req);
-        Box::pin(async move {
-            let response = response.await?;
-            Ok(response.map(|inner| ActiveBody { inner, guard }))
-        })
-    }
-}
-
-/// A response body that holds its call's [`CallGuard`] until it ends.
-#[derive(Debug)]
-pub(crate) struct ActiveBody<B> {
-    inner: B,
-    guard: Option<CallGuard>,
-}
-
-impl<B: Unpin> Unpin for ActiveBody<B> {}
-
-impl<B: Body + Unpin> Body for ActiveBody<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if matches!(polled, Poll::Ready(None | Some(Err(_)))) {
-            self.guard = None;
+        {
+            c.activity.begin();
         }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        self.inner.call(req)
     }
 }
 

@@ -57,7 +57,7 @@ pub struct ServerState {
     pub max_large_calls: usize,
     /// TLS on the gRPC port; plaintext when `None`.
     pub tls: Option<ServerTls>,
-    /// Open connections, streams per connection, idle timeout.
+    /// Open connections, streams per connection, first-call timeout.
     pub connections: ConnectionLimits,
 }
 

@@ -44,7 +44,7 @@ impl Target {
             "8",
             "--max-streams-per-connection",
             "8",
-            "--idle-timeout",
+            "--first-call-timeout",
             "2",
             "--request-timeout",
             "5",
@@ -146,8 +146,8 @@ async fn silent_and_surplus_connections_are_refused_and_closed() {
     }
     assert_eq!(refused, 4);
     t.answers_a_normal_call("a full per-address quota").await;
-    // The 8 admitted ones never sent a byte: closed after the idle timeout
-    // (2 s here).
+    // The 8 admitted ones never sent a byte: closed after the first-call
+    // timeout (2 s here).
     for conn in conns.iter_mut().take(8) {
         read_until_closed(conn, Duration::from_secs(20))
             .await
@@ -406,6 +406,7 @@ async fn readiness_follows_free_slots_and_recovers_by_itself() {
     use tonic_health::pb::health_client::HealthClient;
 
     let mut state = crate::common::test_state();
+    state.max_message_bytes = 4 << 20;
     state.max_concurrent_calls = 2;
     state.request_timeout = Duration::from_secs(4);
     let server = crate::common::spawn(state).await;
