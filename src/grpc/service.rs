@@ -25,7 +25,7 @@ const STREAM_PIPELINE: usize = 4;
 /// The service state: a loaded tagger, the request limits, and admission:
 /// at most `max_calls` dispatches are tagged or summarized at once. Unary
 /// calls are admitted before their body is read, by the
-/// [`DispatchService::admission`] layer (which refuses with
+/// admission layer of `crate::admission` (which refuses with
 /// RESOURCE_EXHAUSTED and answers DEADLINE_EXCEEDED past the request
 /// timeout); each message of a stream waits for a slot here. Work past its
 /// deadline, or whose caller went away, stops at its next stage.
