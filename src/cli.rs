@@ -13,7 +13,7 @@ use flate2::read::MultiGzDecoder;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ClassifyArgs, EvalArgs, HealthcheckArgs, SummarizeArgs, TrainArgs};
-use crate::deadline::Deadline;
+use crate::cutoff::Deadline;
 use crate::grpc::{self, pb};
 use crate::model::Model;
 use crate::tagger::{Limits, Tagger};

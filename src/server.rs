@@ -12,19 +12,40 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+use tonic::codec::CompressionEncoding;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 use tonic_health::pb::health_server::{Health, HealthServer};
 use tonic_health::server::HealthReporter;
 
+use crate::deadline::DeadlineLayer;
 use crate::grpc::pb::dispatch_tagger_service_server::DispatchTaggerServiceServer;
-use crate::grpc::{DispatchService, SERVICE_NAME, StreamCloser, pb};
+use crate::grpc::{DispatchService, SERVICE_NAME, StatusLayer, StreamCloser, pb};
 use crate::live::LiveTagger;
 use crate::logging::{CallLog, LogLayer};
 use crate::metrics::{Metrics, MetricsLayer};
 use crate::net::{ActivityLayer, ConnectionLimits};
 use crate::tagger::Limits;
 use crate::tls::ServerTls;
+
+/// HTTP/2 receive window of each stream: how much a client may send ahead of
+/// what the service has read.
+const STREAM_WINDOW: u32 = 64 * 1024;
+
+/// HTTP/2 receive window of a connection. h2 closes a connection
+/// (GOAWAY ENHANCE_YOUR_CALM "too_many_data_frames") when the small DATA
+/// frames it holds unread cost more than half this window, at up to 256
+/// bytes of bookkeeping per frame. A client sending one small message per
+/// frame fills a stream's window while the service is busy, so the
+/// connection window is 256 stream windows: a whole stream window of the
+/// smallest frames (8 bytes) stays within budget on every stream of a
+/// connection up to four at once, and of one-line dispatches (~70 bytes)
+/// up to about fifty. Data held unread stays bounded by the stream windows.
+const CONNECTION_WINDOW: u32 = 256 * STREAM_WINDOW;
+
+/// Compression accepted on requests and offered on answers.
+const COMPRESSION: [CompressionEncoding; 2] =
+    [CompressionEncoding::Gzip, CompressionEncoding::Deflate];
 
 /// Errors that stop the server.
 #[derive(Debug, thiserror::Error)]
@@ -118,7 +139,8 @@ pub async fn run_with(
         grpc: listener,
         metrics: metrics_listener,
     } = listeners;
-    let (health, health_service) = tonic_health::server::health_reporter();
+    let health = HealthReporter::new();
+    let health_service = crate::health::server(&health);
     // The model is loaded (state holds it): both names report SERVING.
     report(&health, ServingStatus::Serving).await;
 
@@ -240,23 +262,40 @@ fn grpc_server(
             .include_reflection_service(false)
     };
     let admission = dispatch.admission();
-    let service = DispatchTaggerServiceServer::new(dispatch)
+    // Requests may come compressed with gzip or deflate (what grpcio,
+    // grpc-js and grpc-go send); answers are compressed when the client
+    // accepts it (grpc-accept-encoding), with its first choice.
+    let service = COMPRESSION
+        .iter()
+        .fold(DispatchTaggerServiceServer::new(dispatch), |s, &c| {
+            s.accept_compressed(c).send_compressed(c)
+        })
         .max_decoding_message_size(state.max_message_bytes)
         .max_encoding_message_size(state.max_message_bytes);
+    let health = COMPRESSION
+        .iter()
+        .fold(health, |h, &c| h.accept_compressed(c).send_compressed(c))
+        .max_decoding_message_size(AUX_MESSAGE_BYTES);
     let incoming = crate::net::incoming(listener, state.connections, state.tls.is_none());
-    // Client deadlines (grpc-timeout) are enforced by tonic; the server's own
-    // limit is applied per call by the admission layer and per dispatch in
-    // the service (DEADLINE_EXCEEDED).
-    let mut builder = http2_limits(Server::builder(), &state.connections);
+    // Client deadlines (grpc-timeout) end calls in `DeadlineLayer`; the
+    // server's own limit is applied per call by the admission layer and per
+    // dispatch in the service. All answer DEADLINE_EXCEEDED.
+    let mut builder = http2_limits(Server::builder(), &state.connections)
+        .initial_stream_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW);
     if let Some(tls) = &state.tls {
         builder = builder.tls_config(tls.config())?;
     }
     Ok(builder
         .layer(LogLayer::new(CallLog))
         .layer(MetricsLayer::new(metrics))
+        // Before a byte of a body is read: see `admission`.
         .layer(ActivityLayer)
         .layer(admission)
-        .add_service(health.max_decoding_message_size(AUX_MESSAGE_BYTES))
+        // Innermost, so its clock starts before tonic's: see `deadline`.
+        .layer(DeadlineLayer)
+        .layer(StatusLayer)
+        .add_service(health)
         .add_service(
             reflection()
                 .build_v1()?

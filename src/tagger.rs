@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::deadline::Deadline;
+use crate::cutoff::Deadline;
 use crate::model::select::chosen;
 use crate::model::{LabelScore, Model};
 use crate::prepare::prepare;

@@ -6,7 +6,7 @@
 
 use super::pb;
 use crate::Result;
-use crate::deadline::Deadline;
+use crate::cutoff::Deadline;
 use crate::model::Model;
 use crate::summarize::Budget;
 use crate::tagger::{self, Classification, ClassifyOptions, Limits, Summary, Tag, Tagger};
@@ -204,6 +204,7 @@ pub(crate) fn model_info(model: &Model) -> pb::GetModelInfoResponse {
                 labelled_records: s.labelled,
                 vocabulary_entries: s.vocabulary,
                 corpora: s.corpora.clone(),
+                keyword_records: s.keyword,
             })
             .collect(),
     }

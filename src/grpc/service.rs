@@ -10,11 +10,11 @@ use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::convert;
 use super::pb::{self, dispatch_tagger_service_server::DispatchTaggerService};
+use super::{convert, status};
 use crate::Error;
 use crate::admission::Admission;
-use crate::deadline::Deadline;
+use crate::cutoff::Deadline;
 use crate::live::LiveTagger;
 use crate::tagger::{Limits, Tagger};
 
@@ -165,15 +165,17 @@ impl DispatchTaggerService for DispatchService {
                     let svc = svc.clone();
                     let tagger = Arc::clone(&tagger);
                     async move {
-                        let req = pb::ClassifyRequest::from(item?);
+                        let req = pb::ClassifyRequest::from(item.map_err(status::from_transport)?);
                         let id: String = req.id.chars().take(ID_SHOWN).collect();
                         let answer = svc.classify_streamed(tagger, req).await;
                         answer.map(pb::ClassifyStreamResponse::from).map_err(|s| {
-                            // Say which request of the stream failed (the id
-                            // cut short: a client chooses its length).
+                            // Say which request of the stream failed, in words
+                            // that read the same in every client (grpc-js shows
+                            // `#` and `?` percent-encoded), the id cut short (a
+                            // client chooses its length).
                             Status::new(
                                 s.code(),
-                                format!("request #{index} (id {id:?}): {}", s.message()),
+                                format!("request at index {index} (id {id:?}): {}", s.message()),
                             )
                         })
                     }
@@ -187,6 +189,8 @@ impl DispatchTaggerService for DispatchService {
                     _ = closing.wait_for(|c| *c) => Some(Err(Status::unavailable(
                         "the server is shutting down: reconnect and resend the requests not answered",
                     ))),
+                    // The call is over (client gone or deadline passed): stop.
+                    () = tx.closed() => break,
                 };
                 let Some(answer) = answer else { break };
                 let failed = answer.is_err();
