@@ -9,7 +9,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use http_body::{Frame, SizeHint};
 use prost::bytes::Bytes;
@@ -100,14 +100,14 @@ impl http_body::Body for DeadlineBody {
         if self.done {
             return Poll::Ready(None);
         }
-        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+        // The deadline first, so that a stream with answers always ready
+        // still ends on time.
+        if self.sleep.as_mut().poll(cx).is_pending() {
+            let frame = ready!(Pin::new(&mut self.inner).poll_frame(cx));
             if frame.is_none() {
                 self.done = true;
             }
             return Poll::Ready(frame);
-        }
-        if self.sleep.as_mut().poll(cx).is_pending() {
-            return Poll::Pending;
         }
         self.done = true;
         // Answers may have left already: the status goes in the trailers
