@@ -28,6 +28,7 @@
 //! - `train`: recipe, corpus, solver, fitting, evaluation and reports.
 //! - [`summarize`]: the extractive summarizer.
 //! - [`tagger`]: the domain API (classify, summarize) over a loaded model.
+//! - [`stage`]: the stages of a call, for the benchmarks' stage split.
 //! - [`live`]: the served tagger, swapped whole when the model is reloaded.
 //! - [`grpc`]: generated code with its proto3 JSON mapping, the request
 //!   path the CLI shares, the service implementation and the one
@@ -54,6 +55,7 @@ pub mod model;
 mod observe;
 mod prepare;
 pub mod server;
+pub mod stage;
 pub mod summarize;
 pub mod tagger;
 pub mod telemetry;

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use crate::model::select::chosen;
 use crate::model::{LabelScore, Model};
-use crate::prepare::prepare;
+use crate::prepare::prepare_observed;
+use crate::stage::Stage;
 use crate::summarize::{self, Budget, Chosen};
 use crate::text::{self, Lang};
 use crate::{Error, Result};
@@ -200,9 +201,23 @@ impl Tagger {
     /// Tags one dispatch.
     #[tracing::instrument(level = "debug", skip_all, fields(bytes = text.len()))]
     pub fn classify(&self, title: &str, text: &str, opts: &ClassifyOptions) -> Classification {
-        let prepared = prepare(title, text, opts.language, self.model.gazetteer());
+        self.classify_observed(title, text, opts, &mut |_| {})
+    }
+
+    /// [`Tagger::classify`], calling `done` as each stage ends (clean,
+    /// language, places, features, scoring): the benchmarks' stage split.
+    pub fn classify_observed(
+        &self,
+        title: &str,
+        text: &str,
+        opts: &ClassifyOptions,
+        done: &mut (impl FnMut(Stage) + ?Sized),
+    ) -> Classification {
+        let prepared = prepare_observed(title, text, opts.language, self.model.gazetteer(), done);
         let explain = if opts.explain { EVIDENCE_TERMS } else { 0 };
-        let prediction = self.model.predict(&prepared.input(), explain);
+        let prediction = self
+            .model
+            .predict_observed(&prepared.input(), explain, done);
         let topics = pick(&prediction.topics, opts.max_topics, opts.min_score);
         let regions = pick(&prediction.regions, opts.max_regions, opts.min_score);
         let gazetteer = self.model.gazetteer();
@@ -220,6 +235,7 @@ impl Tagger {
                 })
             })
             .collect();
+        done(Stage::Scoring);
         Classification {
             language: prepared.lang,
             topics,
@@ -239,14 +255,29 @@ impl Tagger {
         language: Option<Lang>,
         budget: Budget,
     ) -> Summary {
+        self.summarize_observed(title, text, language, budget, &mut |_| {})
+    }
+
+    /// [`Tagger::summarize`], calling `done` as each stage ends (clean,
+    /// language, summary).
+    pub fn summarize_observed(
+        &self,
+        title: &str,
+        text: &str,
+        language: Option<Lang>,
+        budget: Budget,
+        done: &mut (impl FnMut(Stage) + ?Sized),
+    ) -> Summary {
         // Not `prepare`: places are not needed here and finding them costs
         // as much as the summary itself.
         let cleaned = text::clean(text);
         let title = title.trim();
+        done(Stage::Clean);
         let lang = language.unwrap_or_else(|| {
             let both = format!("{title}\n{}", cleaned.body_text(text));
             text::lang::detect(&both)
         });
+        done(Stage::Language);
         let sentences = summarize::summarize(
             text,
             &cleaned,
@@ -255,6 +286,7 @@ impl Tagger {
             Some(title),
             budget,
         );
+        done(Stage::Summary);
         Summary {
             language: lang,
             sentences,
