@@ -40,6 +40,7 @@
 //! - `logging`: one log line per call (method, code, latency), a layer.
 //! - `metrics`: Prometheus metrics (a layer) and their HTTP port.
 //! - [`tls`]: server and client TLS from PEM files (rustls).
+//! - [`work`]: a step counter for the linearity tests and fuzz target.
 //! - [`cli`]: the offline subcommands (train, eval, classify, summarize);
 //!   classify and summarize print the gRPC response messages as JSON.
 
@@ -62,5 +63,6 @@ pub mod telemetry;
 pub mod text;
 pub mod tls;
 mod train;
+pub mod work;
 
 pub use error::{Error, Result};

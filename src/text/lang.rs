@@ -50,6 +50,7 @@ const MIN_WORDS: usize = 3;
 pub fn detect(text: &str) -> Lang {
     // Detection cost grows with length; the first 4 KiB settle it.
     let sample = prefix(text, 4096);
+    crate::work::add(sample.len());
     let words = sample
         .split(|c: char| !c.is_alphabetic())
         .filter(|w| !w.is_empty())
