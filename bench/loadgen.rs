@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
-use dispatch_tagger::grpc::pb::dispatch_tagger_client::DispatchTaggerClient;
-use dispatch_tagger::grpc::pb::{ClassifyRequest, SummarizeRequest};
+use dispatch_tagger::grpc::pb::dispatch_tagger_service_client::DispatchTaggerServiceClient;
+use dispatch_tagger::grpc::pb::{ClassifyRequest, ClassifyStreamRequest, SummarizeRequest};
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
@@ -281,24 +281,24 @@ async fn one_call(
         Mode::Classify => {
             let n = payload.classify.len();
             let msg = payload.classify[(seq as usize) % n].clone();
-            let mut client = DispatchTaggerClient::new(channel.clone());
+            let mut client = DispatchTaggerServiceClient::new(channel.clone());
             client.classify(with_timeout(msg, timeout)).await?;
             Ok(1)
         }
         Mode::Summarize => {
             let n = payload.summarize.len();
             let msg = payload.summarize[(seq as usize) % n].clone();
-            let mut client = DispatchTaggerClient::new(channel.clone());
+            let mut client = DispatchTaggerServiceClient::new(channel.clone());
             client.summarize(with_timeout(msg, timeout)).await?;
             Ok(1)
         }
         Mode::Stream => {
             let n = payload.classify.len();
             let start = (seq as usize).wrapping_mul(batch);
-            let msgs: Vec<ClassifyRequest> = (0..batch)
-                .map(|i| payload.classify[(start + i) % n].clone())
+            let msgs: Vec<ClassifyStreamRequest> = (0..batch)
+                .map(|i| payload.classify[(start + i) % n].clone().into())
                 .collect();
-            let mut client = DispatchTaggerClient::new(channel.clone());
+            let mut client = DispatchTaggerServiceClient::new(channel.clone());
             let mut responses = client
                 .classify_stream(with_timeout(futures_util::stream::iter(msgs), timeout))
                 .await?

@@ -88,7 +88,7 @@ def main():
           f"{len(vec.vocabulary_)} terms, {len(classes)} topics in {time.monotonic() - t0:.1f}s",
           file=sys.stderr, flush=True)
 
-    class Tagger(pb2_grpc.DispatchTaggerServicer):
+    class Tagger(pb2_grpc.DispatchTaggerServiceServicer):
         def Classify(self, request, context):
             if not request.text.strip():
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, "text is empty")
@@ -101,7 +101,7 @@ def main():
                                         topics=topics, model_version="sklearn-peer")
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.workers))
-    pb2_grpc.add_DispatchTaggerServicer_to_server(Tagger(), server)
+    pb2_grpc.add_DispatchTaggerServiceServicer_to_server(Tagger(), server)
     server.add_insecure_port(f"127.0.0.1:{args.port}")
     server.start()
     print(f"SERVING {args.port}", flush=True)

@@ -446,7 +446,7 @@ say "SERVING through $ADDR ${T_SERVING}s after podman run -d, ${T_PROC}s after t
 # Classify the French example through the published port.
 LOG=$WORK/classify.json
 python3 -c 'import json,sys; print(json.dumps({"id": "aleppo", "text": open(sys.argv[1], encoding="utf-8").read()}))' "$EXAMPLE" >"$WORK/aleppo.json"
-grpcurl -plaintext -max-time 10 -d @ "$ADDR" dispatch.v1.DispatchTagger/Classify <"$WORK/aleppo.json" >"$LOG" 2>&1 \
+grpcurl -plaintext -max-time 10 -d @ "$ADDR" dispatch.v1.DispatchTaggerService/Classify <"$WORK/aleppo.json" >"$LOG" 2>&1 \
   || fail "Classify through $ADDR failed"
 python3 - "$LOG" <<'PY' || fail "Classify answer lacks conflict or politics first, or SY among places"
 import json, sys

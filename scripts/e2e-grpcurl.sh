@@ -43,11 +43,11 @@ start_server
 
 # Reflection: list and describe.
 grpcurl -plaintext "$ADDR" list >"$WORK/list.txt"
-for svc in dispatch.v1.DispatchTagger grpc.health.v1.Health grpc.reflection.v1alpha.ServerReflection; do
+for svc in dispatch.v1.DispatchTaggerService grpc.health.v1.Health grpc.reflection.v1alpha.ServerReflection; do
   grep -qx "$svc" "$WORK/list.txt" || fail "list lacks $svc: $(cat "$WORK/list.txt")"
 done
 pass "list shows the service, health and reflection"
-grpcurl -plaintext "$ADDR" describe dispatch.v1.DispatchTagger >"$WORK/describe.txt"
+grpcurl -plaintext "$ADDR" describe dispatch.v1.DispatchTaggerService >"$WORK/describe.txt"
 for rpc in Classify ClassifyStream Summarize GetModelInfo; do
   grep -q "rpc $rpc" "$WORK/describe.txt" || fail "describe lacks $rpc"
 done
@@ -55,13 +55,13 @@ grpcurl -plaintext "$ADDR" describe dispatch.v1.Place | grep "ISO 3166-1 alpha-2
 pass "describe shows every RPC and the .proto comments"
 
 # Health.
-grpcurl -plaintext -d '{"service":"dispatch.v1.DispatchTagger"}' "$ADDR" grpc.health.v1.Health/Check | grep '"SERVING"' >/dev/null \
+grpcurl -plaintext -d '{"service":"dispatch.v1.DispatchTaggerService"}' "$ADDR" grpc.health.v1.Health/Check | grep '"SERVING"' >/dev/null \
   || fail "health not SERVING"
 pass "health SERVING"
 
 # Classify the French example.
 json_of_file "$EXAMPLE" aleppo >"$WORK/aleppo.json"
-grpcurl -plaintext -d @ "$ADDR" dispatch.v1.DispatchTagger/Classify <"$WORK/aleppo.json" >"$WORK/classify.json"
+grpcurl -plaintext -d @ "$ADDR" dispatch.v1.DispatchTaggerService/Classify <"$WORK/aleppo.json" >"$WORK/classify.json"
 python3 - "$WORK/classify.json" <<'PY' || fail "Classify answer: $(cat "$WORK/classify.json")"
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -79,7 +79,7 @@ PY
 pass "Classify: politics/conflict first, Western Asia in the first two regions, SY most mentioned"
 
 # Summarize the French example.
-grpcurl -plaintext -d @ "$ADDR" dispatch.v1.DispatchTagger/Summarize <"$WORK/aleppo.json" >"$WORK/summary.json"
+grpcurl -plaintext -d @ "$ADDR" dispatch.v1.DispatchTaggerService/Summarize <"$WORK/aleppo.json" >"$WORK/summary.json"
 python3 - "$WORK/summary.json" "$EXAMPLE" <<'PY' || fail "Summarize answer: $(cat "$WORK/summary.json")"
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -105,7 +105,7 @@ texts = [open(sys.argv[1], encoding="utf-8").read(),
 for i in range(12):
     print(json.dumps({"id": f"d{i}", "text": texts[i % 4]}))
 PY
-grpcurl -plaintext -d @ "$ADDR" dispatch.v1.DispatchTagger/ClassifyStream <"$WORK/stream.json" >"$WORK/stream.out"
+grpcurl -plaintext -d @ "$ADDR" dispatch.v1.DispatchTaggerService/ClassifyStream <"$WORK/stream.json" >"$WORK/stream.out"
 python3 - "$WORK/stream.out" <<'PY' || fail "ClassifyStream answers: $(head -c 2000 "$WORK/stream.out")"
 import json, sys
 dec, buf, out = json.JSONDecoder(), open(sys.argv[1]).read(), []
@@ -121,8 +121,8 @@ assert out[1]["topics"][0]["code"] == "medtop:15000000", out[1]["topics"]
 PY
 pass "ClassifyStream: 12 answers in request order, sport for the football story"
 
-# ModelInfo.
-grpcurl -plaintext "$ADDR" dispatch.v1.DispatchTagger/GetModelInfo >"$WORK/info.json"
+# GetModelInfo.
+grpcurl -plaintext "$ADDR" dispatch.v1.DispatchTaggerService/GetModelInfo >"$WORK/info.json"
 python3 - "$WORK/info.json" <<'PY' || fail "GetModelInfo: $(head -c 2000 "$WORK/info.json")"
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -132,7 +132,7 @@ PY
 pass "GetModelInfo: version, vocabulary and dev metrics"
 
 # A bad request: INVALID_ARGUMENT with a message that says what to fix.
-if grpcurl -plaintext -d '{"text":"   ","language":"de"}' "$ADDR" dispatch.v1.DispatchTagger/Classify >"$WORK/bad.out" 2>&1; then
+if grpcurl -plaintext -d '{"text":"   ","language":"de"}' "$ADDR" dispatch.v1.DispatchTaggerService/Classify >"$WORK/bad.out" 2>&1; then
   fail "empty text accepted"
 fi
 grep -q "Code: InvalidArgument" "$WORK/bad.out" || fail "bad request: $(cat "$WORK/bad.out")"
@@ -151,7 +151,7 @@ t = open(sys.argv[1], encoding="utf-8").read()
 for i in range(400):
     print(json.dumps({"id": f"s{i}", "text": t}))
 PY
-grpcurl -plaintext -d @ "$ADDR" dispatch.v1.DispatchTagger/ClassifyStream <"$WORK/long.json" >"$WORK/long.out" 2>"$WORK/long.err" &
+grpcurl -plaintext -d @ "$ADDR" dispatch.v1.DispatchTaggerService/ClassifyStream <"$WORK/long.json" >"$WORK/long.out" 2>"$WORK/long.err" &
 CLIENT=$!
 for _ in $(seq 1 100); do
   grep -q '"id": "s' "$WORK/long.out" 2>/dev/null && break

@@ -67,11 +67,11 @@ pass "healthcheck over mutual TLS: SERVING"
 # Into a file, not `| grep -q`: under pipefail, grep -q quitting at the first
 # match can kill grpcurl with SIGPIPE and fail the step (seen once in CI).
 grpcurl "${TLS_CLIENT[@]}" "localhost:$PORT" list >"$WORK/list.out" 2>&1 \
-  && grep -qx dispatch.v1.DispatchTagger "$WORK/list.out" \
+  && grep -qx dispatch.v1.DispatchTaggerService "$WORK/list.out" \
   || { cat "$WORK/list.out" >&2; fail "grpcurl list over TLS"; }
 grpcurl "${TLS_CLIENT[@]}" \
   -d '{"id":"x","text":"The central bank raised interest rates in Nairobi on Tuesday."}' \
-  "localhost:$PORT" dispatch.v1.DispatchTagger/Classify >"$WORK/classify.json" || fail "grpcurl Classify over TLS"
+  "localhost:$PORT" dispatch.v1.DispatchTaggerService/Classify >"$WORK/classify.json" || fail "grpcurl Classify over TLS"
 python3 - "$WORK/classify.json" <<'PY' || fail "Classify over TLS: $(cat "$WORK/classify.json")"
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -93,7 +93,7 @@ pass "refused: no client certificate, plaintext; healthcheck without certificate
 
 scrape() { curl -s "http://127.0.0.1:$MPORT/metrics"; }
 value() { scrape | awk -v s="$1" 'index($0, s" ") == 1 { print $NF }'; }
-svc='grpc_service="dispatch.v1.DispatchTagger"'
+svc='grpc_service="dispatch.v1.DispatchTaggerService"'
 [ "$(value "grpc_server_handled_total{$svc,grpc_method=\"Classify\",grpc_code=\"OK\"}")" = 1 ] \
   || fail "metrics: Classify OK not 1: $(scrape | grep handled_total)"
 scrape | grep '^dispatch_model_info{version="' >/dev/null || fail "metrics: no model info"
@@ -111,7 +111,7 @@ mv "$WORK/next.dtm" "$WORK/model.dtm"
 kill -HUP "$PID"
 for _ in $(seq 1 100); do grep -q '"model reload refused' "$WORK/server.log" && break; sleep 0.1; done
 grep '"model reload refused' "$WORK/server.log" | grep -q 'checksum' || fail "corrupt model not refused with its reason"
-grpcurl "${TLS_CLIENT[@]}" -d '{"text":"Markets fell in Tokyo."}' "localhost:$PORT" dispatch.v1.DispatchTagger/Classify \
+grpcurl "${TLS_CLIENT[@]}" -d '{"text":"Markets fell in Tokyo."}' "localhost:$PORT" dispatch.v1.DispatchTaggerService/Classify \
   >/dev/null || fail "old model stopped answering after a refused reload"
 pass "SIGHUP with a corrupt file: refused, old model still answers"
 

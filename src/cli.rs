@@ -28,10 +28,18 @@ pub fn load_model(path: Option<&Path>) -> Result<Model> {
 
 /// `train`: fits a model from a recipe and writes it atomically.
 pub fn train(args: &TrainArgs) -> Result<()> {
-    let (model, report) = crate::train::train_recipe(&args.recipe, args.data.as_deref())?;
-    model.save(&args.out)?;
-    println!("{report}");
+    let trained = crate::train::train_recipe(&args.recipe, args.data.as_deref(), !args.no_refit)?;
+    trained.model.save(&args.out)?;
+    println!("{}", trained.report);
     println!("wrote {}", args.out.display());
+    if let Some(path) = &args.measured_out {
+        trained
+            .measured
+            .as_ref()
+            .unwrap_or(&trained.model)
+            .save(path)?;
+        println!("wrote the train-only fit to {}", path.display());
+    }
     Ok(())
 }
 

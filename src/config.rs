@@ -256,6 +256,14 @@ pub struct TrainArgs {
     /// Shared data folder (corpora/, taxonomy/); the recipe's when absent.
     #[arg(long, env = "DISPATCH_DATA")]
     pub data: Option<PathBuf>,
+    /// Also write the model fitted on the training splits only, whose dev
+    /// figures the report gives (the same model when the recipe has no
+    /// refit on train + dev). Benchmarks score it on dev.
+    #[arg(long)]
+    pub measured_out: Option<PathBuf>,
+    /// Skip the recipe's refit on train + dev: write the train-only fit.
+    #[arg(long)]
+    pub no_refit: bool,
 }
 
 /// Flags of `eval`.

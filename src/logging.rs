@@ -16,7 +16,7 @@ pub(crate) type LogLayer = ObserveLayer<CallLog>;
 pub(crate) struct CallLog;
 
 impl Observer for CallLog {
-    /// Service and method: ("dispatch.v1.DispatchTagger", "Classify").
+    /// Service and method: ("dispatch.v1.DispatchTaggerService", "Classify").
     type Call = (String, String);
 
     fn begin(&self, path: &str) -> Option<Self::Call> {

@@ -321,9 +321,9 @@ mod tests {
     #[test]
     fn only_served_methods_get_their_own_labels() {
         let m = method_labels(&[crate::grpc::pb::FILE_DESCRIPTOR_SET]);
-        let classify = m["/dispatch.v1.DispatchTagger/Classify"];
-        assert_eq!(classify.grpc_service, "dispatch.v1.DispatchTagger");
+        let classify = m["/dispatch.v1.DispatchTaggerService/Classify"];
+        assert_eq!(classify.grpc_service, "dispatch.v1.DispatchTaggerService");
         assert_eq!(classify.grpc_method, "Classify");
-        assert!(!m.contains_key("/dispatch.v1.DispatchTagger/Nope"));
+        assert!(!m.contains_key("/dispatch.v1.DispatchTaggerService/Nope"));
     }
 }

@@ -18,7 +18,7 @@ use tonic_health::ServingStatus;
 use tonic_health::pb::health_server::{Health, HealthServer};
 use tonic_health::server::HealthReporter;
 
-use crate::grpc::pb::dispatch_tagger_server::DispatchTaggerServer;
+use crate::grpc::pb::dispatch_tagger_service_server::DispatchTaggerServiceServer;
 use crate::grpc::{DispatchService, SERVICE_NAME, StreamCloser, pb};
 use crate::live::LiveTagger;
 use crate::logging::{CallLog, LogLayer};
@@ -202,7 +202,7 @@ fn grpc_server(
             })
             .include_reflection_service(false)
     };
-    let service = DispatchTaggerServer::new(dispatch)
+    let service = DispatchTaggerServiceServer::new(dispatch)
         .max_decoding_message_size(state.max_message_bytes)
         .max_encoding_message_size(state.max_message_bytes);
     // Answers are small: without TCP_NODELAY, Nagle plus the client's

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use dispatch_tagger::grpc::pb::ClassifyRequest;
-use dispatch_tagger::grpc::pb::dispatch_tagger_client::DispatchTaggerClient;
+use dispatch_tagger::grpc::pb::dispatch_tagger_service_client::DispatchTaggerServiceClient;
+use dispatch_tagger::grpc::pb::{ClassifyRequest, ClassifyStreamRequest};
 use tokio::sync::Notify;
 use tonic::Code;
 
@@ -126,10 +126,12 @@ async fn a_client_that_vanishes_mid_stream_gives_its_capacity_back() {
             .build()
             .expect("client runtime");
         rt.block_on(async move {
-            let mut vanishing = DispatchTaggerClient::connect(format!("http://{addr}"))
+            let mut vanishing = DispatchTaggerServiceClient::connect(format!("http://{addr}"))
                 .await
                 .expect("connect");
-            let requests = tokio_stream::iter((0..10_000).map(|i| aleppo(format!("s{i}"))));
+            let requests = tokio_stream::iter(
+                (0..10_000).map(|i| ClassifyStreamRequest::from(aleppo(format!("s{i}")))),
+            );
             let mut answers = vanishing
                 .classify_stream(requests)
                 .await

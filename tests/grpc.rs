@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use dispatch_tagger::grpc::SERVICE_NAME;
-use dispatch_tagger::grpc::pb::{ClassifyRequest, GetModelInfoRequest, SummarizeRequest};
+use dispatch_tagger::grpc::pb::{
+    ClassifyRequest, ClassifyStreamRequest, GetModelInfoRequest, SummarizeRequest,
+};
 use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -261,7 +263,9 @@ async fn stream_answers_every_request_in_order_with_its_id() {
         })
         .collect();
     let mut answers = client
-        .classify_stream(tokio_stream::iter(requests))
+        .classify_stream(tokio_stream::iter(
+            requests.into_iter().map(ClassifyStreamRequest::from),
+        ))
         .await
         .expect("stream opens")
         .into_inner();
@@ -288,7 +292,9 @@ async fn stream_stops_at_a_bad_request_naming_it() {
         aleppo("never"),
     ];
     let mut answers = client
-        .classify_stream(tokio_stream::iter(requests))
+        .classify_stream(tokio_stream::iter(
+            requests.into_iter().map(ClassifyStreamRequest::from),
+        ))
         .await
         .expect("stream opens")
         .into_inner();
@@ -439,6 +445,29 @@ async fn model_info_describes_labels_corpora_and_metrics() {
     assert!(info.vocabulary_size > 10_000);
     assert!(info.corpora.iter().any(|c| c.name.starts_with("orangesum")));
     assert!(info.metrics.iter().any(|m| m.name == "macro_f1"));
+    // Every topic says, per language, what it was learned from; labour has
+    // no labelled text in the shared data: the vocabulary only.
+    for code in &topics {
+        for lang in ["en", "fr"] {
+            let source = info
+                .topic_sources
+                .iter()
+                .find(|s| s.code == *code && s.language == lang)
+                .unwrap_or_else(|| panic!("no source for {code} in {lang}"));
+            assert!(
+                source.labelled_records + source.vocabulary_entries > 0,
+                "{source:?}"
+            );
+            assert_eq!(source.corpora.is_empty(), source.labelled_records == 0);
+        }
+    }
+    let labour = info
+        .topic_sources
+        .iter()
+        .find(|s| s.code == "medtop:09000000" && s.language == "en")
+        .expect("labour in English");
+    assert_eq!(labour.labelled_records, 0, "{labour:?}");
+    assert!(labour.vocabulary_entries > 0, "{labour:?}");
     server.shutdown().await.expect("clean stop");
 }
 
@@ -483,7 +512,9 @@ async fn shutdown_reports_not_serving_and_finishes_accepted_calls() {
 
     // A stream is in flight when the stop arrives: it must still be answered.
     let (tx, rx) = tokio::sync::mpsc::channel(8);
-    tx.send(aleppo("before")).await.expect("send");
+    tx.send(ClassifyStreamRequest::from(aleppo("before")))
+        .await
+        .expect("send");
     let mut client = server.client().await;
     let mut answers = client
         .classify_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
@@ -502,7 +533,9 @@ async fn shutdown_reports_not_serving_and_finishes_accepted_calls() {
     // A watcher holds its call open forever; let it go so the drain ends early.
     drop(watch);
     for i in 0..5 {
-        tx.send(aleppo(&format!("after-{i}"))).await.expect("send");
+        tx.send(ClassifyStreamRequest::from(aleppo(&format!("after-{i}"))))
+            .await
+            .expect("send");
     }
     drop(tx);
     let mut ids = vec![first.id];

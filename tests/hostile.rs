@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use bytes::BufMut;
-use dispatch_tagger::grpc::pb::{ClassifyRequest, ClassifyResponse, SummarizeRequest};
+use dispatch_tagger::grpc::pb::{
+    ClassifyRequest, ClassifyResponse, ClassifyStreamRequest, SummarizeRequest,
+};
 use dispatch_tagger::tagger::Limits;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -83,7 +85,7 @@ async fn classify_raw(
     grpc.ready()
         .await
         .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
-    let path = PathAndQuery::from_static("/dispatch.v1.DispatchTagger/Classify");
+    let path = PathAndQuery::from_static("/dispatch.v1.DispatchTaggerService/Classify");
     grpc.unary(tonic::Request::new(message), path, RawCodec)
         .await
         .map(tonic::Response::into_inner)
@@ -302,10 +304,10 @@ async fn a_stream_that_never_half_closes_does_not_block_others_or_shutdown() {
     let mut server = spawn(state).await;
     let mut streaming = server.client().await;
     let (tx, rx) = mpsc::channel(4);
-    tx.send(ClassifyRequest {
+    tx.send(ClassifyStreamRequest::from(ClassifyRequest {
         id: "open".into(),
         ..classify(ALEPPO_FR)
-    })
+    }))
     .await
     .expect("queue request");
     let mut answers = streaming

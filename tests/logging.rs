@@ -1,8 +1,10 @@
 //! The call log: one line per call from one layer, with method, final
 //! status code and latency, and never the text of a dispatch.
 
-use dispatch_tagger::grpc::pb::dispatch_tagger_client::DispatchTaggerClient;
-use dispatch_tagger::grpc::pb::{ClassifyRequest, GetModelInfoRequest, SummarizeRequest};
+use dispatch_tagger::grpc::pb::dispatch_tagger_service_client::DispatchTaggerServiceClient;
+use dispatch_tagger::grpc::pb::{
+    ClassifyRequest, ClassifyStreamRequest, GetModelInfoRequest, SummarizeRequest,
+};
 use tonic::Code;
 
 use crate::common::{ALEPPO_FR, Binary};
@@ -12,7 +14,7 @@ async fn every_call_logs_one_line_with_method_code_and_latency_and_no_text() {
     let server = Binary::serve(&[]);
     let serving = server.wait_for("serving");
     let addr = serving["addr"].as_str().expect("addr field").to_owned();
-    let mut client = DispatchTaggerClient::connect(format!("http://{addr}"))
+    let mut client = DispatchTaggerServiceClient::connect(format!("http://{addr}"))
         .await
         .expect("connects");
     let dispatch = |id: &str| ClassifyRequest {
@@ -41,7 +43,9 @@ async fn every_call_logs_one_line_with_method_code_and_latency_and_no_text() {
         .await
         .expect("summarize");
     let mut answers = client
-        .classify_stream(tokio_stream::iter([dispatch("1"), dispatch("2")]))
+        .classify_stream(tokio_stream::iter(
+            [dispatch("1"), dispatch("2")].map(ClassifyStreamRequest::from),
+        ))
         .await
         .expect("stream opens")
         .into_inner();
@@ -73,7 +77,13 @@ async fn every_call_logs_one_line_with_method_code_and_latency_and_no_text() {
         ("GetModelInfo", "Ok"),
         ("Summarize", "Ok"),
     ]
-    .map(|(m, c)| ("dispatch.v1.DispatchTagger".into(), m.into(), c.into()));
+    .map(|(m, c)| {
+        (
+            "dispatch.v1.DispatchTaggerService".into(),
+            m.into(),
+            c.into(),
+        )
+    });
     assert_eq!(calls, want);
 
     // Words of the dispatch and of the refused request's title.

@@ -1,7 +1,7 @@
 //! Prometheus metrics on their own plain-HTTP port: calls by method and
 //! final status (streams included), latency, in flight, model and build.
 
-use dispatch_tagger::grpc::pb::{ClassifyRequest, GetModelInfoRequest};
+use dispatch_tagger::grpc::pb::{ClassifyRequest, ClassifyStreamRequest, GetModelInfoRequest};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;
 
@@ -29,7 +29,7 @@ pub fn sample(body: &str, series: &str) -> Option<f64> {
     })
 }
 
-const SVC: &str = r#"grpc_service="dispatch.v1.DispatchTagger""#;
+const SVC: &str = r#"grpc_service="dispatch.v1.DispatchTaggerService""#;
 
 fn handled(method: &str, code: &str) -> String {
     format!(r#"grpc_server_handled_total{{{SVC},grpc_method="{method}",grpc_code="{code}"}}"#)
@@ -60,7 +60,9 @@ async fn metrics_count_calls_by_method_and_status_with_latency_model_and_build()
         .into_inner()
         .version;
     let mut answers = client
-        .classify_stream(tokio_stream::iter(vec![good(), good(), good()]))
+        .classify_stream(tokio_stream::iter(
+            [good(), good(), good()].map(ClassifyStreamRequest::from),
+        ))
         .await
         .expect("stream opens")
         .into_inner();
@@ -136,7 +138,7 @@ async fn calls_to_unknown_methods_share_one_label() {
     let channel = server.channel().await;
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready().await.expect("ready");
-    let path = http::uri::PathAndQuery::from_static("/dispatch.v1.DispatchTagger/Nope");
+    let path = http::uri::PathAndQuery::from_static("/dispatch.v1.DispatchTaggerService/Nope");
     let status = grpc
         .unary::<GetModelInfoRequest, GetModelInfoRequest, _>(
             tonic::Request::new(GetModelInfoRequest {}),

@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use dispatch_tagger::grpc::pb::dispatch_tagger_client::DispatchTaggerClient;
-use dispatch_tagger::grpc::pb::{ClassifyRequest, GetModelInfoRequest};
+use dispatch_tagger::grpc::pb::dispatch_tagger_service_client::DispatchTaggerServiceClient;
+use dispatch_tagger::grpc::pb::{ClassifyRequest, ClassifyStreamRequest, GetModelInfoRequest};
 use dispatch_tagger::live::LiveTagger;
 use dispatch_tagger::model::Model;
 use tonic::transport::Channel;
@@ -14,7 +14,7 @@ use tonic::transport::Channel;
 use crate::common::{ALEPPO_FR, Binary, spawn_with, test_state};
 use crate::metrics::{http_get, sample};
 
-async fn version(client: &mut DispatchTaggerClient<Channel>) -> String {
+async fn version(client: &mut DispatchTaggerServiceClient<Channel>) -> String {
     client
         .get_model_info(GetModelInfoRequest {})
         .await
@@ -23,7 +23,7 @@ async fn version(client: &mut DispatchTaggerClient<Channel>) -> String {
         .version
 }
 
-async fn classify_version(client: &mut DispatchTaggerClient<Channel>) -> String {
+async fn classify_version(client: &mut DispatchTaggerServiceClient<Channel>) -> String {
     client
         .classify(ClassifyRequest {
             text: ALEPPO_FR.into(),
@@ -109,7 +109,7 @@ async fn sighup_reloads_the_model_file_and_refuses_a_broken_one() {
     let mut server = Binary::serve(&["--model", path.to_str().expect("utf-8 path")]);
     let serving = server.wait_for("serving");
     let addr = serving["addr"].as_str().expect("addr field").to_owned();
-    let mut client = DispatchTaggerClient::connect(format!("http://{addr}"))
+    let mut client = DispatchTaggerServiceClient::connect(format!("http://{addr}"))
         .await
         .expect("connects");
     assert_eq!(version(&mut client).await, "first");
@@ -162,7 +162,7 @@ async fn a_stream_open_across_a_reload_keeps_its_model_to_the_end() {
     let mut client = server.client().await;
 
     let (tx, rx) = tokio::sync::mpsc::channel(4);
-    let request = |id: &str| ClassifyRequest {
+    let request = |id: &str| ClassifyStreamRequest {
         id: id.into(),
         text: ALEPPO_FR.into(),
         ..Default::default()

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use dispatch_tagger::cli;
 use dispatch_tagger::config::HealthcheckArgs;
 use dispatch_tagger::grpc::pb::ClassifyRequest;
-use dispatch_tagger::grpc::pb::dispatch_tagger_client::DispatchTaggerClient;
+use dispatch_tagger::grpc::pb::dispatch_tagger_service_client::DispatchTaggerServiceClient;
 use dispatch_tagger::tls::ServerTls;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -76,7 +76,7 @@ async fn tls_server(pki: &Pki, client_ca: Option<&Path>) -> TestServer {
 /// Connects and classifies once; the error as text when any step fails.
 async fn classify_over(endpoint: tonic::transport::Endpoint) -> Result<String, String> {
     let channel: Channel = endpoint.connect().await.map_err(|e| format!("{e:?}"))?;
-    let resp = DispatchTaggerClient::new(channel)
+    let resp = DispatchTaggerServiceClient::new(channel)
         .classify(ClassifyRequest {
             id: "tls".into(),
             text: ALEPPO_FR.into(),

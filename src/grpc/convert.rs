@@ -150,13 +150,13 @@ fn summarize_response(id: String, text: &str, s: Summary) -> pb::SummarizeRespon
     }
 }
 
-pub(crate) fn model_info(model: &Model) -> pb::ModelInfo {
+pub(crate) fn model_info(model: &Model) -> pb::GetModelInfoResponse {
     let meta = model.meta();
     let label = |l: &crate::model::Label| pb::Label {
         code: l.code.clone(),
         name: l.name.clone(),
     };
-    pb::ModelInfo {
+    pb::GetModelInfoResponse {
         version: meta.version.clone(),
         topics: meta.topics.iter().map(label).collect(),
         regions: meta.regions.iter().map(label).collect(),
@@ -182,5 +182,75 @@ pub(crate) fn model_info(model: &Model) -> pb::ModelInfo {
             .collect(),
         format_version: meta.format_version,
         recipe: meta.recipe.clone(),
+        topic_sources: meta
+            .topic_sources
+            .iter()
+            .map(|s| pb::TopicSource {
+                code: s.code.clone(),
+                language: s.language.clone(),
+                labelled_records: s.labelled,
+                vocabulary_entries: s.vocabulary,
+                corpora: s.corpora.clone(),
+            })
+            .collect(),
+    }
+}
+
+// A ClassifyStream message has the fields and numbers of its unary
+// counterpart (the contract keeps them alike), so one request path serves
+// both and a Rust client can build either from the other.
+impl From<pb::ClassifyStreamRequest> for pb::ClassifyRequest {
+    fn from(r: pb::ClassifyStreamRequest) -> Self {
+        pb::ClassifyRequest {
+            id: r.id,
+            title: r.title,
+            text: r.text,
+            language: r.language,
+            max_topics: r.max_topics,
+            max_regions: r.max_regions,
+            min_score: r.min_score,
+            explain: r.explain,
+        }
+    }
+}
+
+impl From<pb::ClassifyResponse> for pb::ClassifyStreamResponse {
+    fn from(r: pb::ClassifyResponse) -> Self {
+        pb::ClassifyStreamResponse {
+            id: r.id,
+            language: r.language,
+            topics: r.topics,
+            regions: r.regions,
+            places: r.places,
+            model_version: r.model_version,
+        }
+    }
+}
+
+impl From<pb::ClassifyRequest> for pb::ClassifyStreamRequest {
+    fn from(r: pb::ClassifyRequest) -> Self {
+        pb::ClassifyStreamRequest {
+            id: r.id,
+            title: r.title,
+            text: r.text,
+            language: r.language,
+            max_topics: r.max_topics,
+            max_regions: r.max_regions,
+            min_score: r.min_score,
+            explain: r.explain,
+        }
+    }
+}
+
+impl From<pb::ClassifyStreamResponse> for pb::ClassifyResponse {
+    fn from(r: pb::ClassifyStreamResponse) -> Self {
+        pb::ClassifyResponse {
+            id: r.id,
+            language: r.language,
+            topics: r.topics,
+            regions: r.regions,
+            places: r.places,
+            model_version: r.model_version,
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! gRPC transport: generated code (with its proto3 JSON mapping), the
-//! request path the CLI shares, the `DispatchTagger` implementation and the
+//! request path the CLI shares, the `DispatchTaggerService` implementation and the
 //! one table from core errors to gRPC statuses.
 
 mod convert;
@@ -22,7 +22,7 @@ pub mod pb {
 }
 
 /// Full name of the service, as health checks and reflection know it.
-pub const SERVICE_NAME: &str = "dispatch.v1.DispatchTagger";
+pub const SERVICE_NAME: &str = "dispatch.v1.DispatchTaggerService";
 
 #[cfg(test)]
 mod tests {
@@ -34,7 +34,7 @@ mod tests {
     fn messages_serialize_as_proto3_json() {
         // lowerCamelCase names, default values left out, 64-bit integers
         // as strings.
-        let info = pb::ModelInfo {
+        let info = pb::GetModelInfoResponse {
             version: "v".into(),
             vocabulary_size: 12,
             format_version: 0,

@@ -1,4 +1,4 @@
-//! The `dispatch.v1.DispatchTagger` service: validate, convert, run the core
+//! The `dispatch.v1.DispatchTaggerService` service: validate, convert, run the core
 //! on the blocking pool, convert back. No business logic here.
 
 use std::pin::Pin;
@@ -11,7 +11,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::convert;
-use super::pb::{self, dispatch_tagger_server::DispatchTagger};
+use super::pb::{self, dispatch_tagger_service_server::DispatchTaggerService};
 use crate::Error;
 use crate::live::LiveTagger;
 use crate::tagger::{Limits, Tagger};
@@ -126,10 +126,10 @@ impl DispatchService {
 }
 
 type ClassifyResponseStream =
-    Pin<Box<dyn Stream<Item = Result<pb::ClassifyResponse, Status>> + Send + 'static>>;
+    Pin<Box<dyn Stream<Item = Result<pb::ClassifyStreamResponse, Status>> + Send + 'static>>;
 
 #[tonic::async_trait]
-impl DispatchTagger for DispatchService {
+impl DispatchTaggerService for DispatchService {
     async fn classify(
         &self,
         request: Request<pb::ClassifyRequest>,
@@ -143,7 +143,7 @@ impl DispatchTagger for DispatchService {
 
     async fn classify_stream(
         &self,
-        request: Request<Streaming<pb::ClassifyRequest>>,
+        request: Request<Streaming<pb::ClassifyStreamRequest>>,
     ) -> Result<Response<Self::ClassifyStreamStream>, Status> {
         let inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(STREAM_PIPELINE * 2);
@@ -157,9 +157,10 @@ impl DispatchTagger for DispatchService {
                     let svc = svc.clone();
                     let tagger = Arc::clone(&tagger);
                     async move {
-                        let req = item?;
+                        let req = pb::ClassifyRequest::from(item?);
                         let id = req.id.clone();
-                        svc.classify_one(tagger, req, true).await.map_err(|s| {
+                        let answer = svc.classify_one(tagger, req, true).await;
+                        answer.map(pb::ClassifyStreamResponse::from).map_err(|s| {
                             // Say which request of the stream failed.
                             Status::new(
                                 s.code(),
@@ -203,7 +204,7 @@ impl DispatchTagger for DispatchService {
     async fn get_model_info(
         &self,
         _request: Request<pb::GetModelInfoRequest>,
-    ) -> Result<Response<pb::ModelInfo>, Status> {
+    ) -> Result<Response<pb::GetModelInfoResponse>, Status> {
         Ok(Response::new(convert::model_info(
             self.tagger.current().model(),
         )))

@@ -23,7 +23,7 @@ use crate::{Error, Result};
 pub const MAGIC: &[u8; 8] = b"DTAGMDL\x1a";
 /// The format this build writes and reads; files of other versions are
 /// refused with a hint.
-pub const FORMAT_VERSION: u32 = 7;
+pub const FORMAT_VERSION: u32 = 8;
 
 #[derive(Serialize, Deserialize)]
 struct StoredFeatures {

@@ -23,6 +23,21 @@ pub struct CorpusInfo {
     pub licence: String,
 }
 
+/// What a topic was learned from in one language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelSource {
+    /// Label code ("medtop:09000000").
+    pub code: String,
+    /// "fr" or "en".
+    pub language: String,
+    /// Labelled news records with this label (briefs not counted).
+    pub labelled: u64,
+    /// IPTC vocabulary entries (concept names and definitions) under it.
+    pub vocabulary: u64,
+    /// Corpora the labelled records come from ("bbc", "wikinews").
+    pub corpora: Vec<String>,
+}
+
 /// One dev figure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricValue {
@@ -53,6 +68,8 @@ pub struct ModelMeta {
     pub vocabulary_size: u64,
     /// Training corpora.
     pub corpora: Vec<CorpusInfo>,
+    /// Per topic and language, what the topic head learned it from.
+    pub topic_sources: Vec<LabelSource>,
     /// Dev metrics.
     pub metrics: Vec<MetricValue>,
     /// The dev split carved from a training file, so that `evaluate` on

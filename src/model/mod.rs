@@ -24,7 +24,7 @@ use crate::stage::Stage;
 use crate::text::Lang;
 
 pub use features::TfIdf;
-pub use meta::{Carve, CorpusInfo, Label, MetricValue, ModelMeta};
+pub use meta::{Carve, CorpusInfo, Label, LabelSource, MetricValue, ModelMeta};
 
 /// A label with its probability for one dispatch.
 #[derive(Debug, Clone, PartialEq)]
@@ -265,6 +265,13 @@ impl Model {
     pub(crate) fn with_thresholds(mut self, topics: Vec<f32>, regions: Vec<f32>) -> Model {
         self.topics.thresholds = topics;
         self.regions.thresholds = regions;
+        self
+    }
+
+    /// The same model with the topic calibration of `other` (a fit of the
+    /// same recipe on fewer records).
+    pub(crate) fn with_topic_calibration_of(mut self, other: &Model) -> Model {
+        self.topics.calibration = other.topics.calibration.clone();
         self
     }
 

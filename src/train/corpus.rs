@@ -2,18 +2,19 @@
 //! serving prepares a dispatch, each labelled story also as its brief, and
 //! vectorised; and the rows and columns each head trains on.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::data::{Record, read_split};
+use super::data::{Record, VOCABULARY_SOURCE, read_split};
 use super::recipe::{HeadRecipe, Recipe};
 use super::vocab::{self, Features};
 use crate::Result;
 use crate::geo::Gazetteer;
-use crate::model::TfIdf;
+use crate::model::{LabelSource, TfIdf};
 use crate::prepare::{ModelInput, Prepared, prepare};
 
 /// Documents of one training split.
@@ -95,6 +96,37 @@ fn read(recipe: &Recipe, data: &Path, gazetteer: &Gazetteer) -> Result<Read> {
 }
 
 impl Corpus {
+    /// Per topic and language, the labelled records and IPTC vocabulary
+    /// entries the head trains on as positives (briefs not counted).
+    pub(crate) fn topic_sources(&self, hr: &HeadRecipe) -> Vec<LabelSource> {
+        let mut by: BTreeMap<(String, String), LabelSource> = BTreeMap::new();
+        for (r, &k) in self.records.iter().zip(&self.split_of) {
+            if r.brief || !r.is_labelled(&hr.field) || !hr.train.contains(&self.splits[k]) {
+                continue;
+            }
+            for code in r.labels(&hr.field) {
+                let s = by
+                    .entry((code.clone(), r.lang.clone()))
+                    .or_insert_with(|| LabelSource {
+                        code: code.clone(),
+                        language: r.lang.clone(),
+                        labelled: 0,
+                        vocabulary: 0,
+                        corpora: Vec::new(),
+                    });
+                if r.source == VOCABULARY_SOURCE {
+                    s.vocabulary += 1;
+                } else {
+                    s.labelled += 1;
+                    if !s.corpora.contains(&r.source) {
+                        s.corpora.push(r.source.clone());
+                    }
+                }
+            }
+        }
+        by.into_values().collect()
+    }
+
     /// Reads, prepares and vectorises the recipe's training splits: the
     /// vocabulary is fitted on the stories, the matrix holds their briefs too.
     pub(crate) fn load(
@@ -212,11 +244,9 @@ fn brief_records(
         .enumerate()
         .filter(|&(i, (r, _))| hr.train.contains(&splits[split_of[i]]) && r.is_labelled(&hr.field))
         .filter_map(|(i, (r, p))| {
-            let lead = crate::text::lead(&p.body, p.lang, BRIEF_CHARS);
-            (lead.len() * 5 < p.body.len() * 4).then(|| {
+            brief_text(p).map(|lead| {
                 // Not `..r.clone()`: that would copy the story's text into
                 // 25k briefs.
-
                 let brief = Record {
                     id: r.id.clone(),
                     lang: r.lang.clone(),
@@ -233,6 +263,14 @@ fn brief_records(
             })
         })
         .collect()
+}
+
+/// The lead of a prepared story, as its brief's text (with the story's
+/// title): `None` when the lead is most of the body (over 80%), the story
+/// being a brief already.
+pub(crate) fn brief_text(p: &Prepared) -> Option<String> {
+    let lead = crate::text::lead(&p.body, p.lang, BRIEF_CHARS);
+    (lead.len() * 5 < p.body.len() * 4).then_some(lead)
 }
 
 /// The rows of `x` listed in `rows`, in that order; rows flagged in

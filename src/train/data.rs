@@ -125,6 +125,9 @@ pub(crate) fn read_split(recipe: &Recipe, data: &Path, split: &str) -> Result<Ve
     })
 }
 
+/// The `source` of records made from the IPTC vocabulary.
+pub(crate) const VOCABULARY_SOURCE: &str = "iptc";
+
 /// The IPTC Media Topics table with every concept, its parent, names and
 /// definitions.
 const VOCABULARY_FILE: &str = "taxonomy/iptc_mediatopic_all.tsv";
@@ -180,7 +183,7 @@ pub(crate) fn vocabulary_records(path: &Path, lang: &str) -> Result<Vec<Record>>
             (is_top && !text.trim().is_empty()).then(|| Record {
                 id: format!("iptc:{}-{lang}", c[0]),
                 lang: lang.to_string(),
-                source: "iptc".to_string(),
+                source: VOCABULARY_SOURCE.to_string(),
                 title: String::new(),
                 text,
                 topics: vec![topic],

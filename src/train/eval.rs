@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use rayon::prelude::*;
 
+use super::corpus::brief_text;
 use super::data::{Record, read_records, split_name};
 use crate::Result;
 use crate::model::select::chosen;
@@ -75,6 +76,23 @@ pub struct SplitReport {
     /// Baseline with no model: the regions of every place the gazetteer
     /// finds, on the same records as `regions`.
     pub gazetteer_regions: Option<TaskReport>,
+    /// Whole stories against their own brief (title and lead), on the
+    /// records that are longer than their brief.
+    pub short_long: Option<Agreement>,
+}
+
+/// How often two versions of the same stories get the same top topic.
+#[derive(Debug, Clone, Serialize)]
+pub struct Agreement {
+    /// Story pairs compared.
+    pub pairs: usize,
+    /// Share of pairs whose top topics are the same.
+    pub same_top_topic: f64,
+    /// Top-1 accuracy of the short versions on the topic gold (over the
+    /// pairs with topic gold).
+    pub short_accuracy: f64,
+    /// Top-1 accuracy of the long versions on the same records.
+    pub long_accuracy: f64,
 }
 
 /// An evaluation over several splits.
@@ -131,6 +149,15 @@ impl fmt::Display for EvalReport {
             }
         }
         for s in &self.splits {
+            if let Some(a) = &s.short_long {
+                writeln!(
+                    f,
+                    "{:<22} briefs against stories: {} pairs, same top topic {:.4}, top-1 accuracy brief {:.4} / story {:.4}",
+                    s.split, a.pairs, a.same_top_topic, a.short_accuracy, a.long_accuracy
+                )?;
+            }
+        }
+        for s in &self.splits {
             for t in [&s.topics, &s.regions].into_iter().flatten() {
                 writeln!(f, "\n{} {}", s.split, t.task)?;
                 writeln!(
@@ -181,6 +208,7 @@ pub fn evaluate(model: &Model, files: &[PathBuf]) -> Result<EvalReport> {
         }
         let preds = predict_records(model, &records);
         let mut split = split_report(model, &name, &records, &preds);
+        split.short_long = short_long(model, &records, &preds);
         if split.regions.is_some() {
             let lookup = gazetteer_predictions(model, &records);
             split.gazetteer_regions = task_report(
@@ -194,6 +222,44 @@ pub fn evaluate(model: &Model, files: &[PathBuf]) -> Result<EvalReport> {
         report.splits.push(split);
     }
     Ok(report)
+}
+
+/// Top topics of each story and of its brief (title and lead, as training
+/// makes briefs), compared; `None` when no record is longer than its brief.
+fn short_long(model: &Model, records: &[Record], preds: &[Prediction]) -> Option<Agreement> {
+    let top = |p: &Prediction| p.topics.first().map(|s| s.code.clone());
+    let pairs: Vec<(usize, Option<String>)> = records
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let story = prepare(&r.title, &r.text, r.lang_hint(), model.gazetteer());
+            let lead = brief_text(&story)?;
+            let brief = prepare(&r.title, &lead, r.lang_hint(), model.gazetteer());
+            Some((i, top(&model.predict(&brief.input(), 0))))
+        })
+        .collect();
+    if pairs.is_empty() {
+        return None;
+    }
+    let (mut same, mut gold, mut short_right, mut long_right) = (0, 0, 0, 0);
+    for (i, short) in &pairs {
+        let long = top(&preds[*i]);
+        same += usize::from(*short == long);
+        let r = &records[*i];
+        if r.is_labelled("topics") {
+            gold += 1;
+            let right = |t: &Option<String>| t.as_ref().is_some_and(|c| r.topics.contains(c));
+            short_right += usize::from(right(short));
+            long_right += usize::from(right(&long));
+        }
+    }
+    let share = |k: usize, n: usize| if n == 0 { 0.0 } else { k as f64 / n as f64 };
+    Some(Agreement {
+        pairs: pairs.len(),
+        same_top_topic: share(same, pairs.len()),
+        short_accuracy: share(short_right, gold),
+        long_accuracy: share(long_right, gold),
+    })
 }
 
 /// The no-model baseline: every region (sub-region and region) of every
@@ -276,6 +342,7 @@ pub fn split_report(
             &names,
         ),
         gazetteer_regions: None,
+        short_long: None,
     }
 }
 

@@ -44,13 +44,64 @@ pub use eval::{EvalReport, evaluate};
 pub use recipe::Recipe;
 pub use report::{CalibrationReport, LabelFit, TrainReport};
 
+/// What a training run produced.
+pub struct Trained {
+    /// The model to ship: refitted on train + dev when the recipe says so.
+    pub model: Model,
+    /// The model fitted on the training splits only, whose dev figures the
+    /// report gives; `None` when it is `model` itself.
+    pub measured: Option<Model>,
+    /// What the run did and measured.
+    pub report: TrainReport,
+}
+
 /// Trains the model a recipe describes; `data_dir` overrides the recipe's.
-pub fn train_recipe(recipe_path: &Path, data_dir: Option<&Path>) -> Result<(Model, TrainReport)> {
+/// With `refit` false, a recipe's refit on train + dev is skipped.
+pub fn train_recipe(recipe_path: &Path, data_dir: Option<&Path>, refit: bool) -> Result<Trained> {
     let recipe = Recipe::load(recipe_path)?;
     let data = data_dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| recipe.data_dir.clone());
-    train(&recipe, &data)
+    let (measured, mut report) = train(&recipe, &data)?;
+    if !(recipe.refit_with_dev && refit) {
+        return Ok(Trained {
+            model: measured,
+            measured: None,
+            report,
+        });
+    }
+    let (model, refit_report) = train(&recipe.with_dev_in_train(), &data)?;
+    let model = keep_measured(model, &measured)?;
+    report.total_seconds += refit_report.total_seconds;
+    report.refit = Some(report::RefitReport {
+        corpora: refit_report.corpora,
+        seconds: refit_report.total_seconds,
+    });
+    Ok(Trained {
+        model,
+        measured: Some(measured),
+        report,
+    })
+}
+
+/// The refitted model with the measured fit's calibration maps, thresholds
+/// and dev figures: the refit has no slice or dev split left to fit them on.
+fn keep_measured(model: Model, measured: &Model) -> Result<Model> {
+    let codes = |m: &Model| {
+        let meta = m.meta();
+        (meta.topics.clone(), meta.regions.clone())
+    };
+    if codes(&model) != codes(measured) {
+        return Err(crate::Error::Internal(
+            "the refit on train + dev has other labels than the measured fit".into(),
+        ));
+    }
+    let (topics, regions) = measured.thresholds();
+    let (topics, regions) = (topics.to_vec(), regions.to_vec());
+    Ok(model
+        .with_topic_calibration_of(measured)
+        .with_thresholds(topics, regions)
+        .with_metrics(measured.meta().metrics.clone()))
 }
 
 /// Trains with a loaded recipe and a data folder.
@@ -79,6 +130,7 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
         recipe: recipe.name.clone(),
         vocabulary_size: features.n_terms() as u64,
         corpora: corpus_info(recipe, &corpus),
+        topic_sources: corpus.topic_sources(&recipe.topics),
         holdout: Some(recipe.holdout.clone()),
         ..ModelMeta::default()
     };
@@ -110,6 +162,7 @@ pub fn train(recipe: &Recipe, data: &Path) -> Result<(Model, TrainReport)> {
         labels,
         calibration,
         dev: dev_report,
+        refit: None,
     };
     tracing::info!(seconds = report.total_seconds, "trained");
     Ok((model, report))
@@ -248,8 +301,8 @@ mod corpus_tests {
         let recipe = std::env::var("DT_RECIPE")
             .map(PathBuf::from)
             .unwrap_or_else(|_| root.join("recipes/default.toml"));
-        let (model, report) = train_recipe(&recipe, Some(&data)).unwrap();
-        println!("{report}");
-        model.save(&out).unwrap();
+        let trained = train_recipe(&recipe, Some(&data), true).unwrap();
+        println!("{}", trained.report);
+        trained.model.save(&out).unwrap();
     }
 }

@@ -34,6 +34,11 @@ pub struct Recipe {
     /// Licence in a few words, per source.
     #[serde(default)]
     pub licences: BTreeMap<String, String>,
+    /// After measuring on dev, fit the model again on train + dev (every
+    /// labelled record) with the same settings. The shipped model keeps the
+    /// decision thresholds and dev figures of the measured fit.
+    #[serde(default)]
+    pub refit_with_dev: bool,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -229,6 +234,24 @@ impl Recipe {
             return Err(format!("prune is {}", self.prune));
         }
         Ok(())
+    }
+
+    /// The recipe of the refit on train + dev: each head's dev splits join
+    /// its training splits (the holdout with its file gives the whole file).
+    /// It has no topic calibration slice: the refit keeps the measured fit's
+    /// calibration maps, as a calibration `refit` keeps the slice's.
+    pub(crate) fn with_dev_in_train(&self) -> Recipe {
+        let mut r = self.clone();
+        for head in [&mut r.topics, &mut r.regions] {
+            for split in std::mem::take(&mut head.dev) {
+                if !head.train.contains(&split) {
+                    head.train.push(split);
+                }
+            }
+        }
+        r.topics.calibration = None;
+        r.refit_with_dev = false;
+        r
     }
 
     /// Path of a split's file under `data`.

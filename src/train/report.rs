@@ -60,6 +60,17 @@ pub struct TrainReport {
     pub calibration: Option<CalibrationReport>,
     /// Dev evaluation.
     pub dev: EvalReport,
+    /// The refit on train + dev, when the recipe asks for one.
+    pub refit: Option<RefitReport>,
+}
+
+/// The refit on train + dev that gives the shipped model.
+#[derive(Debug, Clone, Serialize)]
+pub struct RefitReport {
+    /// Training splits of the refit.
+    pub corpora: Vec<CorpusCount>,
+    /// Seconds the refit took (included in the run's total).
+    pub seconds: f64,
 }
 
 impl fmt::Display for TrainReport {
@@ -71,7 +82,17 @@ impl fmt::Display for TrainReport {
         if let Some(c) = &self.calibration {
             c.fmt_calibration(f)?;
         }
-        write!(f, "{}", self.dev)
+        write!(f, "{}", self.dev)?;
+        if let Some(r) = &self.refit {
+            let docs: usize = r.corpora.iter().map(|c| c.documents).sum();
+            writeln!(
+                f,
+                "refitted on train + dev: {} splits, {docs} documents, {:.1}s; the figures above are the train-only fit's",
+                r.corpora.len(),
+                r.seconds
+            )?;
+        }
+        Ok(())
     }
 }
 

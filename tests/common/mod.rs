@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use dispatch_tagger::grpc::pb::dispatch_tagger_client::DispatchTaggerClient;
+use dispatch_tagger::grpc::pb::dispatch_tagger_service_client::DispatchTaggerServiceClient;
 use dispatch_tagger::live::LiveTagger;
 use dispatch_tagger::model::Model;
 use dispatch_tagger::server::{self, Listeners, ServeError, ServerState};
@@ -29,8 +29,8 @@ pub struct TestServer {
 
 impl TestServer {
     /// A client on a fresh connection.
-    pub async fn client(&self) -> DispatchTaggerClient<Channel> {
-        DispatchTaggerClient::new(self.channel().await)
+    pub async fn client(&self) -> DispatchTaggerServiceClient<Channel> {
+        DispatchTaggerServiceClient::new(self.channel().await)
     }
 
     /// A fresh channel to the server.
