@@ -28,6 +28,7 @@
 //! - `train`: recipe, corpus, solver, fitting, evaluation and reports.
 //! - [`summarize`]: the extractive summarizer.
 //! - [`tagger`]: the domain API (classify, summarize) over a loaded model.
+//! - [`stage`]: the stages of a call, for the benchmarks' stage split.
 //! - [`live`]: the served tagger, swapped whole when the model is reloaded.
 //! - [`grpc`]: generated code with its proto3 JSON mapping, the request
 //!   path the CLI shares, the service implementation and the one
@@ -48,6 +49,7 @@
 //! - `logging`: one log line per call (method, code, latency), a layer.
 //! - `metrics`: Prometheus metrics (a layer) and their HTTP port.
 //! - [`tls`]: server and client TLS from PEM files (rustls).
+//! - [`work`]: a step counter for the linearity tests and fuzz target.
 //! - [`cli`]: the offline subcommands (train, eval, classify, summarize);
 //!   classify and summarize print the gRPC response messages as JSON.
 
@@ -68,11 +70,13 @@ pub mod net;
 mod observe;
 mod prepare;
 pub mod server;
+pub mod stage;
 pub mod summarize;
 pub mod tagger;
 pub mod telemetry;
 pub mod text;
 pub mod tls;
 mod train;
+pub mod work;
 
 pub use error::{Error, Result};

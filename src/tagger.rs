@@ -6,7 +6,8 @@ use std::sync::Arc;
 use crate::cutoff::Deadline;
 use crate::model::select::chosen;
 use crate::model::{LabelScore, Model};
-use crate::prepare::prepare;
+use crate::prepare::prepare_observed;
+use crate::stage::Stage;
 use crate::summarize::{self, Budget, Chosen};
 use crate::text::{self, Lang};
 use crate::{Error, Result};
@@ -222,12 +223,14 @@ impl Tagger {
 
     /// Tags one dispatch.
     pub fn classify(&self, title: &str, text: &str, opts: &ClassifyOptions) -> Classification {
-        self.classify_within(title, text, opts, &Deadline::none())
+        self.classify_within(title, text, opts, &Deadline::none(), &mut |_| {})
             .expect("work without a deadline is never stopped")
     }
 
     /// Tags one dispatch unless `deadline` passes first: it is checked
     /// between stages, and the work stops at the first check past it.
+    /// `done` is called as each stage ends (clean, language, places,
+    /// features, scoring): the benchmarks' stage split.
     #[tracing::instrument(level = "debug", skip_all, fields(bytes = text.len()))]
     pub fn classify_within(
         &self,
@@ -235,12 +238,15 @@ impl Tagger {
         text: &str,
         opts: &ClassifyOptions,
         deadline: &Deadline,
+        done: &mut (impl FnMut(Stage) + ?Sized),
     ) -> Result<Classification> {
         deadline.check()?;
-        let prepared = prepare(title, text, opts.language, self.model.gazetteer());
+        let prepared = prepare_observed(title, text, opts.language, self.model.gazetteer(), done);
         deadline.check()?;
         let explain = if opts.explain { EVIDENCE_TERMS } else { 0 };
-        let prediction = self.model.predict(&prepared.input(), explain);
+        let prediction = self
+            .model
+            .predict_observed(&prepared.input(), explain, done);
         deadline.check()?;
         let topics = pick(&prediction.topics, opts.max_topics, opts.min_score);
         let regions = pick(&prediction.regions, opts.max_regions, opts.min_score);
@@ -259,6 +265,7 @@ impl Tagger {
                 })
             })
             .collect();
+        done(Stage::Scoring);
         Ok(Classification {
             language: prepared.lang,
             topics,
@@ -277,12 +284,20 @@ impl Tagger {
         language: Option<Lang>,
         budget: Budget,
     ) -> Summary {
-        self.summarize_within(title, text, language, budget, &Deadline::none())
-            .expect("work without a deadline is never stopped")
+        self.summarize_within(
+            title,
+            text,
+            language,
+            budget,
+            &Deadline::none(),
+            &mut |_| {},
+        )
+        .expect("work without a deadline is never stopped")
     }
 
     /// [`Tagger::summarize`] unless `deadline` passes first (checked
-    /// between stages).
+    /// between stages), calling `done` as each stage ends (clean, language,
+    /// summary).
     #[tracing::instrument(level = "debug", skip_all, fields(bytes = text.len()))]
     pub fn summarize_within(
         &self,
@@ -291,6 +306,7 @@ impl Tagger {
         language: Option<Lang>,
         budget: Budget,
         deadline: &Deadline,
+        done: &mut (impl FnMut(Stage) + ?Sized),
     ) -> Result<Summary> {
         deadline.check()?;
         // Not `prepare`: places are not needed here and finding them costs
@@ -298,10 +314,12 @@ impl Tagger {
         let cleaned = text::clean(text);
         deadline.check()?;
         let title = title.trim();
+        done(Stage::Clean);
         let lang = language.unwrap_or_else(|| {
             let both = format!("{title}\n{}", cleaned.body_text(text));
             text::lang::detect(&both)
         });
+        done(Stage::Language);
         deadline.check()?;
         let sentences = summarize::summarize(
             text,
@@ -311,6 +329,7 @@ impl Tagger {
             Some(title),
             budget,
         );
+        done(Stage::Summary);
         Ok(Summary {
             language: lang,
             sentences,

@@ -33,7 +33,13 @@ impl ClassifyCall {
     /// Tags the dispatch with `tagger`'s model, unless `deadline` passes
     /// first.
     pub(crate) fn run(self, tagger: &Tagger, deadline: &Deadline) -> Result<pb::ClassifyResponse> {
-        let c = tagger.classify_within(&self.title, &self.text, &self.options, deadline)?;
+        let c = tagger.classify_within(
+            &self.title,
+            &self.text,
+            &self.options,
+            deadline,
+            &mut |_| {},
+        )?;
         Ok(classify_response(
             self.id,
             c,
@@ -52,6 +58,7 @@ impl SummarizeCall {
             self.language,
             self.budget,
             deadline,
+            &mut |_| {},
         )?;
         Ok(summarize_response(self.id, &self.text, s))
     }

@@ -20,6 +20,7 @@ use std::path::Path;
 
 use crate::geo::Gazetteer;
 use crate::prepare::{ModelInput, prepare};
+use crate::stage::Stage;
 use crate::text::Lang;
 
 pub use features::TfIdf;
@@ -434,7 +435,18 @@ impl Model {
 
     /// Scores every label; `explain` is how many evidence terms per label.
     pub fn predict(&self, input: &ModelInput<'_>, explain: usize) -> Prediction {
+        self.predict_observed(input, explain, &mut |_| {})
+    }
+
+    /// [`Model::predict`], calling `done` when the features are built.
+    pub fn predict_observed(
+        &self,
+        input: &ModelInput<'_>,
+        explain: usize,
+        done: &mut (impl FnMut(Stage) + ?Sized),
+    ) -> Prediction {
         let (idx, val) = self.features.transform(input, &self.gazetteer);
+        done(Stage::Features);
         let row = (idx.as_slice(), val.as_slice());
         let topics = raw_scores(&self.topics, input.lang, row);
         let regions = raw_scores(&self.regions, input.lang, row);
