@@ -6,6 +6,7 @@
 
 mod common;
 
+mod attacks;
 mod cli;
 mod faults;
 mod grpc;

@@ -32,6 +32,7 @@ impl From<Error> for Status {
             Error::InvalidInput(msg) => Status::invalid_argument(msg),
             // Too large is the caller's to fix: say by how much.
             e @ Error::TooLarge { .. } => Status::invalid_argument(e.to_string()),
+            e @ Error::DeadlineExceeded => Status::deadline_exceeded(e.to_string()),
             // Everything else is ours: log the details, answer generically.
             other => {
                 tracing::error!(error = %other, "internal error");
