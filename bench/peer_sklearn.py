@@ -160,6 +160,7 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--ngram-max", type=int, choices=(1, 2), default=2)
     ap.add_argument("--no-regions", action="store_true")
+    ap.add_argument("--combined-only", action="store_true", help="skip the per-corpus models")
     ap.add_argument("--c-grid", default=",".join(map(str, C_GRID)),
                     help="C values tried per corpus and for regions (default: %(default)s)")
     ap.add_argument("--combined-c-grid", help="C values tried for the combined model (default: --c-grid)")
@@ -204,7 +205,7 @@ def main():
     r_train = [r for r in reuters if not held_out(r["id"], seed, fraction)]
     r_dev = [r for r in reuters if held_out(r["id"], seed, fraction)]
 
-    for c in per:
+    for c in [] if args.combined_only else per:
         res = fit_topics(*trains[c], {f"{c}-dev": devs[f"{c}-dev"]})
         del res["vec"], res["clf"]
         out["per_corpus"][c] = res
