@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes the cleaner/segmenter, the summarizer and the model-file loader with
+# Fuzzes the cleaner/segmenter, the summarizer, the work per byte of the whole
+# text pipeline (linear growth) and the model-file loader with
 # cargo-fuzz (libFuzzer + AddressSanitizer) for a bounded time each. Not run
 # in CI: run it by hand after changing src/text, src/summarize or the model
 # file format.
@@ -19,7 +20,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(clean_segment summarize model_file)
+[ ${#targets[@]} -gt 0 ] || targets=(clean_segment summarize work_per_byte model_file)
 data=../shared/data/corpora
 [ -d "$data" ] || { echo "fuzz: $data missing: the seeds come from the shared data" >&2; exit 1; }
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked cargo-fuzz
@@ -34,7 +35,7 @@ seed() {
   [ -d "$dir" ] && [ -n "$(ls -A "$dir")" ] && return 0
   mkdir -p "$dir"
   case $1 in
-    clean_segment|summarize)
+    clean_segment|summarize|work_per_byte)
       python3 - "$dir" "$1" "$data" <<'PY'
 import gzip, json, os, sys, glob
 out, target, data = sys.argv[1], sys.argv[2], sys.argv[3]

@@ -2,6 +2,7 @@
 //! share: cleaning, language, places, and the view the model reads.
 
 use crate::geo::{Gazetteer, PlaceCount};
+use crate::stage::Stage;
 use crate::text::{self, Lang};
 
 /// What the model reads of one prepared dispatch.
@@ -46,6 +47,17 @@ impl Prepared {
 /// Cleans `text`, settles the language (the hint wins) and finds places.
 #[tracing::instrument(level = "debug", skip_all, fields(bytes = text.len()))]
 pub fn prepare(title: &str, text: &str, hint: Option<Lang>, gazetteer: &Gazetteer) -> Prepared {
+    prepare_observed(title, text, hint, gazetteer, &mut |_| {})
+}
+
+/// [`prepare`], calling `done` as each stage ends (clean, language, places).
+pub fn prepare_observed(
+    title: &str,
+    text: &str,
+    hint: Option<Lang>,
+    gazetteer: &Gazetteer,
+    done: &mut (impl FnMut(Stage) + ?Sized),
+) -> Prepared {
     let cleaned = text::clean(text);
     let title = if title.trim().is_empty() {
         cleaned.headline().map(|r| &text[r]).unwrap_or("")
@@ -55,7 +67,9 @@ pub fn prepare(title: &str, text: &str, hint: Option<Lang>, gazetteer: &Gazettee
     .to_string();
     let body = cleaned.body_text(text);
     let both = format!("{title}\n{body}");
+    done(Stage::Clean);
     let lang = hint.unwrap_or_else(|| text::lang::detect(&both));
+    done(Stage::Language);
     // Places also come from the dateline ("PARIS (Reuters) -"), which the
     // body leaves out.
     let mut where_ = both;
@@ -64,6 +78,7 @@ pub fn prepare(title: &str, text: &str, hint: Option<Lang>, gazetteer: &Gazettee
         where_.push_str(&text[r]);
     }
     let places = gazetteer.places(&where_);
+    done(Stage::Places);
     Prepared {
         lang,
         title,

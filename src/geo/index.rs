@@ -92,6 +92,7 @@ impl Index {
             .iter()
             .filter_map(|&i| self.entries.get(i as usize))
             .find(|e| {
+                crate::work::add(e.words.len());
                 at + e.words.len() <= words.len()
                     && e.words
                         .iter()

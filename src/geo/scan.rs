@@ -75,6 +75,7 @@ pub(crate) fn words(text: &str) -> Words {
         lower: String::with_capacity(text.len()),
         words: Vec::with_capacity(text.len() / 5),
     };
+    crate::work::add(text.len());
     let bytes = text.as_bytes();
     let mut line_start = 0;
     let mut i = 0;

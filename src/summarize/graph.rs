@@ -5,6 +5,7 @@ pub type Sparse = Vec<(u32, f32)>;
 
 /// Dot product of two sorted sparse vectors (cosine when both are unit).
 pub fn cosine(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
+    crate::work::add(a.len() + b.len());
     let (mut i, mut j, mut dot) = (0, 0, 0.0);
     while i < a.len() && j < b.len() {
         match a[i].0.cmp(&b[j].0) {
@@ -48,6 +49,7 @@ pub fn textrank(sim: &[f32], n: usize, damping: f32, iterations: usize) -> Vec<f
     if n == 0 {
         return Vec::new();
     }
+    crate::work::add(n * n * (iterations + 2));
     let out_weight: Vec<f32> = (0..n)
         .map(|i| sim[i * n..(i + 1) * n].iter().sum())
         .collect();

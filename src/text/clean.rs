@@ -201,6 +201,7 @@ pub fn clean(text: &str) -> Cleaned {
 
 /// Trimmed byte range of each line of `text`; `None` for blank lines.
 fn lines(text: &str) -> Vec<Option<Range<usize>>> {
+    crate::work::add(text.len());
     let mut out = Vec::new();
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
@@ -314,6 +315,7 @@ fn dateline(line: &str) -> Option<(usize, usize)> {
 
 /// Byte ranges (relative to `line`) of boilerplate inside a content line.
 fn inline_boilerplate(line: &str) -> Vec<Range<usize>> {
+    crate::work::add(line.len());
     let mut cuts = Vec::new();
     if let Some(start) = PLAYER_STARTS.iter().filter_map(|p| line.find(p)).min() {
         let end = line[start..].find(PLAYER_END).map_or(line.len(), |e| {
@@ -367,6 +369,18 @@ fn at_sentence_start(line: &str, i: usize) -> bool {
     }
 }
 
+/// Longest stretch after a teaser marker searched for the teaser's headline
+/// and the story sentence glued to it. Real ones are a few hundred bytes;
+/// the bound keeps the cleaner linear when a line repeats markers or never
+/// ends a sentence (it was quadratic: 192 CPU-s for 1 MiB of markers).
+const MAX_TEASER_BYTES: usize = 2048;
+
+/// Bytes past the searched stretch that the sentence splitter also sees, so
+/// that it decides every boundary inside the stretch as it would on the
+/// whole line (it looks ahead at most `QUOTE_LOOKAHEAD` bytes and a few
+/// characters).
+const TEASER_LOOKAHEAD: usize = sentences::QUOTE_LOOKAHEAD + 200;
+
 /// Where the story resumes after a teaser marker ending at `from`.
 ///
 /// The teaser's headline has no final stop, so it is glued to the next
@@ -376,11 +390,18 @@ fn at_sentence_start(line: &str, i: usize) -> bool {
 /// starts (a capitalised article or pronoun after a word, or a capital after
 /// "?"/"!"); the headline(s) end there. With no such place the stretch is a
 /// story sentence (the teaser had no headline) unless no stop ends it.
+/// Another teaser marker starting a word ends the stretch, and so does
+/// [`MAX_TEASER_BYTES`].
 fn teaser_end(line: &str, from: usize) -> usize {
     let from = from + (line[from..].len() - line[from..].trim_start().len());
-    let mut end = line.len();
+    let (stop, marker) = next_teaser(line, from);
+    let window = floor_boundary(line, stop + TEASER_LOOKAHEAD);
+    let mut end = stop;
     let mut terminated = false;
-    for s in sentences::split(line, from..line.len(), Lang::Fr) {
+    for s in sentences::split(line, from..window, Lang::Fr) {
+        if s.end > stop {
+            break;
+        }
         let t = line[s.clone()].trim_end_matches(['"', '»', '”', ')', ' ', '\u{a0}']);
         if t.ends_with(['.', '…']) {
             end = s.end;
@@ -388,17 +409,18 @@ fn teaser_end(line: &str, from: usize) -> usize {
             break;
         }
     }
+    if !terminated && marker {
+        // Another teaser follows: all before it was this one's headline.
+        return stop;
+    }
     let tokens: Vec<(usize, &str)> = line[from..end]
         .split_whitespace()
         .map(|w| (w.as_ptr() as usize - line.as_ptr() as usize, w))
         .collect();
+    crate::work::add(tokens.len());
     let mut cut = None;
     for k in 1..tokens.len() {
         let (at, word) = tokens[k];
-        if teaser_marker_len(&line[at..]).is_some() {
-            // Another teaser follows: all before it was this one's headline.
-            return at;
-        }
         let prev = tokens[k - 1].1;
         let next = tokens.get(k + 1).map(|t| t.1);
         let after_question = prev.ends_with(['?', '!'])
@@ -420,6 +442,34 @@ fn teaser_end(line: &str, from: usize) -> usize {
         None if terminated => from,
         None => end,
     }
+}
+
+/// Where the search after a teaser marker stops: at the next word (after
+/// the first, which starts at `from`) that opens another teaser marker
+/// (`true`), else [`MAX_TEASER_BYTES`] on, else at the end of the line.
+fn next_teaser(line: &str, from: usize) -> (usize, bool) {
+    let limit = floor_boundary(line, from + MAX_TEASER_BYTES);
+    // `from` starts the first word; a word after a space starts each other.
+    let mut prev_space = false;
+    for (k, c) in line[from..limit].char_indices() {
+        let space = c.is_whitespace();
+        if !space && prev_space && teaser_marker_len(&line[from + k..]).is_some() {
+            crate::work::add(k);
+            return (from + k, true);
+        }
+        prev_space = space;
+    }
+    crate::work::add(limit - from);
+    (limit, false)
+}
+
+/// The largest char boundary of `s` at or below `i` (`s.len()` if beyond).
+fn floor_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// Merges overlapping ranges (sorted by start).

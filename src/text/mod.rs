@@ -15,12 +15,15 @@ pub use lang::Lang;
 /// that brings the lead to `chars` characters (the whole body if shorter).
 pub fn lead(body: &str, lang: Lang, chars: usize) -> String {
     let mut out = String::new();
+    let mut count = 0;
     for r in sentences::split(body, 0..body.len(), lang) {
         if !out.is_empty() {
             out.push(' ');
+            count += 1;
         }
-        out.push_str(&body[r]);
-        if out.chars().count() >= chars {
+        out.push_str(&body[r.clone()]);
+        count += body[r].chars().count();
+        if count >= chars {
             break;
         }
     }

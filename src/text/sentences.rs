@@ -25,7 +25,7 @@ const ABBREVIATIONS: &[&str] = &[
 
 /// How far past a boundary candidate inside « » we look for the closing
 /// guillemet; bounded so that an unbalanced « cannot make the scan quadratic.
-const QUOTE_LOOKAHEAD: usize = 300;
+pub(crate) const QUOTE_LOOKAHEAD: usize = 300;
 
 /// Splits `text[range]` into sentences; returns byte ranges into `text`.
 ///
@@ -38,6 +38,7 @@ pub fn split(text: &str, range: Range<usize>, lang: Lang) -> Vec<Range<usize>> {
     let range = clamp(text, range);
     let base = range.start;
     let s = &text[range];
+    crate::work::add(s.len());
     let cs: Vec<(usize, char)> = s.char_indices().collect();
     let n = cs.len();
     let byte = |k: usize| if k < n { cs[k].0 } else { s.len() };
@@ -295,6 +296,7 @@ const TOKEN_LOOKBACK: usize = 256;
 fn in_address(s: &str, cs: &[(usize, char)], i: usize) -> bool {
     let mut b = i;
     while b > 0 && !cs[b - 1].1.is_whitespace() {
+        crate::work::add(1);
         if i - b >= TOKEN_LOOKBACK {
             return true;
         }
@@ -312,6 +314,7 @@ fn inside_quote(cs: &[(usize, char)], k: usize, depth: u32) -> bool {
     }
     let start = cs.get(k).map_or(0, |&(b, _)| b);
     for &(b, c) in &cs[k.min(cs.len())..] {
+        crate::work::add(1);
         if b - start > QUOTE_LOOKAHEAD || c == '\n' || c == '«' {
             return false;
         }

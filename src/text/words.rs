@@ -26,6 +26,7 @@ pub struct Token<'a> {
 pub fn tokens(text: &str) -> impl Iterator<Item = Token<'_>> {
     text.unicode_word_indices().flat_map(move |(start, w)| {
         let end = start + w.len();
+        crate::work::add(w.len());
         // Empty, so no allocation, unless the word has a full stop.
         let stops = sentences::glued_stops(text, start..end);
         let mut from = start;
