@@ -91,12 +91,27 @@ fn hash2(a: &str, b: &str) -> u64 {
 }
 
 /// The lowercased tokens of a text, without the function words of `lang`
-/// when `stop_words` is set.
-fn norm_tokens(text: &str, lang: Lang, stop_words: bool) -> Vec<String> {
-    words::tokens(text)
-        .map(|t| words::normalize(t.text))
-        .filter(|w| !(stop_words && is_function_word(w, lang)))
-        .collect()
+/// when `stop_words` is set, as ranges of `buf` (which holds them all, so
+/// that a document costs two allocations, not one per token).
+fn norm_tokens(
+    text: &str,
+    lang: Lang,
+    stop_words: bool,
+    buf: &mut String,
+    spans: &mut Vec<(usize, usize)>,
+) {
+    buf.clear();
+    spans.clear();
+    let mut word = String::new();
+    for t in words::tokens(text) {
+        words::normalize_into(t.text, &mut word);
+        if stop_words && is_function_word(&word, lang) {
+            continue;
+        }
+        let start = buf.len();
+        buf.push_str(&word);
+        spans.push((start, buf.len()));
+    }
 }
 
 /// Calls `f(hash, weight, a, b)` for every term occurrence of the title
@@ -106,15 +121,19 @@ pub(crate) fn for_each_term(
     params: &FeatureParams,
     mut f: impl FnMut(u64, f32, &str, Option<&str>),
 ) {
+    let mut buf = String::with_capacity(input.title.len() + input.body.len());
+    let mut spans = Vec::with_capacity(input.body.len() / 5);
     for (text, weight) in [(input.title, params.title_weight), (input.body, 1.0)] {
         if weight <= 0.0 {
             continue;
         }
-        let toks = norm_tokens(text, input.lang, params.stop_words);
-        for (i, t) in toks.iter().enumerate() {
+        norm_tokens(text, input.lang, params.stop_words, &mut buf, &mut spans);
+        let tok = |i: usize| spans.get(i).map(|&(a, b): &(usize, usize)| &buf[a..b]);
+        for i in 0..spans.len() {
+            let Some(t) = tok(i) else { continue };
             f(hash1(t), weight, t, None);
             if params.ngram_max >= 2
-                && let Some(next) = toks.get(i + 1)
+                && let Some(next) = tok(i + 1)
             {
                 f(hash2(t, next), weight, t, Some(next));
             }

@@ -275,14 +275,15 @@ fn is_navigation(line: &str) -> bool {
 }
 
 fn is_font_sizes(line: &str) -> bool {
-    let mut words = line.split_whitespace().peekable();
-    if words.peek().is_none() {
-        return false;
-    }
-    let all: Vec<&str> = words.collect();
     // A lone "S", "M" or "L" could be anything; the two-letter codes cannot.
-    let strong = all.iter().any(|w| w.len() >= 2);
-    strong && all.iter().all(|w| FONT_SIZES.contains(w))
+    let mut strong = false;
+    for w in line.split_whitespace() {
+        if !FONT_SIZES.contains(&w) {
+            return false;
+        }
+        strong |= w.len() >= 2;
+    }
+    strong
 }
 
 /// "Avec AFP", "avec Reuters", "(AFP)", "Source : AFP et Reuters", "© AFP 2016".

@@ -3,8 +3,9 @@
 //! the words of wire convention that every desk writes whatever the story
 //! (attribution verbs, agency names, weekdays, titles).
 
-use std::collections::HashSet;
 use std::sync::OnceLock;
+
+use rustc_hash::FxHashSet as HashSet;
 
 use super::Lang;
 

@@ -52,10 +52,10 @@ const MIN_WORDS: usize = 3;
 /// Bytes of the text read for detection.
 const SAMPLE_BYTES: usize = 4096;
 
-/// Function-word evidence needed to settle a language without whatlang,
-/// and the lead it needs over the runner-up.
-const MIN_EVIDENCE: f32 = 3.0;
-const MIN_LEAD: f32 = 2.0;
+/// Function words of the leading language needed to settle it without
+/// whatlang, and the lead its (shared) score needs over the runner-up.
+const MIN_EVIDENCE: u32 = 3;
+const MIN_LEAD: f32 = 1.5;
 
 /// Evidence at which reading stops early: the lead cannot be overturned by
 /// what a dispatch's opening usually holds.
@@ -88,10 +88,10 @@ fn profiles() -> &'static FxHashMap<&'static str, u32> {
 /// Detects French or English; [`Lang::Und`] when unsure.
 ///
 /// The function words of the opening settle most texts: each word counts
-/// for the languages whose function word it is (shared equally), and the
-/// language with a clear lead wins; French and English are answered, any
-/// other leader is "und". Texts with too few function words (briefs,
-/// headlines, other scripts) go to whatlang's trigram detector.
+/// for the languages whose function word it is (shared equally), and
+/// French or English with a clear lead wins. Other texts (few function
+/// words, another language leading, other scripts) go to whatlang's
+/// trigram detector, which answers "und" for a language not ours.
 pub fn detect(text: &str) -> Lang {
     let sample = prefix(text, SAMPLE_BYTES);
     let words = sample
@@ -108,11 +108,12 @@ pub fn detect(text: &str) -> Lang {
     }
 }
 
-/// The language the function words of `sample` clearly point to, or
-/// `None` when they are too few or too evenly shared.
+/// French or English when the function words of `sample` clearly point to
+/// it; `None` when they are too few, too evenly shared or point elsewhere.
 fn function_word_vote(sample: &str) -> Option<Lang> {
     let map = profiles();
     let mut score = [0f32; PROFILE_LANGS.len()];
+    let mut hits = [0u32; PROFILE_LANGS.len()];
     let mut word = String::with_capacity(32);
     let mut read = 0;
     let mut counted = 0usize;
@@ -134,7 +135,9 @@ fn function_word_vote(sample: &str) -> Option<Lang> {
         let share = 1.0 / mask.count_ones() as f32;
         let mut m = mask;
         while m != 0 {
-            score[m.trailing_zeros() as usize] += share;
+            let k = m.trailing_zeros() as usize;
+            score[k] += share;
+            hits[k] += 1;
             m &= m - 1;
         }
         counted += 1;
@@ -143,12 +146,17 @@ fn function_word_vote(sample: &str) -> Option<Lang> {
         }
     }
     crate::work::add(read.min(sample.len()));
-    let (best, s) = settled(&score)?;
-    (s >= MIN_EVIDENCE).then_some(match best {
-        0 => Lang::Fr,
-        1 => Lang::En,
-        _ => Lang::Und,
-    })
+    let (best, _) = settled(&score)?;
+    if hits[best] < MIN_EVIDENCE {
+        return None;
+    }
+    // Another language in the lead is left to whatlang: French text rich
+    // in words shared with Romance languages can lead with one of them.
+    match best {
+        0 => Some(Lang::Fr),
+        1 => Some(Lang::En),
+        _ => None,
+    }
 }
 
 /// The leading language and its score, when it leads the runner-up by
@@ -265,6 +273,13 @@ mod tests {
         ] {
             assert_eq!(detect(other), Lang::Und, "{other}");
         }
+    }
+
+    #[test]
+    fn function_words_settle_a_french_brief_without_whatlang() {
+        let brief =
+            "La Banque centrale européenne relève ses taux d'un quart de point face à l'inflation.";
+        assert_eq!(function_word_vote(brief), Some(Lang::Fr));
     }
 
     #[test]
