@@ -141,7 +141,7 @@ fn function_word_vote(sample: &str) -> Option<Lang> {
             m &= m - 1;
         }
         counted += 1;
-        if counted % 8 == 0 && settled(&score).is_some_and(|(_, s)| s >= ENOUGH_EVIDENCE) {
+        if counted.is_multiple_of(8) && settled(&score).is_some_and(|(_, s)| s >= ENOUGH_EVIDENCE) {
             break;
         }
     }
