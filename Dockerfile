@@ -25,10 +25,14 @@ FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=builder /dispatch-tagger /usr/local/bin/dispatch-tagger
 # distroless "nonroot" is uid/gid 65532; numeric so Kubernetes runAsNonRoot can check it.
 USER 65532:65532
+# The HEALTHCHECK takes its address from the environment: with TLS, set
+# DISPATCH_HEALTHCHECK_ADDR=https://127.0.0.1:50051 and
+# DISPATCH_HEALTHCHECK_TLS_CA (and _TLS_CERT/_TLS_KEY for mutual TLS).
 ENV DISPATCH_LISTEN=0.0.0.0:50051 \
-    DISPATCH_LOG_FORMAT=json
+    DISPATCH_LOG_FORMAT=json \
+    DISPATCH_HEALTHCHECK_ADDR=http://127.0.0.1:50051
 EXPOSE 50051
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
-    CMD ["/usr/local/bin/dispatch-tagger", "healthcheck", "--addr", "http://127.0.0.1:50051"]
+    CMD ["/usr/local/bin/dispatch-tagger", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/dispatch-tagger"]
 CMD ["serve"]

@@ -85,6 +85,10 @@ struct Args {
     /// Run health, classify and stream in turn and print the ratios.
     #[arg(long)]
     compare: bool,
+    /// Local address to connect from (e.g. 127.0.0.2, to be a second client
+    /// address beside other runs); any when unset.
+    #[arg(long)]
+    from: Option<std::net::IpAddr>,
     /// Label printed at the start of each line (e.g. "ours", "python").
     #[arg(long, default_value = "")]
     label: String,
@@ -322,6 +326,7 @@ async fn run(args: &Args, mode: Mode, payload: Arc<Payload>) -> anyhow::Result<R
         let channel = Endpoint::from_shared(args.addr.clone())?
             .connect_timeout(Duration::from_secs(5))
             .tcp_nodelay(true)
+            .local_address(args.from)
             .connect()
             .await
             .with_context(|| format!("connect to {}", args.addr))?;

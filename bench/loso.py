@@ -10,7 +10,9 @@ as that source's dev split), in one run on this machine:
      the per-source settings under [topics] (positive_only, desk
      adapt_scales, ...; a corpus name such as "masakhanews" goes only when
      no split of that corpus is left); [regions], [holdout] and [licences]
-     stay as they are. `dispatch-tagger train` on it, then
+     stay as they are. `dispatch-tagger train --no-refit` on it (the
+     recipe's refit on train + dev skipped, so ours learns from the other
+     sources' training splits only, as scikit-learn does below), then
      `dispatch-tagger eval --json` on the held-out source's dev split cut to
      the topics it shares with the others (records whose single gold topic
      is among the labels the other sources' training splits have; a temp
@@ -22,17 +24,19 @@ as that source's dev split), in one run on this machine:
      its topic-labelled records are plain economy examples), C from
      peer_sklearn's grid picked on the mean macro-F1 of the other sources'
      dev splits (positive-only sources left out of that mean) with the
-     model fitted on their train splits, then refitted on train + dev at
-     that C; scored on the same records.
+     model fitted on their train splits (--peer-c C: that C, no grid);
+     scored on the same records. Both sides use the other sources' dev
+     splits for choices only and fit on their training splits.
 
 Both report macro-F1 (over the labels in the held-out gold), top-1 accuracy
 and ECE (top-1 probability against correctness, 10 equal-width bins, the
 formula of `dispatch-tagger eval`).
 
 Then, once per run, the acceptance line of the training cost: our whole
-`train` on the recipe against scikit-learn uni+bigram TF-IDF + LR on the
-combined training data of all the recipe's topic sources
-(bench/peer_sklearn.py's combined peer: its vectorizer, C grid and rule,
+`train` on the recipe as shipped (with its refit on train + dev) against
+scikit-learn uni+bigram TF-IDF + LR on the combined training data of all
+the recipe's topic sources (bench/peer_sklearn.py's combined peer: its
+vectorizer, C grid and rule,
 fit = vectorize + fit at the chosen C, as bench/side_by_side.py reports it),
 each in its own process under /usr/bin/time -v: wall and CPU seconds, peak
 RSS. Targets: our train wall <= 0.5 x scikit-learn's, our peak < 1.5 GB.
@@ -45,7 +49,7 @@ topic labels) still shape the vocabulary.
     pip install -r bench/requirements-peers.txt
     cargo build --release
     python3 bench/loso.py [--recipe recipes/default.toml] [--data ../shared/data] \\
-        [--binary target/release/dispatch-tagger] [--sources a,b] [--quick] \\
+        [--binary BIN] [--sources a,b] [--quick] \\
         [--peer-c C] [--no-cost] [--json OUT] [--keep DIR]
 
 --quick (CI smoke) narrows the topic sources to the three with the smallest
@@ -54,12 +58,11 @@ holds out each of the two smallest in turn and skips the training-cost
 line: a check that the pipeline runs, not the figures of a full run.
 
 The full run trains the model once per source plus once for the cost line
-and fits scikit-learn 4 times per source plus 3 times for the cost line
-(its peak RSS is the whole process, C grid included): 25 minutes (1,523 s)
-on 2 cores shared with another build (load average 4-6) with recipe
-0.9.0's five sources, 9 of them for the cost line; --quick about 2
-minutes. More or larger sources take longer; --peer-c C fits scikit-learn
-once per source instead of 4 times, --no-cost drops the cost line.
+and fits scikit-learn 3 times per source (the C grid) plus 3 times for the
+cost line (its peak RSS is the whole process, C grid included); --peer-c C
+fits scikit-learn once per source, --no-cost drops the cost line. Recipe
+1.0.0's nine sources took 32 minutes with --peer-c 100 --no-cost on 2
+shared cores; --quick about 2 minutes.
 """
 
 import argparse
@@ -80,7 +83,7 @@ from sklearn.linear_model import LogisticRegression
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peer_sklearn as peer  # noqa: E402
-from side_by_side import timed  # noqa: E402
+from side_by_side import default_binary, timed  # noqa: E402
 
 SUFFIXES = ("-train", "-dev", "-vocabulary")
 VOCABULARY = "-vocabulary"  # read from the IPTC table, not a corpus file; never held out
@@ -295,29 +298,24 @@ def loso_vectorizer(ngram_max):
 
 
 def peer_loso(train, devs, test, c_fixed, ngram_max):
-    """scikit-learn on the other sources: C picked on their dev splits
-    (fitted on train), refitted on train + dev; scored on `test`."""
+    """scikit-learn on the other sources' training splits, C picked on
+    their dev splits (or c_fixed); scored on `test`."""
     t0 = time.perf_counter()
-    tx, ty = [peer.text_of(r) for r in train], [r["topics"][0] for r in train]
+    vec = loso_vectorizer(ngram_max)
+    x = vec.fit_transform([peer.text_of(r) for r in train])
+    ty = [r["topics"][0] for r in train]
+    grid, fits = {}, {}
     if c_fixed is None and devs:
-        vec = loso_vectorizer(ngram_max)
-        xtr = vec.fit_transform(tx)
         xdevs = [(vec.transform([peer.text_of(r) for r in d]), [r["topics"][0] for r in d])
                  for d in devs.values()]
-        best, grid = None, {}
         for c in peer.C_GRID:
-            clf = LogisticRegression(C=c, max_iter=1000).fit(xtr, ty)
-            m = float(np.mean([peer.score(y, clf.predict(x))["macro_f1"] for x, y in xdevs]))
-            grid[c] = m
-            if best is None or m > grid[best]:
-                best = c
-        c = best
+            fits[c] = LogisticRegression(C=c, max_iter=1000).fit(x, ty)
+            grid[c] = float(np.mean([peer.score(y, fits[c].predict(xd))["macro_f1"] for xd, y in xdevs]))
+        c = max(peer.C_GRID, key=lambda k: grid[k])  # first of equals, as the grid is ordered
     else:
-        c, grid = (c_fixed if c_fixed is not None else 10.0), {}
-    all_recs = train + [r for d in devs.values() for r in d]
-    vec = loso_vectorizer(ngram_max)
-    x = vec.fit_transform([peer.text_of(r) for r in all_recs])
-    clf = LogisticRegression(C=c, max_iter=1000).fit(x, [r["topics"][0] for r in all_recs])
+        c = c_fixed if c_fixed is not None else 10.0
+        fits[c] = LogisticRegression(C=c, max_iter=1000).fit(x, ty)
+    clf = fits[c]
     p = clf.predict_proba(vec.transform([peer.text_of(r) for r in test]))
     top = p.argmax(axis=1)
     pred = clf.classes_[top]
@@ -325,7 +323,7 @@ def peer_loso(train, devs, test, c_fixed, ngram_max):
     s = peer.score(gold, list(pred))
     s["ece"] = ece(p[np.arange(len(test)), top], pred == np.array(gold))
     s.update({"C": c, "c_grid_dev_macro_f1": {str(k): v for k, v in grid.items()},
-              "train_docs": len(all_recs), "features": int(x.shape[1]),
+              "train_docs": len(train), "features": int(x.shape[1]),
               "seconds": time.perf_counter() - t0})
     return s
 
@@ -362,8 +360,9 @@ def main():
     ap.add_argument("--recipe", default="recipes/default.toml",
                     help="recipe whose [topics] train/dev lists give the sources (default: %(default)s)")
     ap.add_argument("--data", default="../shared/data", help="shared data folder (default: %(default)s)")
-    ap.add_argument("--binary", default="target/release/dispatch-tagger",
-                    help="dispatch-tagger binary (default: %(default)s)")
+    ap.add_argument("--binary", "--bin", default=default_binary(),
+                    help="dispatch-tagger binary (default: $DISPATCH_TAGGER_BIN, else "
+                         "$CARGO_TARGET_DIR/release/dispatch-tagger, else %(default)s)")
     ap.add_argument("--sources", help="comma-separated sources to hold out (default: every topic source)")
     ap.add_argument("--quick", action="store_true",
                     help="CI smoke: only the three smallest sources, two held out, no cost line")
@@ -445,7 +444,7 @@ def main():
         cpu = []
         with open(work / f"without-{src}.log", "w") as log:
             _, wall, rss = timed([binary, "train", "--recipe", recipe_path, "--out", model,
-                                  "--data", args.data], cpu, stderr=log)
+                                  "--data", args.data, "--no-refit"], cpu, stderr=log)
             out, _, _ = timed([binary, "eval", "--model", model, "--json", "--data", split_path], stderr=log)
         t = json.loads(out)["splits"][0]["topics"]
         if t["records"] != len(test):

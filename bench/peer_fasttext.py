@@ -2,7 +2,9 @@
 """fastText supervised peer (25 epochs, word bigrams), one model per corpus.
 
 Trains on each corpus's train split (topic-labelled records, top-1 topic
-as the label), lr tuned on dev from a small grid (as scikit-learn's C is),
+as the label; every corpus of the recipe's [topics] with a train and a dev
+split, positive-only sources such as Reuters left out as in
+bench/peer_sklearn.py), lr tuned on dev from a small grid (as scikit-learn's C is),
 and prints dev top-1 accuracy and macro-F1 (over the labels present in the
 dev gold), fit seconds, model size, single-document latency and batch
 throughput per corpus.
@@ -16,7 +18,8 @@ with several threads each starts at another offset, hence figures that
 moved with the thread count).
 
     pip install -r bench/requirements-peers.txt   # fasttext-wheel
-    python3 bench/peer_fasttext.py [--data ../shared/data] [--json out.json] [--quick]
+    python3 bench/peer_fasttext.py [--data ../shared/data] [--recipe recipes/default.toml] \
+        [--json out.json] [--quick]
 """
 
 import argparse
@@ -29,11 +32,14 @@ import statistics
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 import fasttext
 
-CORPORA = ["bbc-en", "masakhanews-fr", "masakhanews-en", "orangesum-fr"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peer_sklearn import recipe_corpora  # noqa: E402
+
 LR_GRID = [0.5, 1.0]
 SEED = 20261129
 TOKEN = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]", re.UNICODE)
@@ -86,13 +92,16 @@ def speed(model, dev):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="../shared/data")
+    ap.add_argument("--recipe", default="recipes/default.toml")
+    ap.add_argument("--lr-grid", default=",".join(map(str, LR_GRID)), help="learning rates tried (default: %(default)s)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--quick", action="store_true", help="bbc-en only, lr 0.5 only")
     args = ap.parse_args()
     corpora = Path(args.data) / "corpora"
     out = {}
     work = Path(tempfile.mkdtemp(prefix="peer-fasttext-"))
-    for c in CORPORA[:1] if args.quick else CORPORA:
+    corpora_list = recipe_corpora(tomllib.loads(Path(args.recipe).read_text()))[0]
+    for c in corpora_list[:1] if args.quick else corpora_list:
         train = [r for r in read(corpora / f"{c}-train.jsonl.gz")
                  if "topics" in r["labelled"] and r["topics"]]
         dev = [r for r in read(corpora / f"{c}-dev.jsonl.gz")
@@ -104,7 +113,7 @@ def main():
         gold = [r["topics"][0] for r in dev]
         dev_lines = [line_of(r) for r in dev]
         best = None
-        for lr in [0.5] if args.quick else LR_GRID:
+        for lr in [0.5] if args.quick else [float(x) for x in args.lr_grid.split(",")]:
             t0, c0 = time.perf_counter(), time.process_time()
             model = fasttext.train_supervised(str(path), epoch=25, wordNgrams=2, lr=lr, thread=1,
                                               seed=SEED, verbose=0)

@@ -10,6 +10,9 @@
 #
 # Env: CONCURRENCY (16), CONNECTIONS (4), DATA (masakhanews-fr-dev: French
 # and English scraped pages are in the payload mix with bbc-en-dev), SHARED.
+# HOSTILE=1 adds a hostile client from 127.0.0.2 for the whole run: 64
+# Summarize calls of 1 MiB in flight at once (refusals and deadlines are
+# its own; the pass rule counts Classify, the normal clients' calls).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
@@ -17,13 +20,13 @@ conc=${CONCURRENCY:-16}
 conns=${CONNECTIONS:-4}
 shared=${SHARED:-../shared}
 data=${DATA:-$shared/data/corpora/masakhanews-fr-dev.jsonl.gz}
-bin=target/release/dispatch-tagger
-loadgen=target/release/examples/loadgen
+bin=${CARGO_TARGET_DIR:-target}/release/dispatch-tagger
+loadgen=${CARGO_TARGET_DIR:-target}/release/examples/loadgen
 work=$(mktemp -d)
-server_pid="" rss_pid=""
+server_pid="" rss_pid="" hostile_pid=""
 cleanup() {
-  for p in $rss_pid $server_pid; do kill "$p" 2>/dev/null || true; done
-  for p in $rss_pid $server_pid; do wait "$p" 2>/dev/null || true; done
+  for p in $hostile_pid $rss_pid $server_pid; do kill "$p" 2>/dev/null || true; done
+  for p in $hostile_pid $rss_pid $server_pid; do wait "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -45,10 +48,30 @@ done
   done ) >"$work/rss.txt" &
 rss_pid=$!
 
+if [ "${HOSTILE:-0}" = 1 ]; then
+  python3 - "$work/worst.jsonl.gz" <<'PY'
+import gzip, json, sys
+sentence = ("Les ministres de la France, de l'Allemagne et du Mali ont rencontré à Bamako "
+            "leurs homologues de Syrie, d'Iran et de Russie pour parler d'élections. ")
+text = (sentence * (1048576 // len(sentence.encode())))
+with gzip.open(sys.argv[1], "wt") as f:
+    for i in range(64):
+        f.write(json.dumps({"id": f"w{i}", "title": "", "text": text, "lang": ""}) + "\n")
+PY
+  echo "== soak: hostile client from 127.0.0.2: 64 x 1 MiB Summarize in flight" >&2
+  "$loadgen" --addr "http://127.0.0.1:$port" --from 127.0.0.2 --label hostile --mode summarize \
+    --concurrency 64 --connections 8 --duration "$secs" --data "$work/worst.jsonl.gz" \
+    --max-records 64 --timeout 60 >"$work/hostile.txt" &
+  hostile_pid=$!
+fi
 echo "== soak: Classify ${secs}s, concurrency $conc over $conns connections, $(basename "$data")" >&2
 "$loadgen" --addr "http://127.0.0.1:$port" --label soak --mode classify \
   --concurrency "$conc" --connections "$conns" --duration "$secs" --data "$data" | tee "$work/result.txt"
 kill "$rss_pid" 2>/dev/null || true; wait "$rss_pid" 2>/dev/null || true; rss_pid=""
+if [ -n "$hostile_pid" ]; then
+  wait "$hostile_pid" || true; hostile_pid=""
+  cat "$work/hostile.txt"
+fi
 handled=$(python3 - "$mport" <<'PY'
 import sys, urllib.request
 text = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5).read().decode()

@@ -19,7 +19,7 @@
 //! Time is this thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), so waiting
 //! for a core on a busy machine is not counted. The stage split, printed
 //! before each group, is the same clock read at the stage hooks
-//! (`Tagger::classify_observed`), averaged over the case's dispatches.
+//! (`Tagger::classify_within`), averaged over the case's dispatches.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -28,6 +28,7 @@ use std::sync::Arc;
 use cpu_time::ThreadTime;
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use dispatch_tagger::cutoff::Deadline;
 use dispatch_tagger::model::Model;
 use dispatch_tagger::stage::Stage;
 use dispatch_tagger::summarize::Budget;
@@ -341,17 +342,28 @@ fn pipeline(c: &mut Criterion<ThreadCpu>) {
             let name = format!("{group_name}/{}", case.name);
             if summarize {
                 print_split(&name, &case.dispatches, |d, done| {
-                    tagger.summarize_observed(
-                        &d.title,
-                        &d.text,
-                        d.lang,
-                        Budget::sentences(3),
-                        done,
-                    );
+                    tagger
+                        .summarize_within(
+                            &d.title,
+                            &d.text,
+                            d.lang,
+                            Budget::sentences(3),
+                            &Deadline::none(),
+                            done,
+                        )
+                        .expect("no deadline");
                 });
             } else {
                 print_split(&name, &case.dispatches, |d, done| {
-                    tagger.classify_observed(&d.title, &d.text, &options(d.lang), done);
+                    tagger
+                        .classify_within(
+                            &d.title,
+                            &d.text,
+                            &options(d.lang),
+                            &Deadline::none(),
+                            done,
+                        )
+                        .expect("no deadline");
                 });
             }
         }

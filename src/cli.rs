@@ -13,6 +13,7 @@ use flate2::read::MultiGzDecoder;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ClassifyArgs, EvalArgs, HealthcheckArgs, SummarizeArgs, TrainArgs};
+use crate::cutoff::Deadline;
 use crate::grpc::{self, pb};
 use crate::model::Model;
 use crate::tagger::{Limits, Tagger};
@@ -174,7 +175,7 @@ pub fn classify(args: &ClassifyArgs) -> Result<()> {
                 min_score: args.min_score,
                 explain: args.explain,
             };
-            Ok(grpc::classify_request(request, limits)?.run(tagger))
+            grpc::classify_request(request, limits)?.run(tagger, &Deadline::none())
         },
     )
 }
@@ -195,7 +196,7 @@ pub fn summarize(args: &SummarizeArgs) -> Result<()> {
                 max_sentences: args.max_sentences,
                 max_chars: args.max_chars,
             };
-            Ok(grpc::summarize_request(request, limits)?.run(tagger))
+            grpc::summarize_request(request, limits)?.run(tagger, &Deadline::none())
         },
     )
 }

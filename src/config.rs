@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::net::ConnectionLimits;
 use crate::tagger::Limits;
 use crate::{Error, Result};
 
@@ -61,8 +62,9 @@ pub struct ServeArgs {
     /// Largest dispatch text accepted, in bytes.
     #[arg(long, env = "DISPATCH_MAX_TEXT_BYTES", default_value_t = 1 << 20)]
     pub max_text_bytes: usize,
-    /// Largest gRPC message accepted, in bytes (must exceed --max-text-bytes).
-    #[arg(long, env = "DISPATCH_MAX_MESSAGE_BYTES", default_value_t = 4 << 20)]
+    /// Largest gRPC message accepted, in bytes (must exceed --max-text-bytes;
+    /// the default leaves 64 KiB for the other fields).
+    #[arg(long, env = "DISPATCH_MAX_MESSAGE_BYTES", default_value_t = (1 << 20) + (64 << 10))]
     pub max_message_bytes: usize,
     /// Largest maxTopics / maxRegions a request may ask for.
     #[arg(long, env = "DISPATCH_MAX_LABELS", default_value_t = 20)]
@@ -79,6 +81,32 @@ pub struct ServeArgs {
     /// Dispatches tagged or summarized at once; further calls get RESOURCE_EXHAUSTED.
     #[arg(long, env = "DISPATCH_MAX_CONCURRENT_CALLS", default_value_t = 64)]
     pub max_concurrent_calls: usize,
+    /// Of those, dispatches of more than 64 KiB of text at once; further
+    /// ones get RESOURCE_EXHAUSTED (stream requests wait).
+    #[arg(long, env = "DISPATCH_MAX_LARGE_CALLS", default_value_t = 4)]
+    pub max_large_calls: usize,
+    /// Open gRPC connections at most; one more is refused (HTTP/2 GOAWAY
+    /// "connection limit reached").
+    #[arg(long, env = "DISPATCH_MAX_CONNECTIONS", default_value_t = 256)]
+    pub max_connections: usize,
+    /// Open gRPC connections from one client IP address at most.
+    #[arg(long, env = "DISPATCH_MAX_CONNECTIONS_PER_IP", default_value_t = 64)]
+    pub max_connections_per_ip: usize,
+    /// Calls open at once on one connection (HTTP/2 max concurrent streams).
+    #[arg(
+        long,
+        env = "DISPATCH_MAX_STREAMS_PER_CONNECTION",
+        default_value_t = 32
+    )]
+    pub max_streams_per_connection: u32,
+    /// Seconds a new connection has to start its first call before it is
+    /// closed (one that sends nothing, or stalls in its TLS handshake).
+    #[arg(long, env = "DISPATCH_FIRST_CALL_TIMEOUT", default_value_t = 30)]
+    pub first_call_timeout: u64,
+    /// SHA-256 (64 hex digits) the model file must have, at start and on
+    /// every reload; unchecked when unset.
+    #[arg(long, env = "DISPATCH_MODEL_SHA256")]
+    pub model_sha256: Option<String>,
     /// Address for Prometheus metrics (GET /metrics, plain HTTP), e.g.
     /// 0.0.0.0:9464; no metrics port when unset or empty.
     #[arg(long, env = "DISPATCH_METRICS_LISTEN")]
@@ -124,10 +152,16 @@ pub struct ServeConfig {
     pub request_timeout: Duration,
     /// Concurrent dispatches.
     pub max_concurrent_calls: usize,
+    /// Concurrent dispatches over 64 KiB.
+    pub max_large_calls: usize,
     /// Metrics address, if any.
     pub metrics_listen: Option<SocketAddr>,
     /// TLS, if any.
     pub tls: Option<TlsFiles>,
+    /// Connection caps and first-call timeout of the gRPC port.
+    pub connections: ConnectionLimits,
+    /// The model file's pinned SHA-256, if any.
+    pub model_sha256: Option<[u8; 32]>,
 }
 
 impl ServeArgs {
@@ -162,6 +196,12 @@ impl ServeArgs {
                 self.max_concurrent_calls
             )));
         }
+        if !(1..=self.max_concurrent_calls).contains(&self.max_large_calls) {
+            return Err(Error::invalid(format!(
+                "--max-large-calls {} must be in 1..=--max-concurrent-calls ({})",
+                self.max_large_calls, self.max_concurrent_calls
+            )));
+        }
         let metrics_listen = match self.metrics_listen.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(addr) => Some(addr.parse::<SocketAddr>().map_err(|_| {
@@ -188,6 +228,18 @@ impl ServeArgs {
             (Some(_), None) => return Err(Error::invalid("--tls-cert needs --tls-key")),
             (None, Some(_)) => return Err(Error::invalid("--tls-key needs --tls-cert")),
         };
+        let connections = self.connection_limits()?;
+        let model_sha256 = match self.model_sha256.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(hex) => Some(parse_sha256(hex).ok_or_else(|| {
+                Error::invalid("--model-sha256 must be 64 hex digits (sha256sum of the model file)")
+            })?),
+        };
+        if model_sha256.is_some() && self.model.is_none() {
+            return Err(Error::invalid(
+                "--model-sha256 needs --model (the embedded model is part of the binary)",
+            ));
+        }
         if self.request_timeout == 0 {
             return Err(Error::invalid(
                 "--request-timeout must be at least 1 second",
@@ -206,10 +258,51 @@ impl ServeArgs {
             grace_period: Duration::from_secs(self.grace_period),
             request_timeout: Duration::from_secs(self.request_timeout),
             max_concurrent_calls: self.max_concurrent_calls,
+            max_large_calls: self.max_large_calls,
             metrics_listen,
             tls,
+            connections,
+            model_sha256,
         })
     }
+
+    fn connection_limits(&self) -> Result<ConnectionLimits> {
+        for (flag, v) in [
+            ("--max-connections", self.max_connections),
+            ("--max-connections-per-ip", self.max_connections_per_ip),
+            (
+                "--max-streams-per-connection",
+                self.max_streams_per_connection as usize,
+            ),
+        ] {
+            if !(1..=100_000).contains(&v) {
+                return Err(Error::invalid(format!("{flag} {v} must be in 1..=100000")));
+            }
+        }
+        if self.first_call_timeout == 0 {
+            return Err(Error::invalid(
+                "--first-call-timeout must be at least 1 second",
+            ));
+        }
+        Ok(ConnectionLimits {
+            max_connections: self.max_connections,
+            max_per_ip: self.max_connections_per_ip,
+            first_call_timeout: Duration::from_secs(self.first_call_timeout),
+            max_streams: self.max_streams_per_connection,
+        })
+    }
+}
+
+/// 64 hex digits as 32 bytes.
+fn parse_sha256(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
 }
 
 /// Flags of `healthcheck`.
@@ -378,6 +471,28 @@ mod tests {
             .validate()
             .unwrap();
         assert_eq!(cfg.tls.unwrap().key, PathBuf::from("k.pem"));
+    }
+
+    #[test]
+    fn connection_flags_and_model_pin() {
+        let cfg = serve(&[]).validate().unwrap();
+        assert_eq!(cfg.connections, ConnectionLimits::default());
+        assert_eq!(cfg.model_sha256, None);
+        let err = serve(&["--max-connections", "0"]).validate().unwrap_err();
+        assert!(err.to_string().contains("--max-connections"), "{err}");
+        let pin = "ab".repeat(32);
+        let cfg = serve(&["--model", "m.dtm", "--model-sha256", &pin])
+            .validate()
+            .unwrap();
+        assert_eq!(cfg.model_sha256, Some([0xab; 32]));
+        for bad in ["abc", &"zz".repeat(32)] {
+            let err = serve(&["--model", "m.dtm", "--model-sha256", bad])
+                .validate()
+                .unwrap_err();
+            assert!(err.to_string().contains("64 hex digits"), "{err}");
+        }
+        let err = serve(&["--model-sha256", &pin]).validate().unwrap_err();
+        assert!(err.to_string().contains("needs --model"), "{err}");
     }
 
     #[test]

@@ -46,6 +46,10 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The call ran past its deadline or its caller went away; its work
+    /// stopped between two stages.
+    #[error("the call ran past its deadline")]
+    DeadlineExceeded,
     /// A fault inside the service (a worker died); details are logged.
     #[error("internal error: {0}")]
     Internal(String),

@@ -33,10 +33,19 @@
 //! - [`grpc`]: generated code with its proto3 JSON mapping, the request
 //!   path the CLI shares, the service implementation and the one
 //!   error-to-status table.
+//! - [`cutoff`]: where a call's work is cut off: a deadline checked
+//!   between pipeline stages.
+//! - `admission`: calls admitted (or refused) before their body is read;
+//!   health follows whether a dispatch slot is free.
+//! - [`net`]: the gRPC port's connections: caps, refusal, first-call timeout.
+//! - `health`: the gRPC health service (tonic-health's, with the
+//!   protocol's Watch of an unknown service).
 //! - [`server`]: `run(listener, shutdown, state)` with health, reflection,
 //!   limits and the call-log and metrics layers; model reload on SIGHUP.
 //! - `observe`: the one place that finds how a gRPC call ended (its final
 //!   status code and latency), for the layers below.
+//! - `deadline`: client deadlines on every call, unary or stream
+//!   (DEADLINE_EXCEEDED), a layer.
 //! - `logging`: one log line per call (method, code, latency), a layer.
 //! - `metrics`: Prometheus metrics (a layer) and their HTTP port.
 //! - [`tls`]: server and client TLS from PEM files (rustls).
@@ -44,15 +53,20 @@
 //! - [`cli`]: the offline subcommands (train, eval, classify, summarize);
 //!   classify and summarize print the gRPC response messages as JSON.
 
+mod admission;
 pub mod cli;
 pub mod config;
+pub mod cutoff;
+mod deadline;
 pub mod error;
 mod geo;
 pub mod grpc;
+mod health;
 pub mod live;
 mod logging;
 mod metrics;
 pub mod model;
+pub mod net;
 mod observe;
 mod prepare;
 pub mod server;

@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 
+use crate::Result;
 use crate::model::Model;
 use crate::tagger::Tagger;
-use crate::{Error, Result};
 
 /// Names one model file: its version string and the CRC32 of its bytes, so
 /// two files with the same version still tell apart.
@@ -53,6 +53,8 @@ pub struct Reloaded {
 #[derive(Debug)]
 pub struct LiveTagger {
     current: ArcSwap<Tagger>,
+    /// SHA-256 a reloaded file must have.
+    pin: Option<[u8; 32]>,
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
 }
@@ -62,9 +64,15 @@ impl LiveTagger {
     pub fn new(model: Model) -> LiveTagger {
         LiveTagger {
             current: ArcSwap::from_pointee(Tagger::new(Arc::new(model))),
+            pin: None,
             reloads_ok: AtomicU64::new(0),
             reloads_failed: AtomicU64::new(0),
         }
+    }
+
+    /// Reloads accept only a file with this SHA-256 (`--model-sha256`).
+    pub fn pinned(self, pin: Option<[u8; 32]>) -> LiveTagger {
+        LiveTagger { pin, ..self }
     }
 
     /// The tagger to use for one call; hold it for the whole call so the
@@ -73,22 +81,19 @@ impl LiveTagger {
         self.current.load_full()
     }
 
-    /// Reads `path`, checks it as [`Model::load`] does (magic, format
-    /// version, checksum, structure) and as [`Model::check_servable`] does
-    /// (labels, text-pipeline fingerprint), then swaps it in. On any error
-    /// the served model stays as it was. Blocking: reads and decodes a file.
+    /// Reads `path` and checks it as the start does
+    /// ([`Model::load_servable`]: size, pinned SHA-256, magic, format
+    /// version, checksum, structure, labels, text-pipeline fingerprint),
+    /// then swaps it in. On any error the served model stays as it was.
+    /// Blocking: reads and decodes a file.
     pub fn reload_from(&self, path: &Path) -> Result<Reloaded> {
-        let outcome = Model::load(path).and_then(|model| {
-            model.check_servable().map_err(|reason| Error::Model {
-                path: path.to_path_buf(),
-                reason,
-            })?;
+        let outcome = Model::load_servable(path, self.pin.as_ref()).map(|model| {
             let new = ModelId::of(&model);
             let old = self.current.swap(Arc::new(Tagger::new(Arc::new(model))));
-            Ok(Reloaded {
+            Reloaded {
                 old: ModelId::of(old.model()),
                 new,
-            })
+            }
         });
         let counter = match outcome {
             Ok(_) => &self.reloads_ok,
@@ -135,5 +140,26 @@ mod tests {
             ModelId::of(held.model()).version
         );
         assert_eq!(live.reloads(), (1, 1));
+    }
+
+    #[test]
+    fn reload_refuses_a_model_without_labels_and_a_file_off_its_pin() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.dtm");
+        let base = Model::embedded().unwrap();
+
+        Model::default().save(&path).unwrap();
+        let live = LiveTagger::new(base.clone());
+        let err = live.reload_from(&path).unwrap_err().to_string();
+        assert!(err.contains("no topic or no region labels"), "{err}");
+
+        base.clone().with_version("next").save(&path).unwrap();
+        let live = LiveTagger::new(base.clone()).pinned(Some([0; 32]));
+        let err = live.reload_from(&path).unwrap_err().to_string();
+        assert!(err.contains("is not the pinned"), "{err}");
+        use sha2::Digest;
+        let pin: [u8; 32] = sha2::Sha256::digest(std::fs::read(&path).unwrap()).into();
+        let live = LiveTagger::new(base).pinned(Some(pin));
+        assert_eq!(live.reload_from(&path).unwrap().new.version, "next");
     }
 }

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 use dispatch_tagger::config::{Cli, Command, ServeArgs};
 use dispatch_tagger::live::{LiveTagger, ModelId};
+use dispatch_tagger::model::Model;
 use dispatch_tagger::server::{self, Listeners, ServerState};
 use dispatch_tagger::tls::ServerTls;
 use dispatch_tagger::{cli, telemetry};
@@ -70,6 +71,11 @@ fn runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn serve(args: &ServeArgs) -> anyhow::Result<()> {
+    let rt = runtime(std::thread::available_parallelism().map_or(2, usize::from))?;
+    // First of all: a SIGHUP from now on reloads (once serving) instead of
+    // ending the process.
+    let hangups = rt.block_on(async { server::Hangups::install() });
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting");
     let config = args.validate()?;
     // TLS files first: a typo there should not wait for the model to load.
     let tls = match &config.tls {
@@ -77,22 +83,34 @@ fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let started = std::time::Instant::now();
-    let model = cli::load_model(config.model.as_deref())?;
+    // The checks a reload applies (size, pinned SHA-256, structure,
+    // labels, text pipeline), so start never serves what reload refuses.
+    let model = match config.model.as_deref() {
+        Some(path) => Model::load_servable(path, config.model_sha256.as_ref())?,
+        None => {
+            let model = Model::embedded()?;
+            model
+                .check_servable()
+                .map_err(|reason| anyhow::anyhow!("embedded model: {reason}"))?;
+            model
+        }
+    };
     tracing::info!(
         model = %ModelId::of(&model),
         load_ms = started.elapsed().as_millis() as u64,
         "model loaded"
     );
     let state = ServerState {
-        tagger: Arc::new(LiveTagger::new(model)),
+        tagger: Arc::new(LiveTagger::new(model).pinned(config.model_sha256)),
         limits: config.limits,
         max_message_bytes: config.max_message_bytes,
         grace_period: config.grace_period,
         request_timeout: config.request_timeout,
         max_concurrent_calls: config.max_concurrent_calls,
+        max_large_calls: config.max_large_calls,
         tls,
+        connections: config.connections,
     };
-    let rt = runtime(std::thread::available_parallelism().map_or(2, usize::from))?;
     rt.block_on(async {
         let grpc = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -106,6 +124,7 @@ fn serve(args: &ServeArgs) -> anyhow::Result<()> {
             None => None,
         };
         let reloads = tokio::spawn(server::reload_on_hangup(
+            hangups,
             Arc::clone(&state.tagger),
             config.model.clone(),
         ));

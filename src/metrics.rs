@@ -257,10 +257,22 @@ impl Observer for Arc<Metrics> {
     }
 }
 
+/// Scrape connections open at once at most; more wait in the listen
+/// backlog, so idle scrapers cannot take descriptors from the gRPC port.
+const MAX_SCRAPE_CONNECTIONS: usize = 16;
+
+/// How long one scrape connection may stay open, idle or not; scrapers
+/// reconnect.
+const SCRAPE_CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
+
 /// Serves `GET /metrics` on `listener` over plain HTTP/1.1 until the task
 /// is dropped.
 pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
+    let open = Arc::new(tokio::sync::Semaphore::new(MAX_SCRAPE_CONNECTIONS));
     loop {
+        let Ok(slot) = Arc::clone(&open).acquire_owned().await else {
+            return;
+        };
         let (stream, _) = match listener.accept().await {
             Ok(conn) => conn,
             Err(e) => {
@@ -272,6 +284,7 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
         };
         let metrics = Arc::clone(&metrics);
         tokio::spawn(async move {
+            let _slot = slot;
             let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
                 let metrics = Arc::clone(&metrics);
                 async move { Ok::<_, Infallible>(answer(&req, &metrics)) }
@@ -282,7 +295,8 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
             http.http1()
                 .timer(TokioTimer::new())
                 .header_read_timeout(Duration::from_secs(10));
-            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+            let conn = http.serve_connection(TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(SCRAPE_CONNECTION_LIFETIME, conn).await;
         });
     }
 }

@@ -206,7 +206,7 @@ fn grpc_status(headers: &http::HeaderMap) -> Option<Code> {
 }
 
 /// The client's deadline from a `grpc-timeout` header ("100m", "5S", ...).
-fn grpc_timeout(headers: &http::HeaderMap) -> Option<Duration> {
+pub(crate) fn grpc_timeout(headers: &http::HeaderMap) -> Option<Duration> {
     let v = headers.get("grpc-timeout")?.to_str().ok()?;
     let (digits, unit) = v.split_at(v.len().checked_sub(1)?);
     let n: u64 = digits.parse().ok()?;

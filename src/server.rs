@@ -12,19 +12,40 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+use tonic::codec::CompressionEncoding;
 use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::pb::health_server::{Health, HealthServer};
 use tonic_health::server::HealthReporter;
 
+use crate::deadline::DeadlineLayer;
 use crate::grpc::pb::dispatch_tagger_service_server::DispatchTaggerServiceServer;
-use crate::grpc::{DispatchService, SERVICE_NAME, StreamCloser, pb};
+use crate::grpc::{DispatchService, SERVICE_NAME, StatusLayer, StreamCloser, pb};
 use crate::live::LiveTagger;
 use crate::logging::{CallLog, LogLayer};
 use crate::metrics::{Metrics, MetricsLayer};
+use crate::net::{ActivityLayer, ConnectionLimits};
 use crate::tagger::Limits;
 use crate::tls::ServerTls;
+
+/// HTTP/2 receive window of each stream: how much a client may send ahead of
+/// what the service has read.
+const STREAM_WINDOW: u32 = 64 * 1024;
+
+/// HTTP/2 receive window of a connection. h2 closes a connection
+/// (GOAWAY ENHANCE_YOUR_CALM "too_many_data_frames") when the small DATA
+/// frames it holds unread cost more than half this window, at up to 256
+/// bytes of bookkeeping per frame. A client sending one small message per
+/// frame fills a stream's window while the service is busy, so the
+/// connection window is 256 stream windows: full stream windows of the
+/// smallest frames (8 bytes) stay within budget on up to four streams of a
+/// connection at once, and of one-line dispatches (~70 bytes) on about
+/// fifty. Data held unread stays bounded by the stream windows.
+const CONNECTION_WINDOW: u32 = 256 * STREAM_WINDOW;
+
+/// Compression accepted on requests and offered on answers.
+const COMPRESSION: [CompressionEncoding; 2] =
+    [CompressionEncoding::Gzip, CompressionEncoding::Deflate];
 
 /// Errors that stop the server.
 #[derive(Debug, thiserror::Error)]
@@ -53,9 +74,22 @@ pub struct ServerState {
     /// Dispatches tagged or summarized at once; further unary calls get
     /// RESOURCE_EXHAUSTED.
     pub max_concurrent_calls: usize,
+    /// Of those, dispatches of more than 64 KiB of text at once.
+    pub max_large_calls: usize,
     /// TLS on the gRPC port; plaintext when `None`.
     pub tls: Option<ServerTls>,
+    /// Open connections, streams per connection, first-call timeout.
+    pub connections: ConnectionLimits,
 }
+
+/// How long no dispatch slot must have been free before dispatch.v1
+/// reports NOT_SERVING (readiness); a burst that fills the slots briefly
+/// does not take the pod out of rotation.
+const SATURATED_FOR: Duration = Duration::from_secs(2);
+
+/// Largest request message of health and reflection (their requests are a
+/// service or file name).
+const AUX_MESSAGE_BYTES: usize = 16 * 1024;
 
 /// How long ended streams get to send their final status after the grace
 /// period, before their connections are dropped.
@@ -105,7 +139,8 @@ pub async fn run_with(
         grpc: listener,
         metrics: metrics_listener,
     } = listeners;
-    let (health, health_service) = tonic_health::server::health_reporter();
+    let health = HealthReporter::new();
+    let health_service = crate::health::server(&health);
     // The model is loaded (state holds it): both names report SERVING.
     report(&health, ServingStatus::Serving).await;
 
@@ -114,10 +149,25 @@ pub async fn run_with(
     let dispatch = DispatchService::new(
         Arc::clone(&state.tagger),
         state.limits,
-        state.max_concurrent_calls,
+        (state.max_concurrent_calls, state.max_large_calls),
         state.request_timeout,
     );
     let end_streams = dispatch.stream_closer();
+    let saturation = AbortOnDrop(tokio::spawn(crate::admission::watch_saturation(
+        dispatch.admission(),
+        SATURATED_FOR,
+        {
+            let health = health.clone();
+            move |serving| {
+                let health = health.clone();
+                async move {
+                    health
+                        .set_service_status(SERVICE_NAME, serving_status(serving))
+                        .await
+                }
+            }
+        },
+    )));
     let local = shown(Some(&listener));
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let server = grpc_server(
@@ -145,6 +195,7 @@ pub async fn run_with(
         grace_ms = state.grace_period.as_millis() as u64,
         "shutting down"
     );
+    drop(saturation);
     report(&health, ServingStatus::NotServing).await;
     let _ = stop_tx.send(());
     drain(server, state.grace_period, &end_streams).await?;
@@ -156,6 +207,14 @@ pub async fn run_with(
 async fn report(health: &HealthReporter, status: ServingStatus) {
     health.set_service_status("", status).await;
     health.set_service_status(SERVICE_NAME, status).await;
+}
+
+fn serving_status(serving: bool) -> ServingStatus {
+    if serving {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    }
 }
 
 /// A listener's address for the log, "-" when there is none.
@@ -202,28 +261,81 @@ fn grpc_server(
             })
             .include_reflection_service(false)
     };
-    let service = DispatchTaggerServiceServer::new(dispatch)
+    let admission = dispatch.admission();
+    // Requests may come compressed with gzip or deflate (what grpcio,
+    // grpc-js and grpc-go send); answers are compressed when the client
+    // accepts it (grpc-accept-encoding), with its first choice.
+    let service = COMPRESSION
+        .iter()
+        .fold(DispatchTaggerServiceServer::new(dispatch), |s, &c| {
+            s.accept_compressed(c).send_compressed(c)
+        })
         .max_decoding_message_size(state.max_message_bytes)
         .max_encoding_message_size(state.max_message_bytes);
-    // Answers are small: without TCP_NODELAY, Nagle plus the client's
-    // delayed ACK held many replies ~40 ms (seen in bench/load.sh).
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    // Client deadlines (grpc-timeout) are enforced by tonic; the server's own
-    // limit is applied per dispatch in the service (DEADLINE_EXCEEDED).
-    let mut builder = Server::builder();
+    let health = COMPRESSION
+        .iter()
+        .fold(health, |h, &c| h.accept_compressed(c).send_compressed(c))
+        .max_decoding_message_size(AUX_MESSAGE_BYTES);
+    let incoming = crate::net::incoming(listener, state.connections, state.tls.is_none());
+    // Client deadlines (grpc-timeout) end calls in `DeadlineLayer`; the
+    // server's own limit is applied per call by the admission layer and per
+    // dispatch in the service. All answer DEADLINE_EXCEEDED.
+    let mut builder = http2_limits(Server::builder(), &state.connections)
+        .initial_stream_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW);
     if let Some(tls) = &state.tls {
         builder = builder.tls_config(tls.config())?;
     }
     Ok(builder
         .layer(LogLayer::new(CallLog))
         .layer(MetricsLayer::new(metrics))
+        // Before a byte of a body is read: see `admission`.
+        .layer(ActivityLayer)
+        .layer(admission)
+        // Innermost, so its clock starts before tonic's: see `deadline`.
+        .layer(DeadlineLayer)
+        .layer(StatusLayer)
         .add_service(health)
-        .add_service(reflection().build_v1()?)
-        .add_service(reflection().build_v1alpha()?)
+        .add_service(
+            reflection()
+                .build_v1()?
+                .max_decoding_message_size(AUX_MESSAGE_BYTES),
+        )
+        .add_service(
+            reflection()
+                .build_v1alpha()?
+                .max_decoding_message_size(AUX_MESSAGE_BYTES),
+        )
         .add_service(service)
         .serve_with_incoming_shutdown(incoming, async {
             let _ = stop.await;
         }))
+}
+
+/// How often an idle HTTP/2 connection is pinged, and how long the answer
+/// may take before the connection is dropped as dead.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Streams one connection may make the server reset (malformed frames,
+/// refused streams) before it gets GOAWAY; hyper's own default, which
+/// tonic leaves unset (no limit).
+const MAX_LOCAL_RESETS: usize = 1024;
+
+/// Request header block size at most (gRPC metadata included).
+const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
+
+/// The HTTP/2 settings that bound what one connection may hold: streams
+/// open at once, header size, server-side resets; and a keepalive ping
+/// that drops dead peers. (Flow-control windows and frame sizes are left
+/// to their own settings.)
+fn http2_limits<L>(builder: Server<L>, limits: &ConnectionLimits) -> Server<L> {
+    builder
+        .max_concurrent_streams(limits.max_streams)
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .http2_max_local_error_reset_streams(Some(MAX_LOCAL_RESETS))
+        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
 }
 
 /// Waits for a stopping `server` to drain for at most `grace`; then ends
@@ -273,33 +385,60 @@ pub async fn stop_signal() {
     }
 }
 
-/// Reloads the model from `path` on every SIGHUP, for as long as the task
-/// runs. Without a path (the embedded model) SIGHUP is logged and ignored,
-/// as its default action would end the process.
-pub async fn reload_on_hangup(tagger: Arc<LiveTagger>, path: Option<PathBuf>) {
+/// SIGHUP, caught from the moment [`Hangups::install`] returns: install it
+/// first thing, so that a SIGHUP sent while the model loads does not end
+/// the process (its default action); it is acted on once serving starts.
+#[derive(Debug)]
+pub struct Hangups {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut hangups = match signal(SignalKind::hangup()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "no SIGHUP handler; model reload unavailable");
-                return;
-            }
-        };
-        while hangups.recv().await.is_some() {
-            match &path {
-                Some(path) => reload(&tagger, path.clone()).await,
-                None => {
-                    tracing::warn!("SIGHUP ignored: serving the embedded model (no --model file)")
-                }
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Hangups {
+    /// Catches SIGHUP from now on (needs a Tokio runtime).
+    pub fn install() -> Hangups {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let signal = signal(SignalKind::hangup())
+                .inspect_err(
+                    |e| tracing::warn!(error = %e, "no SIGHUP handler; model reload unavailable"),
+                )
+                .ok();
+            Hangups { signal }
+        }
+        #[cfg(not(unix))]
+        Hangups {}
+    }
+
+    /// The next SIGHUP; never, without a handler.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        if let Some(s) = self.signal.as_mut()
+            && s.recv().await.is_some()
+        {
+            return;
+        }
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Reloads the model from `path` on every SIGHUP caught by `hangups`, for
+/// as long as the task runs. Without a path (the embedded model) SIGHUP is
+/// logged and ignored.
+pub async fn reload_on_hangup(
+    mut hangups: Hangups,
+    tagger: Arc<LiveTagger>,
+    path: Option<PathBuf>,
+) {
+    loop {
+        hangups.next().await;
+        match &path {
+            Some(path) => reload(&tagger, path.clone()).await,
+            None => {
+                tracing::warn!("SIGHUP ignored: serving the embedded model (no --model file)")
             }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (tagger, path);
-        std::future::pending::<()>().await;
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::cutoff::Deadline;
 use crate::model::select::chosen;
 use crate::model::{LabelScore, Model};
 use crate::prepare::prepare_observed;
@@ -47,6 +48,10 @@ pub const MAX_CHARS: usize = 10_000;
 pub const EVIDENCE_TERMS: usize = 8;
 /// Longest caller `id` accepted, in bytes.
 pub const MAX_ID_BYTES: usize = 256;
+/// Longest `title` accepted, in bytes (a headline, not a second body).
+pub const MAX_TITLE_BYTES: usize = 4096;
+/// Longest `language` hint accepted, in bytes (a BCP 47 tag).
+pub const MAX_LANGUAGE_BYTES: usize = 35;
 
 /// A classify call's options, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,14 +132,32 @@ impl Summary {
     }
 }
 
-/// Checks what every request shares: id length and a usable text.
-pub fn validate_text(id: &str, text: &str, limits: &Limits) -> Result<()> {
-    if id.len() > MAX_ID_BYTES {
-        return Err(Error::invalid(format!(
-            "id is {} bytes; use at most {MAX_ID_BYTES}",
-            id.len()
-        )));
+/// Checks what every request shares: the lengths of id, title and
+/// language hint, and a usable text. No message quotes the field.
+pub fn validate_fields(
+    id: &str,
+    title: &str,
+    language: &str,
+    text: &str,
+    limits: &Limits,
+) -> Result<()> {
+    for (field, value, max) in [
+        ("id", id, MAX_ID_BYTES),
+        ("title", title, MAX_TITLE_BYTES),
+        ("language", language, MAX_LANGUAGE_BYTES),
+    ] {
+        if value.len() > max {
+            return Err(Error::invalid(format!(
+                "{field} is {} bytes; use at most {max}",
+                value.len()
+            )));
+        }
     }
+    validate_text(text, limits)
+}
+
+/// Checks that `text` is within the limit and not blank.
+fn validate_text(text: &str, limits: &Limits) -> Result<()> {
     if text.len() > limits.max_text_bytes {
         return Err(Error::TooLarge {
             what: "text",
@@ -199,25 +222,32 @@ impl Tagger {
     }
 
     /// Tags one dispatch.
-    #[tracing::instrument(level = "debug", skip_all, fields(bytes = text.len()))]
     pub fn classify(&self, title: &str, text: &str, opts: &ClassifyOptions) -> Classification {
-        self.classify_observed(title, text, opts, &mut |_| {})
+        self.classify_within(title, text, opts, &Deadline::none(), &mut |_| {})
+            .expect("work without a deadline is never stopped")
     }
 
-    /// [`Tagger::classify`], calling `done` as each stage ends (clean,
-    /// language, places, features, scoring): the benchmarks' stage split.
-    pub fn classify_observed(
+    /// Tags one dispatch unless `deadline` passes first: it is checked
+    /// between stages, and the work stops at the first check past it.
+    /// `done` is called as each stage ends (clean, language, places,
+    /// features, scoring): the benchmarks' stage split.
+    #[tracing::instrument(level = "debug", skip_all, fields(bytes = text.len()))]
+    pub fn classify_within(
         &self,
         title: &str,
         text: &str,
         opts: &ClassifyOptions,
+        deadline: &Deadline,
         done: &mut (impl FnMut(Stage) + ?Sized),
-    ) -> Classification {
+    ) -> Result<Classification> {
+        deadline.check()?;
         let prepared = prepare_observed(title, text, opts.language, self.model.gazetteer(), done);
+        deadline.check()?;
         let explain = if opts.explain { EVIDENCE_TERMS } else { 0 };
         let prediction = self
             .model
             .predict_observed(&prepared.input(), explain, done);
+        deadline.check()?;
         let topics = pick(&prediction.topics, opts.max_topics, opts.min_score);
         let regions = pick(&prediction.regions, opts.max_regions, opts.min_score);
         let gazetteer = self.model.gazetteer();
@@ -236,18 +266,17 @@ impl Tagger {
             })
             .collect();
         done(Stage::Scoring);
-        Classification {
+        Ok(Classification {
             language: prepared.lang,
             topics,
             regions,
             places,
-        }
+        })
     }
 
     /// Picks whole body sentences of a dispatch within `budget`; the title
     /// (the caller's, else the detected headline) guides the choice but is
     /// never chosen.
-    #[tracing::instrument(level = "debug", skip_all, fields(bytes = text.len()))]
     pub fn summarize(
         &self,
         title: &str,
@@ -255,22 +284,35 @@ impl Tagger {
         language: Option<Lang>,
         budget: Budget,
     ) -> Summary {
-        self.summarize_observed(title, text, language, budget, &mut |_| {})
+        self.summarize_within(
+            title,
+            text,
+            language,
+            budget,
+            &Deadline::none(),
+            &mut |_| {},
+        )
+        .expect("work without a deadline is never stopped")
     }
 
-    /// [`Tagger::summarize`], calling `done` as each stage ends (clean,
-    /// language, summary).
-    pub fn summarize_observed(
+    /// [`Tagger::summarize`] unless `deadline` passes first (checked
+    /// between stages), calling `done` as each stage ends (clean, language,
+    /// summary).
+    #[tracing::instrument(level = "debug", skip_all, fields(bytes = text.len()))]
+    pub fn summarize_within(
         &self,
         title: &str,
         text: &str,
         language: Option<Lang>,
         budget: Budget,
+        deadline: &Deadline,
         done: &mut (impl FnMut(Stage) + ?Sized),
-    ) -> Summary {
+    ) -> Result<Summary> {
+        deadline.check()?;
         // Not `prepare`: places are not needed here and finding them costs
         // as much as the summary itself.
         let cleaned = text::clean(text);
+        deadline.check()?;
         let title = title.trim();
         done(Stage::Clean);
         let lang = language.unwrap_or_else(|| {
@@ -278,6 +320,7 @@ impl Tagger {
             text::lang::detect(&both)
         });
         done(Stage::Language);
+        deadline.check()?;
         let sentences = summarize::summarize(
             text,
             &cleaned,
@@ -287,10 +330,10 @@ impl Tagger {
             budget,
         );
         done(Stage::Summary);
-        Summary {
+        Ok(Summary {
             language: lang,
             sentences,
-        }
+        })
     }
 }
 
@@ -355,13 +398,31 @@ mod tests {
     }
 
     #[test]
+    fn oversized_fields_are_refused_without_being_quoted() {
+        let limits = Limits::default();
+        let long = "é".repeat(10_000);
+        for (id, title, language) in [
+            (long.as_str(), "", ""),
+            ("", long.as_str(), ""),
+            ("", "", long.as_str()),
+        ] {
+            let err = validate_fields(id, title, language, "Alep", &limits)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("bytes; use at most"), "{err}");
+            assert!(err.len() < 100, "{err}");
+        }
+        assert!(validate_fields("a", "Alep", "fr", "Alep", &limits).is_ok());
+    }
+
+    #[test]
     fn empty_or_whitespace_text_is_rejected() {
         let limits = Limits::default();
-        assert!(validate_text("x", " \n\t", &limits).is_err());
-        assert!(validate_text("x", "Alep", &limits).is_ok());
+        assert!(validate_text(" \n\t", &limits).is_err());
+        assert!(validate_text("Alep", &limits).is_ok());
         let big = "a".repeat(limits.max_text_bytes + 1);
         assert!(matches!(
-            validate_text("x", &big, &limits),
+            validate_text(&big, &limits),
             Err(Error::TooLarge { .. })
         ));
     }

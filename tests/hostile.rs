@@ -139,8 +139,8 @@ async fn the_bad_input_matrix_gets_the_documented_statuses() {
         (
             "10 MB text (over the message limit)",
             classify("x".repeat(10 * mb)),
-            Code::OutOfRange,
-            "message length too large",
+            Code::ResourceExhausted,
+            "message is too large",
         ),
         ("one 1 MB token", classify("a".repeat(mb)), Code::Ok, ""),
         (

@@ -6,6 +6,7 @@
 
 use super::pb;
 use crate::Result;
+use crate::cutoff::Deadline;
 use crate::model::Model;
 use crate::summarize::Budget;
 use crate::tagger::{self, Classification, ClassifyOptions, Limits, Summary, Tag, Tagger};
@@ -29,24 +30,43 @@ pub(crate) struct SummarizeCall {
 }
 
 impl ClassifyCall {
-    /// Tags the dispatch with `tagger`'s model.
-    pub(crate) fn run(self, tagger: &Tagger) -> pb::ClassifyResponse {
-        let c = tagger.classify(&self.title, &self.text, &self.options);
-        classify_response(self.id, c, &tagger.model().meta().version)
+    /// Tags the dispatch with `tagger`'s model, unless `deadline` passes
+    /// first.
+    pub(crate) fn run(self, tagger: &Tagger, deadline: &Deadline) -> Result<pb::ClassifyResponse> {
+        let c = tagger.classify_within(
+            &self.title,
+            &self.text,
+            &self.options,
+            deadline,
+            &mut |_| {},
+        )?;
+        Ok(classify_response(
+            self.id,
+            c,
+            &tagger.model().meta().version,
+        ))
     }
 }
 
 impl SummarizeCall {
-    /// Summarizes the dispatch with `tagger`'s model.
-    pub(crate) fn run(self, tagger: &Tagger) -> pb::SummarizeResponse {
-        let s = tagger.summarize(&self.title, &self.text, self.language, self.budget);
-        summarize_response(self.id, &self.text, s)
+    /// Summarizes the dispatch with `tagger`'s model, unless `deadline`
+    /// passes first.
+    pub(crate) fn run(self, tagger: &Tagger, deadline: &Deadline) -> Result<pb::SummarizeResponse> {
+        let s = tagger.summarize_within(
+            &self.title,
+            &self.text,
+            self.language,
+            self.budget,
+            deadline,
+            &mut |_| {},
+        )?;
+        Ok(summarize_response(self.id, &self.text, s))
     }
 }
 
 /// Checks a classify request against `limits`; the error says what to fix.
 pub(crate) fn classify_request(req: pb::ClassifyRequest, limits: &Limits) -> Result<ClassifyCall> {
-    tagger::validate_text(&req.id, &req.text, limits)?;
+    tagger::validate_fields(&req.id, &req.title, &req.language, &req.text, limits)?;
     let options = ClassifyOptions {
         language: Lang::from_hint(&req.language)?,
         max_topics: tagger::label_limit(
@@ -77,7 +97,7 @@ pub(crate) fn summarize_request(
     req: pb::SummarizeRequest,
     limits: &Limits,
 ) -> Result<SummarizeCall> {
-    tagger::validate_text(&req.id, &req.text, limits)?;
+    tagger::validate_fields(&req.id, &req.title, &req.language, &req.text, limits)?;
     Ok(SummarizeCall {
         language: Lang::from_hint(&req.language)?,
         budget: Budget {
@@ -191,6 +211,7 @@ pub(crate) fn model_info(model: &Model) -> pb::GetModelInfoResponse {
                 labelled_records: s.labelled,
                 vocabulary_entries: s.vocabulary,
                 corpora: s.corpora.clone(),
+                keyword_records: s.keyword,
             })
             .collect(),
     }

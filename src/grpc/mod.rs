@@ -8,6 +8,7 @@ mod status;
 
 pub(crate) use convert::{classify_request, summarize_request};
 pub use service::{DispatchService, StreamCloser};
+pub(crate) use status::{StatusLayer, deadline_passed};
 
 /// Code generated from `proto/dispatch/v1/dispatch.proto` at build time.
 #[allow(missing_docs, clippy::all, clippy::pedantic)]

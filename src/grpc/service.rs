@@ -6,13 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::convert;
 use super::pb::{self, dispatch_tagger_service_server::DispatchTaggerService};
+use super::{convert, status};
 use crate::Error;
+use crate::admission::Admission;
+use crate::cutoff::Deadline;
 use crate::live::LiveTagger;
 use crate::tagger::{Limits, Tagger};
 
@@ -21,16 +23,17 @@ use crate::tagger::{Limits, Tagger};
 const STREAM_PIPELINE: usize = 4;
 
 /// The service state: a loaded tagger, the request limits, and admission:
-/// at most `max_calls` dispatches are tagged or summarized at once, and a
-/// unary call beyond that is refused at once (RESOURCE_EXHAUSTED) instead of
-/// queueing without bound; work that outlives the request timeout answers
-/// DEADLINE_EXCEEDED.
+/// at most `max_calls` dispatches are tagged or summarized at once. Unary
+/// calls are admitted before their body is read, by the
+/// admission layer of `crate::admission` (which refuses with
+/// RESOURCE_EXHAUSTED and answers DEADLINE_EXCEEDED past the request
+/// timeout); each message of a stream waits for a slot here. Work past its
+/// deadline, or whose caller went away, stops at its next stage.
 #[derive(Debug, Clone)]
 pub struct DispatchService {
     tagger: Arc<LiveTagger>,
     limits: Limits,
-    permits: Arc<Semaphore>,
-    max_calls: usize,
+    admission: Admission,
     timeout: Duration,
     /// Flips to true when open streams must end (the grace period is over).
     closing: Arc<watch::Sender<bool>>,
@@ -48,21 +51,27 @@ impl StreamCloser {
     }
 }
 
+/// The slots a dispatch holds while it runs: its dispatch slot (streams;
+/// the admission layer holds a unary call's) and its large-dispatch slot.
+type Slots = (Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>);
+
+/// Characters of a caller's `id` quoted in a stream's error messages.
+const ID_SHOWN: usize = 64;
+
 impl DispatchService {
     /// Serves `tagger` (whichever model it holds at each call) with
-    /// `limits`, `max_calls` CPU jobs at once, each allowed `timeout`.
+    /// `limits`, `max_calls` CPU jobs at once (`max_large` of them on texts
+    /// over 64 KiB), each allowed `timeout`.
     pub fn new(
         tagger: Arc<LiveTagger>,
         limits: Limits,
-        max_calls: usize,
+        (max_calls, max_large): (usize, usize),
         timeout: Duration,
     ) -> Self {
-        let max_calls = max_calls.max(1);
         DispatchService {
             tagger,
             limits,
-            permits: Arc::new(Semaphore::new(max_calls)),
-            max_calls,
+            admission: Admission::new(max_calls, max_large, timeout),
             timeout,
             closing: Arc::new(watch::channel(false).0),
         }
@@ -73,37 +82,28 @@ impl DispatchService {
         StreamCloser(Arc::clone(&self.closing))
     }
 
-    /// A slot for one CPU job: unary calls are refused when none is free;
-    /// a stream waits (its client is already flow-controlled by HTTP/2).
-    async fn admit(&self, wait: bool) -> Result<OwnedSemaphorePermit, Status> {
-        let permits = Arc::clone(&self.permits);
-        let permit = if wait {
-            permits.acquire_owned().await.ok()
-        } else {
-            permits.try_acquire_owned().ok()
-        };
-        permit.ok_or_else(|| {
-            Status::resource_exhausted(format!(
-                "server busy: {} dispatches in progress; retry with backoff",
-                self.max_calls
-            ))
-        })
+    /// The layer that admits calls before their body is read; shares this
+    /// service's dispatch slots.
+    pub(crate) fn admission(&self) -> Admission {
+        self.admission.clone()
     }
 
-    /// Runs CPU work on the blocking pool, off the reactor threads, holding
-    /// its admission slot until the work is really done.
-    async fn blocking<T, F>(&self, wait: bool, f: F) -> Result<T, Status>
+    /// Runs CPU work on the blocking pool, off the reactor threads, within
+    /// the request timeout. The work gets a deadline that is also cancelled
+    /// when this future is dropped (caller gone, or the admission layer's
+    /// timeout), so it stops at its next stage; `permit`, if any, is held
+    /// here and not by the work, so it frees as soon as the answer is given.
+    async fn blocking<T, F>(&self, permit: Slots, f: F) -> Result<T, Status>
     where
-        F: FnOnce() -> T + Send + 'static,
+        F: FnOnce(&Deadline) -> crate::Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let permit = self.admit(wait).await?;
-        let work = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            f()
-        });
+        let _permit = permit;
+        let deadline = Deadline::after(self.timeout);
+        let _stop = deadline.cancel_on_drop();
+        let work = tokio::task::spawn_blocking(move || f(&deadline));
         match tokio::time::timeout(self.timeout, work).await {
-            Ok(Ok(v)) => Ok(v),
+            Ok(Ok(v)) => v.map_err(Status::from),
             Ok(Err(e)) => Err(Status::from(Error::Internal(format!("worker failed: {e}")))),
             Err(_) => Err(Status::deadline_exceeded(format!(
                 "the dispatch took longer than the server's {} ms limit",
@@ -112,16 +112,21 @@ impl DispatchService {
         }
     }
 
-    /// Classifies one request with `tagger`: the model current when the
-    /// call (a whole stream, for ClassifyStream) began.
-    async fn classify_one(
+    /// Classifies one request of a stream with `tagger` (the model current
+    /// when the stream began), waiting for a dispatch slot.
+    async fn classify_streamed(
         &self,
         tagger: Arc<Tagger>,
         req: pb::ClassifyRequest,
-        wait: bool,
     ) -> Result<pb::ClassifyResponse, Status> {
         let call = convert::classify_request(req, &self.limits)?;
-        self.blocking(wait, move || call.run(&tagger)).await
+        let large = self.admission.large(call.text.len(), true).await?;
+        let permit = Arc::clone(&self.admission.calls)
+            .acquire_owned()
+            .await
+            .map_err(|_| self.admission.busy())?;
+        self.blocking((Some(permit), large), move |d| call.run(&tagger, d))
+            .await
     }
 }
 
@@ -134,7 +139,10 @@ impl DispatchTaggerService for DispatchService {
         &self,
         request: Request<pb::ClassifyRequest>,
     ) -> Result<Response<pb::ClassifyResponse>, Status> {
-        self.classify_one(self.tagger.current(), request.into_inner(), false)
+        let call = convert::classify_request(request.into_inner(), &self.limits)?;
+        let large = self.admission.large(call.text.len(), false).await?;
+        let tagger = self.tagger.current();
+        self.blocking((None, large), move |d| call.run(&tagger, d))
             .await
             .map(Response::new)
     }
@@ -157,14 +165,17 @@ impl DispatchTaggerService for DispatchService {
                     let svc = svc.clone();
                     let tagger = Arc::clone(&tagger);
                     async move {
-                        let req = pb::ClassifyRequest::from(item?);
-                        let id = req.id.clone();
-                        let answer = svc.classify_one(tagger, req, true).await;
+                        let req = pb::ClassifyRequest::from(item.map_err(status::from_transport)?);
+                        let id: String = req.id.chars().take(ID_SHOWN).collect();
+                        let answer = svc.classify_streamed(tagger, req).await;
                         answer.map(pb::ClassifyStreamResponse::from).map_err(|s| {
-                            // Say which request of the stream failed.
+                            // Say which request of the stream failed, in words
+                            // that read the same in every client (grpc-js shows
+                            // `#` and `?` percent-encoded), the id cut short (a
+                            // client chooses its length).
                             Status::new(
                                 s.code(),
-                                format!("request #{index} (id {id:?}): {}", s.message()),
+                                format!("request at index {index} (id {id:?}): {}", s.message()),
                             )
                         })
                     }
@@ -178,6 +189,8 @@ impl DispatchTaggerService for DispatchService {
                     _ = closing.wait_for(|c| *c) => Some(Err(Status::unavailable(
                         "the server is shutting down: reconnect and resend the requests not answered",
                     ))),
+                    // The call is over (client gone or deadline passed): stop.
+                    () = tx.closed() => break,
                 };
                 let Some(answer) = answer else { break };
                 let failed = answer.is_err();
@@ -195,8 +208,9 @@ impl DispatchTaggerService for DispatchService {
         request: Request<pb::SummarizeRequest>,
     ) -> Result<Response<pb::SummarizeResponse>, Status> {
         let call = convert::summarize_request(request.into_inner(), &self.limits)?;
+        let large = self.admission.large(call.text.len(), false).await?;
         let tagger = self.tagger.current();
-        self.blocking(false, move || call.run(&tagger))
+        self.blocking((None, large), move |d| call.run(&tagger, d))
             .await
             .map(Response::new)
     }

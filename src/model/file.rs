@@ -25,20 +25,121 @@ pub const MAGIC: &[u8; 8] = b"DTAGMDL\x1a";
 /// refused with a hint.
 pub const FORMAT_VERSION: u32 = 8;
 
+/// Largest model file read, in bytes (the shipped model is 3.5 MB).
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+/// Largest header, in bytes.
+const MAX_HEADER_BYTES: usize = 1 << 20;
+/// Largest inflated payload, in bytes (the shipped model's is 7 MB): the
+/// inflater stops here, so a small file cannot unpack into gigabytes.
+pub const MAX_PAYLOAD_BYTES: usize = 128 << 20;
+/// Most labels per head.
+const MAX_LABELS: usize = 10_000;
+/// Most vocabulary terms (and idf values, and weights per label).
+const MAX_FEATURES: usize = 4_000_000;
+
+/// Every stored sequence is checked against its bound from its length
+/// prefix, before anything is allocated for it.
+mod bounded {
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::{Deserialize, Deserializer, Error, SeqAccess, Visitor};
+
+    struct AtMost<T> {
+        max: usize,
+        what: &'static str,
+        _t: PhantomData<T>,
+    }
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for AtMost<T> {
+        type Value = Vec<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "at most {} {}", self.max, self.what)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let n = seq.size_hint().unwrap_or(0);
+            if n > self.max {
+                return Err(A::Error::custom(format!(
+                    "{n} {}; at most {} expected",
+                    self.what, self.max
+                )));
+            }
+            let mut out = Vec::with_capacity(n);
+            while let Some(x) = seq.next_element()? {
+                if out.len() == self.max {
+                    return Err(A::Error::custom(format!(
+                        "more than {} {}",
+                        self.max, self.what
+                    )));
+                }
+                out.push(x);
+            }
+            Ok(out)
+        }
+    }
+
+    fn at_most<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+        max: usize,
+        what: &'static str,
+    ) -> Result<Vec<T>, D::Error> {
+        d.deserialize_seq(AtMost {
+            max,
+            what,
+            _t: PhantomData,
+        })
+    }
+
+    pub(super) fn features<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Vec<T>, D::Error> {
+        at_most(d, super::MAX_FEATURES, "features")
+    }
+
+    pub(super) fn labels<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Vec<T>, D::Error> {
+        at_most(d, super::MAX_LABELS, "labels")
+    }
+
+    /// One row of weights per label, each at most one per feature.
+    pub(super) fn weights<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<Vec<half::f16>>, D::Error> {
+        struct Row(Vec<half::f16>);
+        impl<'de> Deserialize<'de> for Row {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Row, D::Error> {
+                features(d).map(Row)
+            }
+        }
+        let rows: Vec<Row> = at_most(d, super::MAX_LABELS, "labels")?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct StoredFeatures {
     params: FeatureParams,
+    #[serde(deserialize_with = "bounded::features")]
     terms: Vec<String>,
+    #[serde(deserialize_with = "bounded::features")]
     idf: Vec<f32>,
+    #[serde(deserialize_with = "bounded::features")]
     places: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
 struct StoredHead {
+    #[serde(deserialize_with = "bounded::labels")]
     labels: Vec<Label>,
+    #[serde(deserialize_with = "bounded::labels")]
     bias: Vec<f32>,
+    #[serde(deserialize_with = "bounded::labels")]
     thresholds: Vec<f32>,
     /// Per label, one f16 per feature; pruned weights are exact zeros.
+    #[serde(deserialize_with = "bounded::weights")]
     weights: Vec<Vec<f16>>,
     /// Logits -> calibrated probabilities.
     calibration: Option<Calibration>,
@@ -181,6 +282,11 @@ fn unframe(bytes: &[u8]) -> std::result::Result<(&[u8], &[u8], u32), String> {
         ));
     }
     let header_len = u32_at(bytes, &mut at)? as usize;
+    if header_len > MAX_HEADER_BYTES {
+        return Err(format!(
+            "corrupted: header of {header_len} bytes (at most {MAX_HEADER_BYTES})"
+        ));
+    }
     let header = take(bytes, &mut at, header_len)?;
     let len = take(bytes, &mut at, 8)?;
     let mut b8 = [0u8; 8];
@@ -199,14 +305,31 @@ fn unframe(bytes: &[u8]) -> std::result::Result<(&[u8], &[u8], u32), String> {
     Ok((header, packed, crc))
 }
 
+/// The inflated payload, refused past [`MAX_PAYLOAD_BYTES`] (the inflater
+/// stops there).
+fn inflate(packed: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let mut raw = Vec::new();
+    flate2::read::DeflateDecoder::new(packed)
+        .take(MAX_PAYLOAD_BYTES as u64 + 1)
+        .read_to_end(&mut raw)
+        .map_err(|e| format!("corrupted payload: {e}"))?;
+    if raw.len() > MAX_PAYLOAD_BYTES {
+        return Err(format!(
+            "corrupted payload: inflates past {} MiB",
+            MAX_PAYLOAD_BYTES >> 20
+        ));
+    }
+    Ok(raw)
+}
+
 fn decode_inner(bytes: &[u8]) -> std::result::Result<Model, String> {
     let (header, packed, crc) = unframe(bytes)?;
     let meta: ModelMeta =
         postcard::from_bytes(header).map_err(|e| format!("corrupted header: {e}"))?;
-    let mut raw = Vec::new();
-    flate2::read::DeflateDecoder::new(packed)
-        .read_to_end(&mut raw)
-        .map_err(|e| format!("corrupted payload: {e}"))?;
+    if meta.topics.len() > MAX_LABELS || meta.regions.len() > MAX_LABELS {
+        return Err(format!("corrupted header: more than {MAX_LABELS} labels"));
+    }
+    let raw = inflate(packed)?;
     let p: Payload = postcard::from_bytes(&raw).map_err(|e| format!("corrupted payload: {e}"))?;
     if p.features.idf.len() != p.features.terms.len() {
         return Err("corrupted payload: idf and vocabulary differ in length".into());
@@ -391,6 +514,47 @@ pub(crate) mod tests {
         let i = bytes.len() - 10;
         bytes[i] ^= 0x40;
         assert!(reason(&bytes).contains("checksum"));
+    }
+
+    /// A frame around `raw` as the payload, with a right checksum.
+    fn framed(raw: &[u8]) -> Vec<u8> {
+        let header = postcard::to_stdvec(&ModelMeta::default()).unwrap();
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(raw).unwrap();
+        let packed = z.finish().unwrap();
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(&(packed.len() as u64).to_le_bytes());
+        out.extend_from_slice(&packed);
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_refused_at_the_payload_bound() {
+        // 200 MiB of zeros packs into a few hundred KB.
+        let bomb = framed(&vec![0u8; 200 << 20]);
+        assert!(bomb.len() < 1 << 20, "{}", bomb.len());
+        let r = reason(&bomb);
+        assert!(r.contains("inflates past 128 MiB"), "{r}");
+    }
+
+    #[test]
+    fn a_length_prefix_past_its_bound_is_refused_before_allocating() {
+        // FeatureParams, then one term more than allowed, each empty (one
+        // byte in the file, a 24-byte String in memory).
+        let mut raw = postcard::to_stdvec(&FeatureParams::default()).unwrap();
+        let n = MAX_FEATURES + 1;
+        raw.extend_from_slice(&postcard::to_stdvec(&(n as u64)).unwrap());
+        raw.resize(raw.len() + n, 0);
+        let r = reason(&framed(&raw));
+        // postcard reports the bound's error without its text; without the
+        // bound the terms decode and the file ends early instead.
+        assert!(r.starts_with("corrupted payload"), "{r}");
+        assert!(!r.contains("end of buffer"), "{r}");
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub struct LabelSource {
     pub language: String,
     /// Labelled news records with this label (briefs not counted).
     pub labelled: u64,
+    /// News records a keyword rule gave this label (silver).
+    pub keyword: u64,
     /// IPTC vocabulary entries (concept names and definitions) under it.
     pub vocabulary: u64,
     /// Corpora the labelled records come from ("bbc", "wikinews").

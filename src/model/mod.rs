@@ -26,6 +26,32 @@ use crate::text::Lang;
 pub use features::TfIdf;
 pub use meta::{Carve, CorpusInfo, Label, LabelSource, MetricValue, ModelMeta};
 
+/// The bytes of `path`, refused past [`file::MAX_FILE_BYTES`] without
+/// reading further.
+fn read_bounded(path: &Path) -> crate::Result<Vec<u8>> {
+    use std::io::Read;
+    let fail = |reason: String| crate::Error::Model {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(file::MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > file::MAX_FILE_BYTES {
+        return Err(fail(format!(
+            "larger than {} MiB: not a model file",
+            file::MAX_FILE_BYTES >> 20
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Lower-case hex digits of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A label with its probability for one dispatch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelScore {
@@ -290,13 +316,35 @@ impl Model {
         file::decode(EMBEDDED, Path::new("<embedded>"))
     }
 
-    /// Reads and checks a model file.
+    /// Reads and checks a model file (at most [`file::MAX_FILE_BYTES`]).
     pub fn load(path: &Path) -> crate::Result<Model> {
-        let bytes = std::fs::read(path).map_err(|e| crate::Error::Model {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let bytes = read_bounded(path)?;
         file::decode(&bytes, path)
+    }
+
+    /// Reads a model file to serve: as [`Model::load`], after checking its
+    /// SHA-256 against `pin` when given, and refused unless
+    /// [`Model::check_servable`]. Start and reload both come through here.
+    pub fn load_servable(path: &Path, pin: Option<&[u8; 32]>) -> crate::Result<Model> {
+        let refuse = |reason: String| crate::Error::Model {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let bytes = read_bounded(path)?;
+        if let Some(pin) = pin {
+            use sha2::Digest;
+            let got: [u8; 32] = sha2::Sha256::digest(&bytes).into();
+            if &got != pin {
+                return Err(refuse(format!(
+                    "SHA-256 {} is not the pinned {} (--model-sha256)",
+                    hex(&got),
+                    hex(pin)
+                )));
+            }
+        }
+        let model = file::decode(&bytes, path)?;
+        model.check_servable().map_err(refuse)?;
+        Ok(model)
     }
 
     /// Writes the model file atomically (temporary file, then rename).

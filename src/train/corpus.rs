@@ -2,14 +2,14 @@
 //! serving prepares a dispatch, each labelled story also as its brief, and
 //! vectorised; and the rows and columns each head trains on.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Instant;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::data::{Record, VOCABULARY_SOURCE, read_split};
+use super::data::{Record, VOCABULARY_SOURCE, keyword_tokens, read_split};
 use super::recipe::{HeadRecipe, Recipe};
 use super::vocab::{self, Features};
 use crate::Result;
@@ -82,6 +82,7 @@ fn read(recipe: &Recipe, data: &Path, gazetteer: &Gazetteer) -> Result<Read> {
         split_of.extend(std::iter::repeat_n(k, recs.len()));
         records.extend(recs);
     }
+    add_keyword_labels(&recipe.topics, &mut records);
     let prepared = records
         .par_iter()
         .map(|r| prepare(&r.title, &r.text, r.lang_hint(), gazetteer))
@@ -93,6 +94,45 @@ fn read(recipe: &Recipe, data: &Path, gazetteer: &Gazetteer) -> Result<Read> {
         splits,
         counts,
     })
+}
+
+/// A keyword as matched: lowercased, a final "s" or "x" dropped from words
+/// of five letters or more, so that singular and plural match.
+fn keyword_form(word: &str) -> String {
+    match word.strip_suffix(['s', 'x']) {
+        Some(stem) if stem.chars().count() >= 4 => stem.to_string(),
+        _ => word.to_string(),
+    }
+}
+
+/// Applies the head's keyword rules to its labelled news records (not the
+/// vocabulary's): a record using enough of a topic's keywords in its title
+/// and text gets the topic too.
+fn add_keyword_labels(hr: &HeadRecipe, records: &mut [Record]) {
+    for rule in &hr.keyword_labels {
+        for (lang, keywords) in &rule.keywords {
+            let words: BTreeSet<String> = keywords.iter().map(|w| keyword_form(w)).collect();
+            let mut added = 0usize;
+            for r in records.iter_mut().filter(|r| {
+                r.lang == *lang
+                    && r.source != VOCABULARY_SOURCE
+                    && r.is_labelled(&hr.field)
+                    && !r.topics.contains(&rule.label)
+            }) {
+                let found: BTreeSet<String> = keyword_tokens(&r.title)
+                    .chain(keyword_tokens(&r.text))
+                    .map(|w| keyword_form(&w))
+                    .filter(|w| words.contains(w))
+                    .collect();
+                if found.len() >= rule.min_terms {
+                    r.topics.push(rule.label.clone());
+                    r.silver.push(rule.label.clone());
+                    added += 1;
+                }
+            }
+            tracing::info!(label = %rule.label, %lang, keywords = words.len(), added, "keyword labels");
+        }
+    }
 }
 
 impl Corpus {
@@ -111,11 +151,14 @@ impl Corpus {
                         code: code.clone(),
                         language: r.lang.clone(),
                         labelled: 0,
+                        keyword: 0,
                         vocabulary: 0,
                         corpora: Vec::new(),
                     });
                 if r.source == VOCABULARY_SOURCE {
                     s.vocabulary += 1;
+                } else if r.silver.contains(code) {
+                    s.keyword += 1;
                 } else {
                     s.labelled += 1;
                     if !s.corpora.contains(&r.source) {
@@ -258,6 +301,7 @@ fn brief_records(
                     regions: r.regions.clone(),
                     labelled: vec![hr.field.clone()],
                     brief: true,
+                    silver: r.silver.clone(),
                 };
                 (i, brief)
             })

@@ -41,6 +41,9 @@ pub struct Record {
     /// Made in training from another record's title and lead, not read.
     #[serde(skip)]
     pub brief: bool,
+    /// Topics a keyword rule added in training, not read.
+    #[serde(skip)]
+    pub silver: Vec<String>,
 }
 
 impl Record {
@@ -149,6 +152,43 @@ pub(crate) fn vocabulary_lang(split: &str) -> Option<&'static str> {
 /// It is what teaches a topic that no corpus labels (labour, and in French
 /// religion and society) its words.
 pub(crate) fn vocabulary_records(path: &Path, lang: &str) -> Result<Vec<Record>> {
+    let records = concepts(path)?
+        .into_iter()
+        .filter_map(|c| {
+            let text = match lang {
+                "en" => format!("{}. {}", c.name_en, c.definition_en),
+                _ => c.name_fr,
+            };
+            (!text.trim().is_empty()).then(|| Record {
+                id: format!("iptc:{}-{lang}", c.code),
+                lang: lang.to_string(),
+                source: VOCABULARY_SOURCE.to_string(),
+                title: String::new(),
+                text,
+                topics: vec![c.topic],
+                countries: Vec::new(),
+                regions: Vec::new(),
+                labelled: vec!["topics".to_string()],
+                brief: false,
+                silver: Vec::new(),
+            })
+        })
+        .collect();
+    Ok(records)
+}
+
+/// One IPTC concept under a top-level topic.
+struct Concept {
+    code: String,
+    /// Its top-level topic (itself for a top-level concept).
+    topic: String,
+    name_en: String,
+    name_fr: String,
+    definition_en: String,
+}
+
+/// Every concept of the IPTC table that sits under a top-level topic.
+fn concepts(path: &Path) -> Result<Vec<Concept>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let rows: Vec<Vec<&str>> = text
         .lines()
@@ -171,30 +211,25 @@ pub(crate) fn vocabulary_records(path: &Path, lang: &str) -> Result<Vec<Record>>
         }
         q.to_string()
     };
-    let records = rows
+    Ok(rows
         .iter()
-        .filter_map(|c| {
-            let topic = top(c[0]);
-            let is_top = top_level.contains(topic.as_str());
-            let text = match lang {
-                "en" => format!("{}. {}", c[3], c[5]),
-                _ => c[4].to_string(),
-            };
-            (is_top && !text.trim().is_empty()).then(|| Record {
-                id: format!("iptc:{}-{lang}", c[0]),
-                lang: lang.to_string(),
-                source: VOCABULARY_SOURCE.to_string(),
-                title: String::new(),
-                text,
-                topics: vec![topic],
-                countries: Vec::new(),
-                regions: Vec::new(),
-                labelled: vec!["topics".to_string()],
-                brief: false,
-            })
+        .map(|c| Concept {
+            code: c[0].to_string(),
+            topic: top(c[0]),
+            name_en: c[3].to_string(),
+            name_fr: c[4].to_string(),
+            definition_en: c[5].to_string(),
         })
-        .collect();
-    Ok(records)
+        .filter(|c| top_level.contains(c.topic.as_str()))
+        .collect())
+}
+
+/// Lowercased words of four letters or more, split at anything that is not
+/// a letter.
+pub(crate) fn keyword_tokens(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphabetic())
+        .filter(|w| w.chars().count() >= 4)
+        .map(str::to_lowercase)
 }
 
 /// Code -> English name from a taxonomy TSV (code in column 0, name in 1).

@@ -67,6 +67,21 @@ fn default_threshold() -> f32 {
     0.5
 }
 
+/// A keyword rule that adds a topic to the labelled training stories that
+/// use at least `min_terms` distinct keywords of their language (a final
+/// "s" or "x" ignored). A source with such stories then also trains the
+/// topic's negatives: its stories without the keywords.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeywordLabel {
+    /// Topic code ("medtop:09000000").
+    pub label: String,
+    /// Distinct keywords a story needs.
+    pub min_terms: usize,
+    /// Keywords per language ("en", "fr"), lowercased words.
+    pub keywords: BTreeMap<String, Vec<String>>,
+}
+
 /// One head (topics or regions).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -106,6 +121,10 @@ pub struct HeadRecipe {
     /// weight relative to the record; 0 adds none.
     #[serde(default)]
     pub briefs: f64,
+    /// Silver labels from keyword rules, for topics no corpus labels: see
+    /// [`KeywordLabel`].
+    #[serde(default)]
+    pub keyword_labels: Vec<KeywordLabel>,
     /// Inverse regularisation strength (scikit-learn's C).
     pub c: f64,
     /// Corpus balancing exponent: weight of a record of a corpus with `n`

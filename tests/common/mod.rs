@@ -84,7 +84,9 @@ pub fn test_state() -> ServerState {
         grace_period: Duration::from_secs(10),
         request_timeout: Duration::from_secs(30),
         max_concurrent_calls: 64,
+        max_large_calls: 8,
         tls: None,
+        connections: Default::default(),
     }
 }
 
