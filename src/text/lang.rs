@@ -102,7 +102,6 @@ pub fn detect(text: &str) -> Lang {
         .take(MIN_WORDS)
         .count();
     if words < MIN_WORDS {
-        crate::work::add(sample.len());
         return Lang::Und;
     }
     match function_word_vote(sample) {
