@@ -94,13 +94,14 @@ fn profiles() -> &'static FxHashMap<&'static str, u32> {
 /// trigram detector, which answers "und" for a language not ours.
 pub fn detect(text: &str) -> Lang {
     let sample = prefix(text, SAMPLE_BYTES);
+    // The word count below reads at most the sample.
+    crate::work::add(sample.len());
     let words = sample
         .split(|c: char| !c.is_alphabetic())
         .filter(|w| !w.is_empty())
         .take(MIN_WORDS)
         .count();
     if words < MIN_WORDS {
-        crate::work::add(sample.len());
         return Lang::Und;
     }
     match function_word_vote(sample) {
