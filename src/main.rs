@@ -75,13 +75,15 @@ fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     // First of all: a SIGHUP from now on reloads (once serving) instead of
     // ending the process.
     let hangups = rt.block_on(async { server::Hangups::install() });
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting");
     let config = args.validate()?;
     // TLS files first: a typo there should not wait for the model to load.
     let tls = match &config.tls {
         Some(t) => Some(ServerTls::load(&t.cert, &t.key, t.client_ca.as_deref())?),
         None => None,
     };
+    // After the flag and TLS checks, so that their failure is one line;
+    // before the model loads, so a SIGHUP caught from here on is logged.
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting");
     let started = std::time::Instant::now();
     // The checks a reload applies (size, pinned SHA-256, structure,
     // labels, text pipeline), so start never serves what reload refuses.
