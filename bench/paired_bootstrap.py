@@ -101,6 +101,9 @@ def main():
     corpora = args.corpus or CORPORA
     data = Path(args.data) / "corpora"
     peer.NGRAM_MAX = 1
+    print("note: the embedded model (recipe 1.1.0) was refitted on train + dev, so its dev figures are "
+          "in-sample; pass --binary with a build embedding a `train --measured-out` model for a fair test",
+          flush=True)
 
     print(f"{'dev split':<20} {'ours':>6} {'peer':>6} {'C':>5} {'diff':>7} "
           f"{'95% interval':>17} {'P(ours>=peer)':>14} {'misses':>13}")
