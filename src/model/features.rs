@@ -102,14 +102,13 @@ fn norm_tokens(
 ) {
     buf.clear();
     spans.clear();
-    let mut word = String::new();
     for t in words::tokens(text) {
-        words::normalize_into(t.text, &mut word);
-        if stop_words && is_function_word(&word, lang) {
+        let start = buf.len();
+        words::normalize_push(t.text, buf);
+        if stop_words && is_function_word(&buf[start..], lang) {
+            buf.truncate(start);
             continue;
         }
-        let start = buf.len();
-        buf.push_str(&word);
         spans.push((start, buf.len()));
     }
 }
