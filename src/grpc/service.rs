@@ -1,6 +1,5 @@
 //! The `dispatch.v1.DispatchTaggerService` service: validate, convert, run the core
-//! (small texts in place, others on the blocking pool), convert back. No
-//! business logic here.
+//! on the blocking pool, convert back. No business logic here.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -17,7 +16,6 @@ use crate::Error;
 use crate::admission::Admission;
 use crate::cutoff::Deadline;
 use crate::live::LiveTagger;
-use crate::observe::grpc_timeout;
 use crate::tagger::{Limits, Tagger};
 
 /// How many requests of one stream are tagged at once; answers still leave
@@ -57,12 +55,6 @@ impl StreamCloser {
 /// the admission layer holds a unary call's) and its large-dispatch slot.
 type Slots = (Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>);
 
-/// Texts up to this size are tagged on the task that received them (well
-/// under a millisecond of CPU); longer ones go to the blocking pool. Handing
-/// a typical dispatch to another thread and back cost about as much CPU as
-/// tagging it.
-const INLINE_TEXT_BYTES: usize = 8 << 10;
-
 /// Characters of a caller's `id` quoted in a stream's error messages.
 const ID_SHOWN: usize = 64;
 
@@ -101,27 +93,13 @@ impl DispatchService {
     /// when this future is dropped (caller gone, or the admission layer's
     /// timeout), so it stops at its next stage; `permit`, if any, is held
     /// here and not by the work, so it frees as soon as the answer is given.
-    ///
-    /// A text of at most [`INLINE_TEXT_BYTES`] is tagged here instead: it
-    /// holds this worker thread for less time than the hand-off would cost.
-    /// No timer can interrupt it, so the work's own deadline is also the
-    /// client's (`client`, a unary call's `grpc-timeout`) when that is
-    /// sooner, checked between stages.
-    async fn blocking<T, F>(
-        &self,
-        (text_bytes, client): (usize, Option<Duration>),
-        permit: Slots,
-        f: F,
-    ) -> Result<T, Status>
+    async fn blocking<T, F>(&self, permit: Slots, f: F) -> Result<T, Status>
     where
         F: FnOnce(&Deadline) -> crate::Result<T> + Send + 'static,
         T: Send + 'static,
     {
         let _permit = permit;
-        let deadline = Deadline::after(client.map_or(self.timeout, |c| c.min(self.timeout)));
-        if text_bytes <= INLINE_TEXT_BYTES {
-            return f(&deadline).map_err(Status::from);
-        }
+        let deadline = Deadline::after(self.timeout);
         let _stop = deadline.cancel_on_drop();
         let work = tokio::task::spawn_blocking(move || f(&deadline));
         match tokio::time::timeout(self.timeout, work).await {
@@ -147,8 +125,7 @@ impl DispatchService {
             .acquire_owned()
             .await
             .map_err(|_| self.admission.busy())?;
-        let size = (call.text.len(), None);
-        self.blocking(size, (Some(permit), large), move |d| call.run(&tagger, d))
+        self.blocking((Some(permit), large), move |d| call.run(&tagger, d))
             .await
     }
 }
@@ -162,12 +139,10 @@ impl DispatchTaggerService for DispatchService {
         &self,
         request: Request<pb::ClassifyRequest>,
     ) -> Result<Response<pb::ClassifyResponse>, Status> {
-        let client = grpc_timeout(request.metadata().as_ref());
         let call = convert::classify_request(request.into_inner(), &self.limits)?;
         let large = self.admission.large(call.text.len(), false).await?;
         let tagger = self.tagger.current();
-        let size = (call.text.len(), client);
-        self.blocking(size, (None, large), move |d| call.run(&tagger, d))
+        self.blocking((None, large), move |d| call.run(&tagger, d))
             .await
             .map(Response::new)
     }
@@ -232,12 +207,10 @@ impl DispatchTaggerService for DispatchService {
         &self,
         request: Request<pb::SummarizeRequest>,
     ) -> Result<Response<pb::SummarizeResponse>, Status> {
-        let client = grpc_timeout(request.metadata().as_ref());
         let call = convert::summarize_request(request.into_inner(), &self.limits)?;
         let large = self.admission.large(call.text.len(), false).await?;
         let tagger = self.tagger.current();
-        let size = (call.text.len(), client);
-        self.blocking(size, (None, large), move |d| call.run(&tagger, d))
+        self.blocking((None, large), move |d| call.run(&tagger, d))
             .await
             .map(Response::new)
     }
