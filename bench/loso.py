@@ -487,12 +487,14 @@ def main():
     total = time.perf_counter() - t_start
     print()
     print(f"{'held-out source':<18} {'records':>9} {'shared':>6} | {'ours mF1':>8} {'acc':>6} {'ECE':>6} | "
-          f"{'sk mF1':>8} {'acc':>6} {'ECE':>6} {'sk C':>5}")
+          f"{'sk mF1':>8} {'acc':>6} {'ECE':>6} {'sk C':>5} | bars: mF1 >= sk, ECE < 0.05")
     for row in rows:
         o, k = row["ours"], row["sklearn"]
         print(f"{row['source']:<18} {row['records']:>4}/{row['dev_records']:<4} {len(row['shared_labels']):>6} | "
               f"{o['macro_f1']:>8.4f} {o['accuracy']:>6.4f} {o['ece']:>6.4f} | "
-              f"{k['macro_f1']:>8.4f} {k['accuracy']:>6.4f} {k['ece']:>6.4f} {k['C']:>5g}")
+              f"{k['macro_f1']:>8.4f} {k['accuracy']:>6.4f} {k['ece']:>6.4f} {k['C']:>5g} | "
+              f"{'holds' if o['macro_f1'] >= k['macro_f1'] else 'MISSED'}, "
+              f"{'holds' if o['ece'] < 0.05 else 'MISSED'}")
     if rows:
         mo = np.mean([r["ours"]["macro_f1"] for r in rows])
         mk = np.mean([r["sklearn"]["macro_f1"] for r in rows])

@@ -16,6 +16,8 @@ this machine:
      LogisticRegression per corpus and one combined model; the uni+bigram
      run also fits a one-vs-rest region model), under /usr/bin/time;
   4. bench/peer_fasttext.py (per corpus, 25 epochs, bigrams, lr tuned on dev);
+  5. bench/loso.py (leave-one-source-out, ours next to scikit-learn trained
+     the same way; --no-loso skips it, --loso-peer-c fixes its C);
 and prints one table: per dev split accuracy, macro-F1 and micro-F1 of
 every system (and our ECE), the briefs against their stories, then per
 system fit time, peak memory, model size, single-document latency and batch
@@ -267,6 +269,19 @@ def bars(names, ours, skl, systems):
         print(f"  train peak {o['rss']:.0f} MB < 1536 MB: {ok(o['rss'] < 1536)}")
 
 
+def loso(args, work):
+    """Leave-one-source-out in the same invocation: bench/loso.py on the same
+    recipe, data and binary (its own training-cost line skipped: the one
+    above is the same measurement)."""
+    print("\nleave-one-source-out (bench/loso.py): each source scored by models trained on the others",
+          flush=True)
+    cmd = [sys.executable, str(Path(__file__).with_name("loso.py")), "--recipe", args.recipe,
+           "--data", args.data, "--binary", str(BIN), "--no-cost", "--json", str(work / "loso.json")]
+    if args.loso_peer_c:
+        cmd += ["--peer-c", args.loso_peer_c]
+    subprocess.run(cmd, check=True)
+
+
 def main():
     global BIN
     ap = argparse.ArgumentParser()
@@ -279,6 +294,9 @@ def main():
     ap.add_argument("--combined-c-grid", default="10", help="scikit-learn C values of the combined models")
     ap.add_argument("--fasttext-lr", default="0.5,1.0", help="fastText learning rates tried per corpus")
     ap.add_argument("--json", type=Path, help="write every figure to this JSON file")
+    ap.add_argument("--no-loso", action="store_true",
+                    help="skip the leave-one-source-out run (bench/loso.py) at the end")
+    ap.add_argument("--loso-peer-c", help="scikit-learn C of the leave-one-source-out peer (default: its grid)")
     ap.add_argument("--cross-source", action="store_true",
                     help="train the one-source recipes and score them on another source")
     args = ap.parse_args()
@@ -340,6 +358,8 @@ def main():
     print_systems(systems)
     if not args.quick:
         bars(names, ours, skl, systems)
+    if not (args.quick or args.no_loso):
+        loso(args, work)
     print(f"load average at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if args.json:
         args.json.write_text(json.dumps({"started": started, "recipe": args.recipe, "ours": ours,

@@ -356,13 +356,6 @@ impl Model {
         self
     }
 
-    /// The same model with the topic calibration of `other` (a fit of the
-    /// same recipe on fewer records).
-    pub(crate) fn with_topic_calibration_of(mut self, other: &Model) -> Model {
-        self.topics.calibration = other.topics.calibration.clone();
-        self
-    }
-
     /// The same model with its dev figures in the header.
     pub(crate) fn with_metrics(mut self, metrics: Vec<MetricValue>) -> Model {
         self.meta.metrics = metrics;

@@ -107,7 +107,7 @@ fn keyword_form(word: &str) -> String {
 
 /// Applies the head's keyword rules to its labelled news records (not the
 /// vocabulary's): a record using enough of a topic's keywords in its title
-/// and text gets the topic too.
+/// and text gets the topic too, in place of the topics the rule replaces.
 fn add_keyword_labels(hr: &HeadRecipe, records: &mut [Record]) {
     for rule in &hr.keyword_labels {
         for (lang, keywords) in &rule.keywords {
@@ -125,6 +125,7 @@ fn add_keyword_labels(hr: &HeadRecipe, records: &mut [Record]) {
                     .filter(|w| words.contains(w))
                     .collect();
                 if found.len() >= rule.min_terms {
+                    r.topics.retain(|t| !rule.replaces.contains(t));
                     r.topics.push(rule.label.clone());
                     r.silver.push(rule.label.clone());
                     added += 1;

@@ -165,7 +165,8 @@ fn row_weights(hr: &HeadRecipe, rows: &Rows<'_>) -> Vec<f64> {
 /// One binary task per label: its targets, and the row weights with the
 /// negatives the recipe does not trust set to 0 (a positive-only source's,
 /// and with `negatives_from_own_labels` a source's for a label it never
-/// uses), positives scaled up by `positive_balance`.
+/// uses, which keep `foreign_negatives` of their weight), positives scaled
+/// up by `positive_balance`.
 fn label_tasks(hr: &HeadRecipe, rows: &Rows<'_>, labels: &[Label]) -> Vec<BinaryTask> {
     let records = &rows.corpus.records;
     let field = hr.field.as_str();
@@ -192,10 +193,17 @@ fn label_tasks(hr: &HeadRecipe, rows: &Rows<'_>, labels: &[Label]) -> Vec<Binary
                 .zip(targets.iter())
                 .map(|((&i, &b), &pos)| {
                     let src = records[i].source.as_str();
-                    let untrusted = hr.positive_only.contains(&records[i].source)
-                        || (hr.negatives_from_own_labels
-                            && !source_labels.contains(&(src, l.code.as_str())));
-                    if !pos && untrusted { 0.0 } else { b as f32 }
+                    if pos {
+                        b as f32
+                    } else if hr.positive_only.contains(&records[i].source) {
+                        0.0
+                    } else if hr.negatives_from_own_labels
+                        && !source_labels.contains(&(src, l.code.as_str()))
+                    {
+                        (b * hr.foreign_negatives) as f32
+                    } else {
+                        b as f32
+                    }
                 })
                 .collect();
             if hr.positive_balance > 0.0 {

@@ -84,8 +84,9 @@ pub fn train_recipe(recipe_path: &Path, data_dir: Option<&Path>, refit: bool) ->
     })
 }
 
-/// The refitted model with the measured fit's calibration maps, thresholds
-/// and dev figures: the refit has no slice or dev split left to fit them on.
+/// The refitted model with the measured fit's thresholds and dev figures:
+/// the refit has no dev split left to tune or measure them on. Its
+/// calibration maps are its own, fitted on its calibration slice.
 fn keep_measured(model: Model, measured: &Model) -> Result<Model> {
     let codes = |m: &Model| {
         let meta = m.meta();
@@ -99,7 +100,6 @@ fn keep_measured(model: Model, measured: &Model) -> Result<Model> {
     let (topics, regions) = measured.thresholds();
     let (topics, regions) = (topics.to_vec(), regions.to_vec());
     Ok(model
-        .with_topic_calibration_of(measured)
         .with_thresholds(topics, regions)
         .with_metrics(measured.meta().metrics.clone()))
 }

@@ -69,8 +69,9 @@ fn default_threshold() -> f32 {
 
 /// A keyword rule that adds a topic to the labelled training stories that
 /// use at least `min_terms` distinct keywords of their language (a final
-/// "s" or "x" ignored). A source with such stories then also trains the
-/// topic's negatives: its stories without the keywords.
+/// "s" or "x" ignored), in place of the topics it `replaces`. A source with
+/// such stories then also trains the topic's negatives: its stories without
+/// the keywords.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeywordLabel {
@@ -80,6 +81,11 @@ pub struct KeywordLabel {
     pub min_terms: usize,
     /// Keywords per language ("en", "fr"), lowercased words.
     pub keywords: BTreeMap<String, Vec<String>>,
+    /// Topics the rule's topic takes the place of on the stories it labels:
+    /// a corpus without labour files its strikes under economy, and left
+    /// there they teach economy that a strike is economy.
+    #[serde(default)]
+    pub replaces: Vec<String>,
 }
 
 /// One head (topics or regions).
@@ -103,6 +109,13 @@ pub struct HeadRecipe {
     /// another heading.
     #[serde(default)]
     pub negatives_from_own_labels: bool,
+    /// With `negatives_from_own_labels`, the weight (relative to its own)
+    /// at which a record still counts as a negative for a label its source
+    /// never uses: most of such a source's stories are not about the label,
+    /// and without them the label never sees that kind of text as a
+    /// negative (0 = not at all).
+    #[serde(default)]
+    pub foreign_negatives: f64,
     /// Sources whose gold names only some countries (OrangeSum `france`:
     /// FR only): a record of theirs trains this head only if every country
     /// the gazetteer finds in it is in its gold.
@@ -257,8 +270,9 @@ impl Recipe {
 
     /// The recipe of the refit on train + dev: each head's dev splits join
     /// its training splits (the holdout with its file gives the whole file).
-    /// It has no topic calibration slice: the refit keeps the measured fit's
-    /// calibration maps, as a calibration `refit` keeps the slice's.
+    /// It keeps the topic calibration slice: the refitted head is more
+    /// confident than the measured one, so its maps are fitted again on a
+    /// slice of train + dev held out of its own slice fit.
     pub(crate) fn with_dev_in_train(&self) -> Recipe {
         let mut r = self.clone();
         for head in [&mut r.topics, &mut r.regions] {
@@ -268,7 +282,6 @@ impl Recipe {
                 }
             }
         }
-        r.topics.calibration = None;
         r.refit_with_dev = false;
         r
     }
