@@ -104,11 +104,15 @@ pub(crate) fn words(text: &str) -> Words {
             continue;
         }
         let mut end = i + len;
-        while let Some((c, len)) = char_at(text, end) {
-            if !is_word_char(c) {
-                break;
+        loop {
+            // Letters and digits of ASCII a byte at a time; others decoded.
+            while bytes.get(end).is_some_and(u8::is_ascii_alphanumeric) {
+                end += 1;
             }
-            end += len;
+            match char_at(text, end) {
+                Some((c, len)) if !c.is_ascii() && is_word_char(c) => end += len,
+                _ => break,
+            }
         }
         push_word(&mut out, &text[i..end], bytes.get(end) == Some(&b'.'));
         i = end;
