@@ -6,7 +6,11 @@
 #   bench/load.sh --quick    2 s per run, no Python peer (CI-sized)
 #   bench/load.sh --pin      server on CPU 0, load generator (and peer) on CPU 1
 #
-# Env: CONCURRENCY (16), CONNECTIONS (4), DATA (bbc-en-dev), SHARED (../shared).
+# Env: CONCURRENCY (16), STREAM_CONCURRENCY (8), CONNECTIONS (4), DATA
+# (bbc-en-dev), SHARED (../shared). Streams run 8 at a time: what the server
+# lets one client address hold at the default --max-concurrent-calls (64:
+# 16 stream slots, half of them per address); more are refused with
+# RESOURCE_EXHAUSTED (issue 17's protection) and would measure refusals.
 # Runs against our server: health (the framework's ceiling), Classify,
 # ClassifyStream in batches of 100, Summarize; then Classify against the
 # Python peer. Samples our server's VmRSS every 0.2 s and measures process
@@ -20,11 +24,12 @@ for a in "$@"; do
     --quick) secs=2 quick=1 ;;
     --long) secs=60 ;;
     --pin) pin=1 ;;
-    -h|--help) sed -n 2,13p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,17p "$0"; exit 0 ;;
     *) echo "unknown option: $a" >&2; exit 2 ;;
   esac
 done
 conc=${CONCURRENCY:-16}
+sconc=${STREAM_CONCURRENCY:-8}
 conns=${CONNECTIONS:-4}
 shared=${SHARED:-../shared}
 data=${DATA:-$shared/data/corpora/bbc-en-dev.jsonl.gz}
@@ -85,10 +90,11 @@ rss_start=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
 rss_pid=$!
 
 lg() { # label mode [extra args]
-  local label=$1 mode=$2 p=$3; shift 3
-  echo "== $label $mode ${secs}s c=$conc" >&2
+  local label=$1 mode=$2 p=$3 c=$conc; shift 3
+  [ "$mode" = stream ] && c=$sconc
+  echo "== $label $mode ${secs}s c=$c" >&2
   "${client_cpu[@]}" "$loadgen" --addr "http://127.0.0.1:$p" --label "$label" --mode "$mode" \
-    --concurrency "$conc" --connections "$conns" --duration "$secs" --data "$data" --batch 100 "$@" \
+    --concurrency "$c" --connections "$conns" --duration "$secs" --data "$data" --batch 100 "$@" \
     | tee -a "$work/results.txt" >&2
 }
 lg ours health "$port"
@@ -107,7 +113,7 @@ cores=$([ "$pin" = 1 ] && echo "server pinned to CPU 0, load generator and peer 
   || echo "unpinned: server, load generator (and peer) share all $(nproc) CPUs")
 
 echo
-echo "dispatch-tagger load, ${secs} s per run, concurrency $conc over $conns connections, data $(basename "$data"); $cores"
+echo "dispatch-tagger load, ${secs} s per run, concurrency $conc (streams $sconc) over $conns connections, data $(basename "$data"); $cores"
 awk -v secs="$secs" '
 function kv(line, key,   n, i, f, a) { n = split(line, f, " "); for (i = 1; i <= n; i++) { split(f[i], a, "="); if (a[1] == key) return a[2] } return "" }
 /^label=/ {

@@ -329,10 +329,26 @@ fn bench_case(
 fn pipeline(c: &mut Criterion<ThreadCpu>) {
     let tagger = Tagger::new(Arc::new(Model::embedded().expect("embedded model")));
     let cases = cases();
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    // Criterion's own arguments are skipped, and so is the value of each of
+    // its options that takes one (`--save-baseline main`), so that only the
+    // case filter chooses which stage splits are printed.
+    const WITH_VALUE: [&str; 6] = [
+        "--save-baseline",
+        "--baseline",
+        "--baseline-lenient",
+        "--profile-time",
+        "--measurement-time",
+        "--warm-up-time",
+    ];
+    let mut filter = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if WITH_VALUE.contains(&a.as_str()) {
+            args.next();
+        } else if !a.starts_with('-') {
+            filter.push(a);
+        }
+    }
     let wanted = |group: &str, case: &Case| {
         let id = format!("{group}/{}", case.name);
         filter.is_empty() || filter.iter().any(|f| id.contains(f.as_str()))

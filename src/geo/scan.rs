@@ -68,6 +68,16 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || ('\u{300}'..='\u{36f}').contains(&c)
 }
 
+/// The character at byte `i` of `text` and its length in bytes; an ASCII
+/// byte is read without UTF-8 decoding.
+#[inline]
+fn char_at(text: &str, i: usize) -> Option<(char, usize)> {
+    match *text.as_bytes().get(i)? {
+        b if b.is_ascii() => Some((char::from(b), 1)),
+        _ => text.get(i..)?.chars().next().map(|c| (c, c.len_utf8())),
+    }
+}
+
 /// Splits `text` into words: runs of letters and digits; apostrophes,
 /// hyphens and all other punctuation separate words.
 pub(crate) fn words(text: &str) -> Words {
@@ -79,16 +89,13 @@ pub(crate) fn words(text: &str) -> Words {
     let bytes = text.as_bytes();
     let mut line_start = 0;
     let mut i = 0;
-    while i < text.len() {
-        let Some(c) = text[i..].chars().next() else {
-            break;
-        };
+    while let Some((c, len)) = char_at(text, i) {
         if c == '\n' {
             mark_shouting(&mut out.words[line_start..]);
             line_start = out.words.len();
         }
         if !is_word_char(c) {
-            i += c.len_utf8();
+            i += len;
             continue;
         }
         if let Some(end) = dotted_acronym(bytes, i) {
@@ -96,10 +103,17 @@ pub(crate) fn words(text: &str) -> Words {
             i = end;
             continue;
         }
-        let end = text[i..]
-            .char_indices()
-            .find(|&(_, c)| !is_word_char(c))
-            .map_or(text.len(), |(k, _)| i + k);
+        let mut end = i + len;
+        loop {
+            // Letters and digits of ASCII a byte at a time; others decoded.
+            while bytes.get(end).is_some_and(u8::is_ascii_alphanumeric) {
+                end += 1;
+            }
+            match char_at(text, end) {
+                Some((c, len)) if !c.is_ascii() && is_word_char(c) => end += len,
+                _ => break,
+            }
+        }
         push_word(&mut out, &text[i..end], bytes.get(end) == Some(&b'.'));
         i = end;
     }
@@ -154,8 +168,9 @@ fn push_word(out: &mut Words, raw: &str, dot_after: bool) {
         for b in raw.bytes() {
             has_letter |= b.is_ascii_alphabetic();
             has_lower |= b.is_ascii_lowercase();
-            out.lower.push(char::from(b.to_ascii_lowercase()));
         }
+        out.lower.push_str(raw);
+        out.lower[key_start..].make_ascii_lowercase();
     } else {
         for c in raw.chars() {
             has_letter |= c.is_alphabetic();

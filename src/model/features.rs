@@ -85,7 +85,8 @@ fn hash1(a: &str) -> u64 {
     fnv1a(FNV_OFFSET, a.as_bytes())
 }
 
-/// Hash of the bigram "a b", without building the string.
+/// Hash of the bigram "a b", without building the string: the hash of
+/// "a" continued with " " and "b" (FNV-1a reads bytes in order).
 fn hash2(a: &str, b: &str) -> u64 {
     fnv1a(fnv1a(fnv1a(FNV_OFFSET, a.as_bytes()), b" "), b.as_bytes())
 }
@@ -102,14 +103,13 @@ fn norm_tokens(
 ) {
     buf.clear();
     spans.clear();
-    let mut word = String::new();
     for t in words::tokens(text) {
-        words::normalize_into(t.text, &mut word);
-        if stop_words && is_function_word(&word, lang) {
+        let start = buf.len();
+        words::normalize_push(t.text, buf);
+        if stop_words && is_function_word(&buf[start..], lang) {
+            buf.truncate(start);
             continue;
         }
-        let start = buf.len();
-        buf.push_str(&word);
         spans.push((start, buf.len()));
     }
 }
@@ -131,11 +131,18 @@ pub(crate) fn for_each_term(
         let tok = |i: usize| spans.get(i).map(|&(a, b): &(usize, usize)| &buf[a..b]);
         for i in 0..spans.len() {
             let Some(t) = tok(i) else { continue };
-            f(hash1(t), weight, t, None);
+            let h = hash1(t);
+            f(h, weight, t, None);
             if params.ngram_max >= 2
                 && let Some(next) = tok(i + 1)
             {
-                f(hash2(t, next), weight, t, Some(next));
+                // `hash2(t, next)`, continuing from `t`'s own hash.
+                f(
+                    fnv1a(fnv1a(h, b" "), next.as_bytes()),
+                    weight,
+                    t,
+                    Some(next),
+                );
             }
         }
     }
@@ -319,6 +326,14 @@ impl TfIdf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bigram_hash_continues_its_first_words_hash() {
+        for (a, b) in [("armée", "syrienne"), ("", "x"), ("l'état", "")] {
+            assert_eq!(fnv1a(fnv1a(hash1(a), b" "), b.as_bytes()), hash2(a, b));
+            assert_eq!(hash2(a, b), hash1(&format!("{a} {b}")));
+        }
+    }
 
     #[test]
     fn a_dispatch_without_places_gets_its_language_prior() {

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::calibrate::Calibration;
 use super::features::{FeatureParams, TfIdf};
-use super::{Head, Label, Model, ModelMeta};
+use super::{Head, Label, Model, ModelMeta, Weights};
 use crate::geo::Gazetteer;
 use crate::{Error, Result};
 
@@ -175,6 +175,7 @@ fn store_head(h: &Head) -> StoredHead {
         thresholds: h.thresholds.clone(),
         weights: h
             .weights
+            .rows()
             .iter()
             .map(|w| w.iter().map(|&v| f16::from_f32(v)).collect())
             .collect(),
@@ -198,11 +199,12 @@ fn load_head(s: StoredHead, n_features: usize, what: &str) -> std::result::Resul
         labels: s.labels,
         bias: s.bias,
         thresholds: s.thresholds,
-        weights: s
-            .weights
-            .into_iter()
-            .map(|w| w.into_iter().map(f16::to_f32).collect())
-            .collect(),
+        weights: Weights::from_rows(
+            &s.weights
+                .into_iter()
+                .map(|w| w.into_iter().map(f16::to_f32).collect())
+                .collect::<Vec<Vec<f32>>>(),
+        ),
         calibration: s.calibration,
     })
 }
@@ -419,7 +421,7 @@ pub(crate) mod tests {
                     name: format!("label {c}"),
                 })
                 .collect(),
-            weights: codes.iter().map(|_| vec![1.0, -2.0, 0.5]).collect(),
+            weights: Weights::from_rows(&vec![vec![1.0, -2.0, 0.5]; codes.len()]),
             bias: vec![0.1; codes.len()],
             thresholds: vec![0.5; codes.len()],
             calibration: None,
@@ -431,7 +433,7 @@ pub(crate) mod tests {
             n: 10,
         };
         let mut topics = head(&["medtop:11000000", "medtop:15000000"]);
-        topics.weights = vec![vec![1.5, -2.0, 0.5], vec![-1.0, 2.0, 0.0]];
+        topics.weights = Weights::from_rows(&[vec![1.5, -2.0, 0.5], vec![-1.0, 2.0, 0.0]]);
         topics.calibration = Some(Calibration {
             fr: g(0.8),
             en: g(0.7),

@@ -80,13 +80,65 @@ pub struct Prediction {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Head {
     labels: Vec<Label>,
-    /// Per label, one weight per feature column.
-    weights: Vec<Vec<f32>>,
+    /// One weight per label and feature column.
+    weights: Weights,
     bias: Vec<f32>,
     /// Per-label decision thresholds, tuned on dev (on calibrated scores).
     thresholds: Vec<f32>,
     /// Maps logits to calibrated probabilities; plain sigmoids when absent.
     calibration: Option<calibrate::Calibration>,
+}
+
+/// A head's weights, stored feature by feature: the weights of every label
+/// for feature column `j` are `data[j * labels..(j + 1) * labels]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Weights {
+    labels: usize,
+    features: usize,
+    data: Vec<f32>,
+}
+
+impl Weights {
+    /// From one row per label, each with one weight per feature (a shorter
+    /// row's missing weights are 0).
+    pub(crate) fn from_rows(rows: &[Vec<f32>]) -> Weights {
+        let labels = rows.len();
+        let features = rows.iter().map(Vec::len).max().unwrap_or(0);
+        let mut data = vec![0.0; labels * features];
+        for (l, row) in rows.iter().enumerate() {
+            for (j, &w) in row.iter().enumerate() {
+                data[j * labels + l] = w;
+            }
+        }
+        Weights {
+            labels,
+            features,
+            data,
+        }
+    }
+
+    /// One row per label, each with one weight per feature.
+    pub(crate) fn rows(&self) -> Vec<Vec<f32>> {
+        (0..self.labels)
+            .map(|l| {
+                (0..self.features)
+                    .map(|j| self.data[j * self.labels + l])
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The weights of every label for feature column `j`.
+    fn column(&self, j: usize) -> Option<&[f32]> {
+        (j < self.features).then(|| &self.data[j * self.labels..(j + 1) * self.labels])
+    }
+
+    /// The weight of label `l` for feature column `j`.
+    fn get(&self, l: usize, j: usize) -> Option<f32> {
+        (l < self.labels)
+            .then(|| self.column(j).map(|c| c[l]))
+            .flatten()
+    }
 }
 
 impl Head {
@@ -100,7 +152,7 @@ impl Head {
     ) -> Head {
         Head {
             labels,
-            weights,
+            weights: Weights::from_rows(&weights),
             bias,
             thresholds,
             calibration: None,
@@ -121,18 +173,28 @@ impl Head {
     }
 
     /// Raw one-vs-rest logit of every label, in label order.
+    ///
+    /// Each label's terms are added in feature order, as a dot product per
+    /// label would add them, so the logits are the same to the bit; reading
+    /// the weights feature by feature touches one short slice per feature
+    /// instead of one cache line per label and feature.
     pub(crate) fn logits(&self, idx: &[u32], val: &[f32]) -> Vec<f32> {
-        self.weights
-            .iter()
-            .zip(&self.bias)
-            .map(|(w, &b)| {
-                idx.iter()
-                    .zip(val)
-                    .map(|(&j, &v)| v * w.get(j as usize).copied().unwrap_or(0.0))
-                    .sum::<f32>()
-                    + b
-            })
-            .collect()
+        // -0.0: what `Iterator::sum` starts a float sum from.
+        let mut z = vec![-0.0f32; self.weights.labels];
+        for (&j, &v) in idx.iter().zip(val) {
+            match self.weights.column(j as usize) {
+                Some(col) => {
+                    for (z, &w) in z.iter_mut().zip(col) {
+                        *z += v * w;
+                    }
+                }
+                None => z.iter_mut().for_each(|z| *z += v * 0.0),
+            }
+        }
+        for (z, &b) in z.iter_mut().zip(&self.bias) {
+            *z += b;
+        }
+        z
     }
 
     /// Whether label `l` at `score` passes its decision threshold.
@@ -148,11 +210,11 @@ impl Head {
         (idx, val): (&[u32], &[f32]),
         n: usize,
     ) -> Vec<(String, f32)> {
-        let w = &self.weights[l];
+        let w = |j: u32| self.weights.get(l, j as usize).unwrap_or(0.0);
         let mut c: Vec<(u32, f32)> = idx
             .iter()
             .zip(val)
-            .map(|(&j, &v)| (j, v * w.get(j as usize).copied().unwrap_or(0.0)))
+            .map(|(&j, &v)| (j, v * w(j)))
             .filter(|&(_, c)| c > 0.0)
             .collect();
         c.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));

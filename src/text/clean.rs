@@ -6,6 +6,9 @@
 //! byte offsets that callers slice summaries with.
 
 use std::ops::Range;
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
 
 use super::boilerplate::{self, opens_french_sentence, teaser_marker_len};
 use super::{Lang, sentences};
@@ -306,6 +309,10 @@ fn dateline(line: &str) -> Option<(usize, usize)> {
         head -= 1;
     }
     let head = &line[..head];
+    // Every mark opens with "(": most lines have none in their head.
+    if !head.contains('(') {
+        return None;
+    }
     DATELINES.iter().find_map(|d| {
         head.find(d)
             .filter(|p| p + d.len() <= MAX_DATELINE_BYTES)
@@ -317,7 +324,7 @@ fn dateline(line: &str) -> Option<(usize, usize)> {
 fn inline_boilerplate(line: &str) -> Vec<Range<usize>> {
     crate::work::add(line.len());
     let mut cuts = Vec::new();
-    if let Some(start) = PLAYER_STARTS.iter().filter_map(|p| line.find(p)).min() {
+    if let Some(start) = player_start(line) {
         let end = line[start..].find(PLAYER_END).map_or(line.len(), |e| {
             let after = start + e + PLAYER_END.len();
             after
@@ -358,6 +365,18 @@ fn inline_boilerplate(line: &str) -> Vec<Range<usize>> {
         i += step;
     }
     cuts
+}
+
+/// Where the first of [`PLAYER_STARTS`] starts in `line`, if any: one
+/// pass over the line for all of them.
+fn player_start(line: &str) -> Option<usize> {
+    static STARTS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(PLAYER_STARTS)
+            .expect("literal patterns build")
+    });
+    STARTS.find(line).map(|m| m.start())
 }
 
 /// Whether `line[i..]` starts a sentence: line start, or after a stop,

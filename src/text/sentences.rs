@@ -39,7 +39,9 @@ pub fn split(text: &str, range: Range<usize>, lang: Lang) -> Vec<Range<usize>> {
     let base = range.start;
     let s = &text[range];
     crate::work::add(s.len());
-    let cs: Vec<(usize, char)> = s.char_indices().collect();
+    // One allocation: a text has at most as many characters as bytes.
+    let mut cs: Vec<(usize, char)> = Vec::with_capacity(s.len());
+    cs.extend(s.char_indices());
     let n = cs.len();
     let byte = |k: usize| if k < n { cs[k].0 } else { s.len() };
 
