@@ -60,6 +60,16 @@ impl Target {
         Target { server, addr }
     }
 
+    /// A gRPC channel from the attacker's address.
+    async fn hostile_channel(&self) -> tonic::transport::Channel {
+        Endpoint::from_shared(format!("http://{}", self.addr))
+            .expect("uri")
+            .local_address(Some(IpAddr::from(HOSTILE)))
+            .connect()
+            .await
+            .expect("connects")
+    }
+
     /// A normal client's Classify is answered, within a second.
     async fn answers_a_normal_call(&self, after: &str) {
         let channel = Endpoint::from_shared(format!("http://{}", self.addr))
@@ -223,12 +233,7 @@ async fn half_sent_streams_hold_no_more_than_their_share() {
 #[tokio::test]
 async fn oversized_fields_are_refused_without_echoing_them() {
     let t = Target::start(&[]);
-    let channel = Endpoint::from_shared(format!("http://{}", t.addr))
-        .expect("uri")
-        .local_address(Some(IpAddr::from(HOSTILE)))
-        .connect()
-        .await
-        .expect("connects");
+    let channel = t.hostile_channel().await;
     let mut hostile = DispatchTaggerServiceClient::new(channel).max_encoding_message_size(8 << 20);
     let base = ClassifyRequest {
         text: ALEPPO_FR.into(),
@@ -300,12 +305,7 @@ async fn oversized_fields_are_refused_without_echoing_them() {
 #[tokio::test]
 async fn big_dispatches_in_a_crowd_leave_room_for_a_normal_call() {
     let t = Target::start(&[]);
-    let channel = Endpoint::from_shared(format!("http://{}", t.addr))
-        .expect("uri")
-        .local_address(Some(IpAddr::from(HOSTILE)))
-        .connect()
-        .await
-        .expect("connects");
+    let channel = t.hostile_channel().await;
     // 8 at once, each 256 KiB of ordinary sentences: at most 2 run (half of
     // the 4 slots for one address; 2 large-dispatch slots), the rest are
     // refused at once.

@@ -229,14 +229,20 @@ pub fn encode(model: &Model) -> Result<Vec<u8>> {
         regions: store_head(&model.regions),
     };
     let raw = postcard::to_stdvec(&payload).map_err(|e| internal(&e))?;
+    frame(&header, &raw).map_err(|e| internal(&e))
+}
+
+/// The file around a serialised header and payload: magic, format version,
+/// header, the deflated payload, CRC32 of everything before it.
+fn frame(header: &[u8], raw: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
-    z.write_all(&raw).map_err(|e| internal(&e))?;
-    let packed = z.finish().map_err(|e| internal(&e))?;
+    z.write_all(raw)?;
+    let packed = z.finish()?;
     let mut out = Vec::with_capacity(packed.len() + header.len() + 32);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-    out.extend_from_slice(&header);
+    out.extend_from_slice(header);
     out.extend_from_slice(&(packed.len() as u64).to_le_bytes());
     out.extend_from_slice(&packed);
     let crc = crc32fast::hash(&out);
@@ -521,18 +527,7 @@ pub(crate) mod tests {
     /// A frame around `raw` as the payload, with a right checksum.
     fn framed(raw: &[u8]) -> Vec<u8> {
         let header = postcard::to_stdvec(&ModelMeta::default()).unwrap();
-        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
-        z.write_all(raw).unwrap();
-        let packed = z.finish().unwrap();
-        let mut out = MAGIC.to_vec();
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-        out.extend_from_slice(&header);
-        out.extend_from_slice(&(packed.len() as u64).to_le_bytes());
-        out.extend_from_slice(&packed);
-        let crc = crc32fast::hash(&out);
-        out.extend_from_slice(&crc.to_le_bytes());
-        out
+        frame(&header, raw).unwrap()
     }
 
     #[test]
