@@ -146,6 +146,11 @@ impl Admission {
         }
     }
 
+    /// Dispatch slots in all.
+    pub(crate) fn max_calls(&self) -> usize {
+        self.max_calls
+    }
+
     /// The "server busy" refusal of a dispatch.
     pub(crate) fn busy(&self) -> Status {
         Status::resource_exhausted(format!(

@@ -13,14 +13,19 @@ use tonic::{Request, Response, Status, Streaming};
 use super::pb::{self, dispatch_tagger_service_server::DispatchTaggerService};
 use super::{convert, status};
 use crate::Error;
-use crate::admission::Admission;
+use crate::admission::{Admission, LARGE_TEXT_BYTES};
 use crate::cutoff::Deadline;
 use crate::live::LiveTagger;
 use crate::tagger::{Limits, Tagger};
 
-/// How many requests of one stream are tagged at once; answers still leave
-/// in request order.
-const STREAM_PIPELINE: usize = 4;
+/// Most requests of one stream tagged in one handoff to the blocking pool:
+/// those already received when a batch starts, so a client that sends one
+/// at a time is answered one at a time.
+const STREAM_BATCH: usize = 8;
+
+/// Batches of one stream in flight at once; answers still leave in request
+/// order.
+const STREAM_PIPELINE: usize = 2;
 
 /// The service state: a loaded tagger, the request limits, and admission:
 /// at most `max_calls` dispatches are tagged or summarized at once. Unary
@@ -112,21 +117,154 @@ impl DispatchService {
         }
     }
 
-    /// Classifies one request of a stream with `tagger` (the model current
-    /// when the stream began), waiting for a dispatch slot.
-    async fn classify_streamed(
+    /// Classifies a batch of a stream's requests (with their index in the
+    /// stream) with `tagger`, the model current when the stream began, and
+    /// answers them in order, up to and including the first failure. Small
+    /// dispatches are tagged together in one handoff; a large one on its
+    /// own, with its large-dispatch slot.
+    async fn classify_batch(
         &self,
-        tagger: Arc<Tagger>,
-        req: pb::ClassifyRequest,
+        tagger: &Arc<Tagger>,
+        batch: Vec<(usize, Result<pb::ClassifyStreamRequest, Status>)>,
+    ) -> Vec<Result<pb::ClassifyStreamResponse, Status>> {
+        let mut answers = Vec::with_capacity(batch.len());
+        let mut small = Vec::with_capacity(batch.len());
+        for (index, item) in batch {
+            let req = match item {
+                Ok(r) => pb::ClassifyRequest::from(r),
+                Err(e) => {
+                    self.classify_small(tagger, &mut small, &mut answers).await;
+                    answers.push(Err(status::from_transport(e)));
+                    break;
+                }
+            };
+            let shown = Shown::new(index, &req.id);
+            match convert::classify_request(req, &self.limits) {
+                Ok(call) if call.text.len() <= LARGE_TEXT_BYTES => small.push((shown, call)),
+                Ok(call) => {
+                    self.classify_small(tagger, &mut small, &mut answers).await;
+                    let answer = self.classify_large(tagger, call).await;
+                    answers.push(shown.answer(answer));
+                }
+                Err(e) => {
+                    self.classify_small(tagger, &mut small, &mut answers).await;
+                    answers.push(Err(shown.failed(Status::from(e))));
+                }
+            }
+            if answers.last().is_some_and(Result::is_err) {
+                return answers;
+            }
+        }
+        self.classify_small(tagger, &mut small, &mut answers).await;
+        answers
+    }
+
+    /// Tags the small dispatches `calls` (taken) in one handoff, holding a
+    /// dispatch slot for each, and appends their answers to `answers` up to
+    /// the first failure. Nothing is appended after a failure.
+    async fn classify_small(
+        &self,
+        tagger: &Arc<Tagger>,
+        calls: &mut Vec<(Shown, convert::ClassifyCall)>,
+        answers: &mut Vec<Result<pb::ClassifyStreamResponse, Status>>,
+    ) {
+        if calls.is_empty() || answers.last().is_some_and(Result::is_err) {
+            calls.clear();
+            return;
+        }
+        let (shown, calls): (Vec<_>, Vec<_>) = std::mem::take(calls).into_iter().unzip();
+        let permits = Arc::clone(&self.admission.calls)
+            .acquire_many_owned(calls.len() as u32)
+            .await
+            .map_err(|_| self.admission.busy());
+        let tagged = match permits {
+            Ok(permits) => {
+                let tagger = Arc::clone(tagger);
+                self.blocking((Some(permits), None), move |d| {
+                    let mut results = Vec::with_capacity(calls.len());
+                    for call in calls {
+                        let result = call.run(&tagger, d);
+                        let failed = result.is_err();
+                        results.push(result);
+                        if failed {
+                            break;
+                        }
+                    }
+                    Ok(results)
+                })
+                .await
+            }
+            Err(busy) => Err(busy),
+        };
+        match tagged {
+            Ok(results) => {
+                for (shown, result) in shown.into_iter().zip(results) {
+                    answers.push(shown.answer(result.map_err(Status::from)));
+                    if answers.last().is_some_and(Result::is_err) {
+                        return;
+                    }
+                }
+            }
+            // The whole batch failed (timeout, or the server is stopping):
+            // reported against its first request.
+            Err(status) => answers.extend(shown.first().map(|s| Err(s.failed(status)))),
+        }
+    }
+
+    /// Tags one large dispatch of a stream, waiting for a large-dispatch
+    /// slot and a dispatch slot.
+    async fn classify_large(
+        &self,
+        tagger: &Arc<Tagger>,
+        call: convert::ClassifyCall,
     ) -> Result<pb::ClassifyResponse, Status> {
-        let call = convert::classify_request(req, &self.limits)?;
         let large = self.admission.large(call.text.len(), true).await?;
         let permit = Arc::clone(&self.admission.calls)
             .acquire_owned()
             .await
             .map_err(|_| self.admission.busy())?;
+        let tagger = Arc::clone(tagger);
         self.blocking((Some(permit), large), move |d| call.run(&tagger, d))
             .await
+    }
+}
+
+/// How a stream's request is named in its error message: its index in the
+/// stream and its id, cut short (a client chooses its length).
+struct Shown {
+    index: usize,
+    id: String,
+}
+
+impl Shown {
+    fn new(index: usize, id: &str) -> Shown {
+        Shown {
+            index,
+            id: id.chars().take(ID_SHOWN).collect(),
+        }
+    }
+
+    /// Says which request of the stream failed, in words that read the same
+    /// in every client (grpc-js shows `#` and `?` percent-encoded).
+    fn failed(&self, s: Status) -> Status {
+        Status::new(
+            s.code(),
+            format!(
+                "request at index {} (id {:?}): {}",
+                self.index,
+                self.id,
+                s.message()
+            ),
+        )
+    }
+
+    fn answer(
+        &self,
+        answer: Result<pb::ClassifyResponse, Status>,
+    ) -> Result<pb::ClassifyStreamResponse, Status> {
+        answer
+            .map(pb::ClassifyStreamResponse::from)
+            .map_err(|s| self.failed(s))
     }
 }
 
@@ -154,33 +292,22 @@ impl DispatchTaggerService for DispatchService {
         request: Request<Streaming<pb::ClassifyStreamRequest>>,
     ) -> Result<Response<Self::ClassifyStreamStream>, Status> {
         let inbound = request.into_inner();
-        let (tx, rx) = mpsc::channel(STREAM_PIPELINE * 2);
+        let (tx, rx) = mpsc::channel(STREAM_BATCH);
         let svc = self.clone();
         // One model for the whole stream, even if a reload happens meanwhile.
         let tagger = self.tagger.current();
+        let batch = STREAM_BATCH.min(self.admission.max_calls());
         tokio::spawn(async move {
             let mut answers = inbound
                 .enumerate()
-                .map(|(index, item)| {
+                .ready_chunks(batch)
+                .map(|batch| {
                     let svc = svc.clone();
                     let tagger = Arc::clone(&tagger);
-                    async move {
-                        let req = pb::ClassifyRequest::from(item.map_err(status::from_transport)?);
-                        let id: String = req.id.chars().take(ID_SHOWN).collect();
-                        let answer = svc.classify_streamed(tagger, req).await;
-                        answer.map(pb::ClassifyStreamResponse::from).map_err(|s| {
-                            // Say which request of the stream failed, in words
-                            // that read the same in every client (grpc-js shows
-                            // `#` and `?` percent-encoded), the id cut short (a
-                            // client chooses its length).
-                            Status::new(
-                                s.code(),
-                                format!("request at index {index} (id {id:?}): {}", s.message()),
-                            )
-                        })
-                    }
+                    async move { svc.classify_batch(&tagger, batch).await }
                 })
-                .buffered(STREAM_PIPELINE);
+                .buffered(STREAM_PIPELINE)
+                .flat_map(futures_util::stream::iter);
             let mut closing = svc.closing.subscribe();
             loop {
                 let answer = tokio::select! {
