@@ -191,6 +191,77 @@ pub(crate) fn place_values(
     out
 }
 
+/// Term hash -> column, by open addressing with linear probing: keys and
+/// columns in two flat arrays, at most half full, so that the slot a hash
+/// starts at can be read ahead of the lookup ([`TermIndex::read_ahead`]).
+#[derive(Debug, Clone, Default)]
+struct TermIndex {
+    keys: Vec<u64>,
+    /// `EMPTY` where no key is stored.
+    columns: Vec<u32>,
+    /// Bits of the slot number (the tables have `1 << bits` slots).
+    bits: u32,
+}
+
+impl TermIndex {
+    const EMPTY: u32 = u32::MAX;
+
+    /// The table of `(hash, column)` pairs; of two equal hashes the later
+    /// one's column is kept.
+    fn new(pairs: impl ExactSizeIterator<Item = (u64, u32)>) -> TermIndex {
+        let slots = (pairs.len() * 2).next_power_of_two().max(16);
+        let mut index = TermIndex {
+            keys: vec![0; slots],
+            columns: vec![Self::EMPTY; slots],
+            bits: slots.trailing_zeros(),
+        };
+        for (h, j) in pairs {
+            let mut i = index.slot(h);
+            while index.columns[i] != Self::EMPTY && index.keys[i] != h {
+                i = (i + 1) & (slots - 1);
+            }
+            index.keys[i] = h;
+            index.columns[i] = j;
+        }
+        index
+    }
+
+    /// The slot where the search for `h` starts (FNV's low bits mixed
+    /// into the high ones by a Fibonacci multiply).
+    fn slot(&self, h: u64) -> usize {
+        (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - self.bits)) as usize
+    }
+
+    /// The column of the term hashed `h`.
+    fn get(&self, h: u64) -> Option<u32> {
+        let mask = self.keys.len().checked_sub(1)?;
+        let mut i = self.slot(h);
+        loop {
+            let j = *self.columns.get(i)?;
+            if j == Self::EMPTY {
+                return None;
+            }
+            if self.keys.get(i) == Some(&h) {
+                return Some(j);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Reads the first slot of every hash in `hashes` (and answers a value
+    /// made of them, for `black_box`), so that the lookups that follow find
+    /// them in cache.
+    fn read_ahead(&self, hashes: impl Iterator<Item = u64>) -> u64 {
+        if self.keys.is_empty() {
+            return 0;
+        }
+        hashes.fold(0, |acc, h| {
+            let i = self.slot(h);
+            acc ^ self.keys[i] ^ u64::from(self.columns[i])
+        })
+    }
+}
+
 /// Sublinear tf, `1 + ln(c)`, kept linear below 1 so that a down-weighted
 /// title term (`title_weight < 1`) never gets a negative value.
 fn sublinear(c: f32) -> f32 {
@@ -209,9 +280,8 @@ pub struct TfIdf {
     pub(crate) places: Vec<String>,
     /// Smallest idf of the vocabulary: what a left-out function word gets.
     min_idf: f32,
-    // Keys are already FNV hashes: Fx, not SipHash (15% of a classify call
-    // went to hashing, found with callgrind).
-    index: FxHashMap<u64, u32>,
+    /// Column of each term, by the term's FNV hash.
+    index: TermIndex,
     place_index: FxHashMap<String, u32>,
 }
 
@@ -223,17 +293,13 @@ impl TfIdf {
         idf: Vec<f32>,
         places: Vec<String>,
     ) -> Self {
-        let index = terms
-            .iter()
-            .enumerate()
-            .map(|(j, t)| {
-                let h = match t.split_once(' ') {
-                    Some((a, b)) => hash2(a, b),
-                    None => hash1(t),
-                };
-                (h, j as u32)
-            })
-            .collect();
+        let index = TermIndex::new(terms.iter().enumerate().map(|(j, t)| {
+            let h = match t.split_once(' ') {
+                Some((a, b)) => hash2(a, b),
+                None => hash1(t),
+            };
+            (h, j as u32)
+        }));
         let place_index = places
             .iter()
             .enumerate()
@@ -283,19 +349,26 @@ impl TfIdf {
             Some((a, b)) => hash2(a, b),
             None => hash1(term),
         };
-        self.index.get(&h).map(|&j| self.idf[j as usize])
+        self.index.get(h).map(|j| self.idf[j as usize])
     }
 
     /// One document's sparse row: sorted column indices and values
     /// (sublinear tf x stored idf, l2-normalised; then place features).
     pub fn transform(&self, input: &ModelInput<'_>, gazetteer: &Gazetteer) -> (Vec<u32>, Vec<f32>) {
+        let mut terms: Vec<(u64, f32)> =
+            Vec::with_capacity((input.title.len() + input.body.len()) / 3);
+        for_each_term(input, &self.params, |h, w, _, _| terms.push((h, w)));
+        // The table is megabytes and each term reads a slot of it at random:
+        // read them all first, in a loop with no branch, so that their cache
+        // misses overlap instead of coming one term at a time.
+        std::hint::black_box(self.index.read_ahead(terms.iter().map(|&(h, _)| h)));
         let mut tf: FxHashMap<u32, f32> =
             FxHashMap::with_capacity_and_hasher(input.body.len() / 8, Default::default());
-        for_each_term(input, &self.params, |h, w, _, _| {
-            if let Some(&j) = self.index.get(&h) {
+        for (h, w) in terms {
+            if let Some(j) = self.index.get(h) {
                 *tf.entry(j).or_insert(0.0) += w;
             }
-        });
+        }
         let mut row: Vec<(u32, f32)> = tf
             .into_iter()
             .map(|(j, c)| (j, sublinear(c) * self.idf[j as usize]))
@@ -333,6 +406,27 @@ mod tests {
             assert_eq!(fnv1a(fnv1a(hash1(a), b" "), b.as_bytes()), hash2(a, b));
             assert_eq!(hash2(a, b), hash1(&format!("{a} {b}")));
         }
+    }
+
+    #[test]
+    fn the_term_index_finds_every_term_and_nothing_else() {
+        // Many more hashes than one probe run, so that runs wrap past the
+        // end of the table; of two equal hashes the later column wins, as
+        // with a map built by `collect`.
+        let hashes: Vec<u64> = (0..5000u64).map(|i| hash1(&i.to_string())).collect();
+        let pairs = hashes.iter().zip(0u32..).map(|(&h, j)| (h, j));
+        let index = TermIndex::new(
+            pairs
+                .chain([(hashes[7], 9999)])
+                .collect::<Vec<_>>()
+                .into_iter(),
+        );
+        for (j, &h) in (0u32..).zip(&hashes) {
+            let want = if j == 7 { 9999 } else { j };
+            assert_eq!(index.get(h), Some(want));
+        }
+        assert_eq!(index.get(hash1("absent")), None);
+        assert_eq!(TermIndex::default().get(hash1("x")), None);
     }
 
     #[test]

@@ -133,6 +133,17 @@ impl Weights {
         (j < self.features).then(|| &self.data[j * self.labels..(j + 1) * self.labels])
     }
 
+    /// Reads the first and last weight of the columns `idx` (answering a
+    /// value made of them, for `black_box`), so that the sums that follow
+    /// find them in cache.
+    fn read_ahead(&self, idx: &[u32]) -> u32 {
+        idx.iter()
+            .filter_map(|&j| self.column(j as usize))
+            .fold(0, |acc, c| {
+                acc ^ c.first().map_or(0, |w| w.to_bits()) ^ c.last().map_or(0, |w| w.to_bits())
+            })
+    }
+
     /// The weight of label `l` for feature column `j`.
     fn get(&self, l: usize, j: usize) -> Option<f32> {
         (l < self.labels)
@@ -179,6 +190,10 @@ impl Head {
     /// the weights feature by feature touches one short slice per feature
     /// instead of one cache line per label and feature.
     pub(crate) fn logits(&self, idx: &[u32], val: &[f32]) -> Vec<f32> {
+        // The columns are scattered over megabytes: read each once before
+        // the sums, in a loop with no branch, so that their cache misses
+        // overlap instead of coming one column at a time.
+        std::hint::black_box(self.weights.read_ahead(idx));
         // -0.0: what `Iterator::sum` starts a float sum from.
         let mut z = vec![-0.0f32; self.weights.labels];
         for (&j, &v) in idx.iter().zip(val) {
