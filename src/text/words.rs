@@ -244,6 +244,19 @@ pub fn elision_len(word: &str) -> usize {
     ];
     const LONGEST: usize = 6;
     let bytes = word.as_bytes();
+    // Most words are settled by their first two bytes: every prefix starts
+    // with one of these letters and goes on with an apostrophe, or with the
+    // "u" of "qu", "jusqu", "puisqu" or the "o" of "lorsqu".
+    let (Some(first), Some(second)) = (bytes.first(), bytes.get(1)) else {
+        return 0;
+    };
+    if !matches!(
+        first.to_ascii_lowercase(),
+        b'c' | b'd' | b'j' | b'l' | b'm' | b'n' | b'p' | b'q' | b's' | b't'
+    ) || !matches!(second.to_ascii_lowercase(), b'\'' | 0xE2 | b'u' | b'o')
+    {
+        return 0;
+    }
     let mut found = None;
     for (pos, &b) in bytes.iter().enumerate().take(LONGEST + 1) {
         if b == b'\'' {
