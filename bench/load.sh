@@ -7,10 +7,12 @@
 #   bench/load.sh --pin      server on CPU 0, load generator (and peer) on CPU 1
 #
 # Env: CONCURRENCY (16), STREAM_CONCURRENCY (8), CONNECTIONS (4), DATA
-# (bbc-en-dev), SHARED (../shared). Streams run 8 at a time: what the server
-# lets one client address hold at the default --max-concurrent-calls (64:
-# 16 stream slots, half of them per address); more are refused with
-# RESOURCE_EXHAUSTED (issue 17's protection) and would measure refusals.
+# (bbc-en-dev), SHARED (../shared), BIN (serve this dispatch-tagger binary,
+# e.g. one built from another commit, instead of building this checkout's).
+# Streams run 8 at a time: what the server lets one client address hold at
+# the default --max-concurrent-calls (64: 16 stream slots, half of them per
+# address); more are refused with RESOURCE_EXHAUSTED (issue 17's
+# protection) and would measure refusals.
 # Runs against our server: health (the framework's ceiling), Classify,
 # ClassifyStream in batches of 100, Summarize; then Classify against the
 # Python peer. Samples our server's VmRSS every 0.2 s and measures process
@@ -24,7 +26,7 @@ for a in "$@"; do
     --quick) secs=2 quick=1 ;;
     --long) secs=60 ;;
     --pin) pin=1 ;;
-    -h|--help) sed -n 2,17p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,19p "$0"; exit 0 ;;
     *) echo "unknown option: $a" >&2; exit 2 ;;
   esac
 done
@@ -33,7 +35,7 @@ sconc=${STREAM_CONCURRENCY:-8}
 conns=${CONNECTIONS:-4}
 shared=${SHARED:-../shared}
 data=${DATA:-$shared/data/corpora/bbc-en-dev.jsonl.gz}
-bin=${CARGO_TARGET_DIR:-target}/release/dispatch-tagger
+bin=${BIN:-${CARGO_TARGET_DIR:-target}/release/dispatch-tagger}
 loadgen=${CARGO_TARGET_DIR:-target}/release/examples/loadgen
 work=$(mktemp -d)
 server_pid="" peer_pid="" rss_pid=""
@@ -51,7 +53,11 @@ server_cpu=() client_cpu=()
 if [ "$pin" = 1 ]; then server_cpu=(taskset -c 0); client_cpu=(taskset -c 1); fi
 
 echo "== build (release)" >&2
-cargo build --release --locked --bin dispatch-tagger --example loadgen >&2
+if [ -n "${BIN:-}" ]; then
+  cargo build --release --locked --example loadgen >&2
+else
+  cargo build --release --locked --bin dispatch-tagger --example loadgen >&2
+fi
 
 if [ "$quick" = 0 ]; then
   peer_port=$(free_port)
