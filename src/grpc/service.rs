@@ -20,12 +20,10 @@ use crate::tagger::{Limits, Tagger};
 
 /// Most requests of one stream tagged in one handoff to the blocking pool:
 /// those already received when a batch starts, so a client that sends one
-/// at a time is answered one at a time.
-const STREAM_BATCH: usize = 8;
-
-/// Batches of one stream in flight at once; answers still leave in request
-/// order.
-const STREAM_PIPELINE: usize = 2;
+/// at a time is answered one at a time. One batch of a stream is in flight
+/// at a time, so a stream holds at most this many dispatch slots and eight
+/// busy streams leave half of the default 64 to other callers.
+const STREAM_BATCH: usize = 4;
 
 /// The service state: a loaded tagger, the request limits, and admission:
 /// at most `max_calls` dispatches are tagged or summarized at once. Unary
@@ -298,16 +296,17 @@ impl DispatchTaggerService for DispatchService {
         let tagger = self.tagger.current();
         let batch = STREAM_BATCH.min(self.admission.max_calls());
         tokio::spawn(async move {
-            let mut answers = inbound
-                .enumerate()
-                .ready_chunks(batch)
-                .map(|batch| {
-                    let svc = svc.clone();
-                    let tagger = Arc::clone(&tagger);
-                    async move { svc.classify_batch(&tagger, batch).await }
-                })
-                .buffered(STREAM_PIPELINE)
-                .flat_map(futures_util::stream::iter);
+            let mut answers = std::pin::pin!(
+                inbound
+                    .enumerate()
+                    .ready_chunks(batch)
+                    .then(|batch| {
+                        let svc = svc.clone();
+                        let tagger = Arc::clone(&tagger);
+                        async move { svc.classify_batch(&tagger, batch).await }
+                    })
+                    .flat_map(futures_util::stream::iter)
+            );
             let mut closing = svc.closing.subscribe();
             loop {
                 let answer = tokio::select! {
