@@ -83,12 +83,34 @@ async fn explain_returns_terms_that_occur_in_the_text() {
         .filter(|t| !t.contains(':'))
         .collect();
     assert!(!word_terms.is_empty());
+    // A cognate key ("syrien…") is the first letters of a text word with
+    // its accents dropped.
+    let folded: String = lower.chars().map(unaccented).collect();
     for term in word_terms {
         for word in term.split(' ') {
-            assert!(lower.contains(word), "evidence {word:?} not in the text");
+            match word.strip_suffix('…') {
+                Some(prefix) => {
+                    assert!(folded.contains(prefix), "evidence {word:?} not in the text")
+                }
+                None => assert!(lower.contains(word), "evidence {word:?} not in the text"),
+            }
         }
     }
     server.shutdown().await.expect("clean stop");
+}
+
+/// A French letter without its accent.
+fn unaccented(c: char) -> char {
+    match c {
+        'à' | 'â' | 'ä' => 'a',
+        'ç' => 'c',
+        'é' | 'è' | 'ê' | 'ë' => 'e',
+        'î' | 'ï' => 'i',
+        'ô' | 'ö' | 'œ' => 'o',
+        'ù' | 'û' | 'ü' => 'u',
+        'ÿ' => 'y',
+        c => c,
+    }
 }
 
 #[tokio::test]

@@ -38,6 +38,13 @@ pub struct FeatureParams {
     /// story, not what it is about.
     #[serde(default)]
     pub stop_words: bool,
+    /// Also count every word of at least this many letters by its first
+    /// `cognates` letters folded to ASCII (at 6, "touris…" for both
+    /// "tourisme" and "tourism", "religi…" for "religieux" and "religious"): a French word
+    /// and its English cognate share that feature, so what one language's
+    /// labelled stories teach reaches the other's. 0: no such features.
+    #[serde(default)]
+    pub cognates: usize,
 }
 
 impl Default for FeatureParams {
@@ -51,6 +58,7 @@ impl Default for FeatureParams {
             place_weight: 1.0,
             place_countries: true,
             stop_words: false,
+            cognates: 0,
         }
     }
 }
@@ -78,6 +86,38 @@ impl FeatureParams {
         }
         Ok(())
     }
+}
+
+/// What ends a cognate key: tokens never hold it, so no word collides
+/// with a key.
+const COGNATE_MARK: char = '…';
+
+/// The cognate key of a lowercased word into `key` ([`FeatureParams::cognates`]):
+/// its first `n` letters with French diacritics dropped, then
+/// [`COGNATE_MARK`]; false (and `key` unspecified) when the word is shorter
+/// or holds anything but letters of `a`-`z` and French accented letters.
+fn cognate_key(word: &str, n: usize, key: &mut String) -> bool {
+    key.clear();
+    let mut letters = 0;
+    for c in word.chars() {
+        let c = match c {
+            'a'..='z' => c,
+            'à' | 'â' | 'ä' => 'a',
+            'ç' => 'c',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'î' | 'ï' => 'i',
+            'ô' | 'ö' | 'œ' => 'o',
+            'ù' | 'û' | 'ü' => 'u',
+            'ÿ' => 'y',
+            _ => return false,
+        };
+        if letters < n {
+            key.push(c);
+        }
+        letters += 1;
+    }
+    key.push(COGNATE_MARK);
+    letters >= n
 }
 
 /// Hash of a unigram.
@@ -123,6 +163,7 @@ pub(crate) fn for_each_term(
 ) {
     let mut buf = String::with_capacity(input.title.len() + input.body.len());
     let mut spans = Vec::with_capacity(input.body.len() / 5);
+    let mut key = String::new();
     for (text, weight) in [(input.title, params.title_weight), (input.body, 1.0)] {
         if weight <= 0.0 {
             continue;
@@ -133,6 +174,9 @@ pub(crate) fn for_each_term(
             let Some(t) = tok(i) else { continue };
             let h = hash1(t);
             f(h, weight, t, None);
+            if params.cognates > 0 && cognate_key(t, params.cognates, &mut key) {
+                f(hash1(&key), weight, &key, None);
+            }
             if params.ngram_max >= 2
                 && let Some(next) = tok(i + 1)
             {
@@ -399,6 +443,22 @@ impl TfIdf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_french_word_and_its_english_cognate_share_a_key() {
+        let key = |w: &str| {
+            let mut k = String::new();
+            cognate_key(w, 6, &mut k).then_some(k)
+        };
+        assert_eq!(key("tourisme"), key("tourism"));
+        assert_eq!(key("religieux").as_deref(), Some("religi…"));
+        assert_eq!(key("élection"), key("election"));
+        assert_eq!(key("économie"), key("economy"));
+        // Short words, numbers and elisions get none.
+        assert_eq!(key("grève"), None);
+        assert_eq!(key("covid19"), None);
+        assert_eq!(key("aujourd'hui"), None);
+    }
 
     #[test]
     fn a_bigram_hash_continues_its_first_words_hash() {
