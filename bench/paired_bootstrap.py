@@ -101,7 +101,7 @@ def main():
     corpora = args.corpus or CORPORA
     data = Path(args.data) / "corpora"
     peer.NGRAM_MAX = 1
-    print("note: the embedded model (recipe 1.1.0) was refitted on train + dev, so its dev figures are "
+    print("note: the embedded model is refitted on train + dev (`refit_with_dev`), so its dev figures are "
           "in-sample; pass --binary with a build embedding a `train --measured-out` model for a fair test",
           flush=True)
 
