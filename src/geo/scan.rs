@@ -64,8 +64,39 @@ const SHOUT_TENTHS: usize = 6;
 
 /// Letters, digits and combining accents (decomposed input keeps its words
 /// whole even if it then fails to match the composed gazetteer forms).
+#[inline]
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || ('\u{300}'..='\u{36f}').contains(&c)
+    match c {
+        '\0'..='\x7f' => c.is_ascii_alphanumeric(),
+        // Latin-1 and Latin Extended-A/B letters, without the tables.
+        '\u{c0}'..='\u{24f}' => c != '\u{d7}' && c != '\u{f7}',
+        _ => c.is_alphanumeric() || ('\u{300}'..='\u{36f}').contains(&c),
+    }
+}
+
+/// Whether `c` is a letter, whether it is lower case, and its lower case
+/// into `out`: ASCII and Latin-1 without the tables (À-Þ but × are the upper case
+/// of à-þ, 32 code points on; ß-ÿ but ÷ are lower case).
+#[inline]
+fn push_lower(c: char, out: &mut String) -> (bool, bool) {
+    match c {
+        '\0'..='\x7f' => {
+            out.push(c.to_ascii_lowercase());
+            (c.is_ascii_alphabetic(), c.is_ascii_lowercase())
+        }
+        '\u{c0}'..='\u{de}' if c != '\u{d7}' => {
+            out.push(char::from_u32(u32::from(c) + 32).unwrap_or(c));
+            (true, false)
+        }
+        '\u{df}'..='\u{ff}' if c != '\u{f7}' => {
+            out.push(c);
+            (true, true)
+        }
+        _ => {
+            out.extend(c.to_lowercase());
+            (c.is_alphabetic(), c.is_lowercase())
+        }
+    }
 }
 
 /// The character at byte `i` of `text` and its length in bytes; an ASCII
@@ -173,9 +204,9 @@ fn push_word(out: &mut Words, raw: &str, dot_after: bool) {
         out.lower[key_start..].make_ascii_lowercase();
     } else {
         for c in raw.chars() {
-            has_letter |= c.is_alphabetic();
-            has_lower |= c.is_lowercase();
-            out.lower.extend(c.to_lowercase());
+            let (letter, lower) = push_lower(c, &mut out.lower);
+            has_letter |= letter;
+            has_lower |= lower;
         }
     }
     out.words.push(Word {
@@ -239,6 +270,18 @@ mod tests {
         assert!(w.get(1).is_some_and(|w| w.shouting));
         assert!(w.get(5).is_some_and(|w| !w.shouting && !w.dot_after));
         assert!(w.get(7).is_some_and(|w| w.dot_after));
+    }
+
+    #[test]
+    fn latin_letters_read_as_unicode_says() {
+        for c in '\0'..='\u{36f}' {
+            let expected = c.is_alphanumeric() || ('\u{300}'..='\u{36f}').contains(&c);
+            assert_eq!(is_word_char(c), expected, "{c:?}");
+            let mut lower = String::new();
+            let (letter, is_lower) = push_lower(c, &mut lower);
+            assert_eq!(lower, c.to_lowercase().collect::<String>(), "{c:?}");
+            assert_eq!((letter, is_lower), (c.is_alphabetic(), c.is_lowercase()));
+        }
     }
 
     #[test]

@@ -98,6 +98,16 @@ const COGNATE_MARK: char = '…';
 /// or holds anything but letters of `a`-`z` and French accented letters.
 fn cognate_key(word: &str, n: usize, key: &mut String) -> bool {
     key.clear();
+    // Every letter takes a byte or more: a shorter word has too few.
+    if word.len() < n {
+        return false;
+    }
+    // Most words are plain ASCII: their key is their first `n` bytes.
+    if word.bytes().all(|b| b.is_ascii_lowercase()) {
+        key.push_str(&word[..n]);
+        key.push(COGNATE_MARK);
+        return true;
+    }
     let mut letters = 0;
     for c in word.chars() {
         let c = match c {
@@ -458,6 +468,10 @@ mod tests {
         assert_eq!(key("grève"), None);
         assert_eq!(key("covid19"), None);
         assert_eq!(key("aujourd'hui"), None);
+        assert_eq!(key("été"), None);
+        assert_eq!(key("déjàvu").as_deref(), Some("dejavu…"));
+        assert_eq!(key("naïve"), None);
+        assert_eq!(key("abcdef").as_deref(), Some("abcdef…"));
     }
 
     #[test]

@@ -253,6 +253,40 @@ pub fn is_boilerplate_sentence(s: &str) -> bool {
         || sign_offs().is_match(s)
 }
 
+/// Longest credit line [`is_agency_credit`] takes.
+const MAX_CREDIT_BYTES: usize = 60;
+
+/// Whether some sentence of `piece` may be boilerplate
+/// ([`is_boilerplate_sentence`]); `false` is certain, so that a body piece
+/// need not be split into sentences to find none.
+/// [`super::sentences::cut_candidates`] bounds where sentences may start
+/// and end: a footer opens the stretch after a candidate cut; a credit or
+/// "Reuter" is a short sentence that names an agency before its first
+/// stop, so the stretch from its start to the next candidate is short and
+/// names one; a sign-off shows anywhere in the piece.
+pub fn may_hold_boilerplate_sentence(piece: &str) -> bool {
+    let cuts = super::sentences::cut_candidates(piece);
+    let footer_or_credit = cuts.windows(2).any(|w| {
+        let stretch = piece.get(w[0]..w[1]).unwrap_or("").trim();
+        FOOTER_STARTS.iter().any(|f| stretch.starts_with(f))
+            || (stretch.len() <= MAX_CREDIT_BYTES && credit_names().is_match(stretch))
+    });
+    footer_or_credit || sign_offs().is_match(piece)
+}
+
+/// Agency names (and "reuter") in any ASCII case: what every credit and
+/// Reuters sign-off holds. Lowercasing gives no other way to spell them:
+/// no non-ASCII character lowercases to their letters.
+fn credit_names() -> &'static AhoCorasick {
+    static AUTOMATON: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(AGENCIES.iter().chain(&["reuter"]))
+            .expect("agency names are plain strings")
+    });
+    &AUTOMATON
+}
+
 /// One automaton for all sign-offs: building a substring searcher per
 /// pattern per sentence cost 7% of a classify call (callgrind).
 fn sign_offs() -> &'static AhoCorasick {
@@ -288,7 +322,7 @@ fn is_font_sizes(line: &str) -> bool {
 
 /// "Avec AFP", "avec Reuters", "(AFP)", "Source : AFP et Reuters", "© AFP 2016".
 pub fn is_agency_credit(s: &str) -> bool {
-    if s.len() > 60 {
+    if s.len() > MAX_CREDIT_BYTES {
         return false;
     }
     let lower = s.to_lowercase();
@@ -353,6 +387,25 @@ pub fn opens_french_sentence(word: &str, next: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pieces_with_a_credit_sign_off_or_footer_may_hold_boilerplate() {
+        for piece in [
+            "Il est parti. Avec AFP",
+            "Il est parti, a-t-il dit.Avec Reuters.",
+            "Reuter",
+            "Prices fell. Follow BBC News on Twitter",
+        ] {
+            assert!(may_hold_boilerplate_sentence(piece), "{piece}");
+        }
+        // The AFP is named in a long sentence, never in a short one.
+        for piece in [
+            "MM. Poutine et Rohani ont salué la victoire (...) à Alep.",
+            "Le président a parlé à l'AFP de la reprise de la moitié de la ville hier soir.",
+        ] {
+            assert!(!may_hold_boilerplate_sentence(piece), "{piece}");
+        }
+    }
 
     #[test]
     fn credits_and_sign_offs_are_recognised() {

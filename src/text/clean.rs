@@ -509,6 +509,16 @@ fn body_piece(text: &str, start: usize, end: usize, out: &mut Vec<Segment>) {
     if start >= end {
         return;
     }
+    // Most pieces hold no credit, sign-off or footer: all body, unsplit.
+    if !boilerplate::may_hold_boilerplate_sentence(&text[start..end]) {
+        push_trimmed(text, start..end, SegmentKind::Body, out);
+        return;
+    }
+    body_sentences(text, start, end, out);
+}
+
+/// [`body_piece`] sentence by sentence.
+fn body_sentences(text: &str, start: usize, end: usize, out: &mut Vec<Segment>) {
     let mut run: Option<Range<usize>> = None;
     for s in sentences::split(text, start..end, Lang::Und) {
         if boilerplate::is_boilerplate_sentence(&text[s.clone()]) {
@@ -543,7 +553,62 @@ fn push_trimmed(text: &str, r: Range<usize>, kind: SegmentKind, out: &mut Vec<Se
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// Pieces of body lines: credits, sign-offs and footers glued to
+    /// sentences or standing alone, abbreviations, quotes and stops.
+    const BODY_PARTS: &[&str] = &[
+        "Le président a parlé",
+        " a-t-il dit",
+        "Avec AFP",
+        "avec Reuters",
+        "(AFP)",
+        "© AFP 2016",
+        "Source : AP et Reuters",
+        "Reuter",
+        "REUTERS",
+        "Avecafp",
+        "AP",
+        "pa",
+        "Follow BBC News on Twitter",
+        " is a regular commentator on the BBC World Service programme Go Digital",
+        "MM.",
+        "U.S.",
+        "(...)",
+        "1.4",
+        "jeudi.Le",
+        ". ",
+        ".",
+        "! ",
+        "? ",
+        "…",
+        " » ",
+        " « ",
+        "\"",
+        "’",
+        ")",
+        " ",
+        "\u{a0}",
+        "\u{202f}",
+        "\n",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn body_pieces_left_unsplit_are_what_splitting_finds(
+            parts in prop::collection::vec(prop::sample::select(BODY_PARTS), 0..14)
+        ) {
+            let text = parts.concat();
+            let (mut fast, mut split) = (Vec::new(), Vec::new());
+            body_piece(&text, 0, text.len(), &mut fast);
+            body_sentences(&text, 0, text.len(), &mut split);
+            prop_assert_eq!(fast, split);
+        }
+    }
 
     /// The scraped page of tests/data/aleppo-fr.txt, abridged.
     const ALEPPO: &str = "Liens d'accessibilité\n\nPoutine et Rohani saluent la \"victoire\" à Alep\n\n\nLe président russe lors d'une conférence à Moscou en Russie, le 23 décembre 2016.\n\nLes présidents iranien et russe, Hassan Rohani et Vladimir Poutine, ont salué la \"victoire de l'armée syrienne contre les terroristes à Alep\" lors d'un entretien téléphonique samedi soir, a rapporté dimanche le site de la présidence iranienne.\n\n\"La victoire de l'armée syrienne a pour message que les terroristes ne peuvent atteindre leurs objectifs\", a déclaré le président iranien. \"Il faut empêcher que les terroristes utilisent le cessez-le-feu pour reprendre des forces et créer de nouvelles bases dans d'autres régions en Syrie\".\n\nSelon le communiqué officiel, le président Poutine a également \"salué la victoire de l'armée syrienne\" en ajoutant que \"la coopération entre Téhéran et Moscou (...) allait se poursuivre\".\n\nMM. Poutine et Rohani ont également réaffirmé que des \"négociations\" de paix inter-syriennes devaient commencer au Kazakhstan, sans donner plus de détails.\n\nAvec AFP\n\nXS\nSM\nMD\nLG";

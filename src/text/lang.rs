@@ -5,6 +5,8 @@ use std::sync::OnceLock;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use super::words;
+
 /// Languages the service knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Lang {
@@ -97,7 +99,7 @@ pub fn detect(text: &str) -> Lang {
     // The word count below reads at most the sample.
     crate::work::add(sample.len());
     let words = sample
-        .split(|c: char| !c.is_alphabetic())
+        .split(|c: char| !words::is_letter(c))
         .filter(|w| !w.is_empty())
         .take(MIN_WORDS)
         .count();
@@ -119,7 +121,7 @@ fn function_word_vote(sample: &str) -> Option<Lang> {
     let mut word = String::with_capacity(32);
     let mut read = 0;
     let mut counted = 0usize;
-    for w in sample.split(|c: char| !c.is_alphabetic()) {
+    for w in sample.split(|c: char| !words::is_letter(c)) {
         read += w.len() + 1;
         if w.is_empty() || w.len() > 12 {
             continue;
@@ -129,7 +131,7 @@ fn function_word_vote(sample: &str) -> Option<Lang> {
             word.push_str(w);
             word.make_ascii_lowercase();
         } else {
-            word.extend(w.chars().flat_map(char::to_lowercase));
+            w.chars().for_each(|c| words::push_lowercase(c, &mut word));
         }
         let Some(&mask) = map.get(word.as_str()) else {
             continue;

@@ -88,6 +88,68 @@ pub fn split(text: &str, range: Range<usize>, lang: Lang) -> Vec<Range<usize>> {
     out
 }
 
+/// Every byte offset of `s` where [`split`] may end one sentence and start
+/// the next, in order, with 0 and `s.len()`: after each run of
+/// terminators and the closers it absorbs, and around each line end.
+/// [`split`] cuts only at some of them, so a test that holds for every
+/// stretch between two neighbours holds for every sentence; this reads
+/// the bytes once and allocates no character table.
+pub(crate) fn cut_candidates(s: &str) -> Vec<usize> {
+    let bytes = s.as_bytes();
+    let mut cuts = Vec::with_capacity(16);
+    cuts.push(0);
+    let mut b = 0;
+    // `b` may stop inside a character, but no continuation byte equals a
+    // byte tested here, so every match is a character start.
+    while let Some(&byte) = bytes.get(b) {
+        let len = match byte {
+            b'.' | b'!' | b'?' => 1,
+            0xE2 if bytes[b..].starts_with("…".as_bytes()) => "…".len(),
+            b'\n' => {
+                cuts.extend([b, b + 1]);
+                b += 1;
+                continue;
+            }
+            _ => {
+                b += 1;
+                continue;
+            }
+        };
+        let mut j = b + len;
+        while let Some(c) = char_at(s, j).filter(|&c| is_terminator(c)) {
+            j += c.len_utf8();
+        }
+        let k = absorb_closers_at(s, j);
+        cuts.push(k);
+        b = k;
+    }
+    cuts.push(s.len());
+    cuts
+}
+
+/// The character starting at byte `b` of `s`, if any.
+fn char_at(s: &str, b: usize) -> Option<char> {
+    s.get(b..)?.chars().next()
+}
+
+/// [`absorb_closers`] on byte offsets of `s`.
+fn absorb_closers_at(s: &str, mut k: usize) -> usize {
+    loop {
+        while let Some(c) = char_at(s, k).filter(|&c| is_closer(c)) {
+            k += c.len_utf8();
+        }
+        let mut m = k;
+        while let Some(c) = char_at(s, m).filter(|&c| is_inline_space(c)) {
+            m += c.len_utf8();
+        }
+        if m > k && char_at(s, m) == Some('»') {
+            k = m;
+            continue;
+        }
+        return k;
+    }
+}
+
 /// Moves `range` inside `text` and onto char boundaries.
 fn clamp(text: &str, range: Range<usize>) -> Range<usize> {
     let mut end = range.end.min(text.len());
@@ -199,7 +261,8 @@ pub(crate) fn glued_stops(s: &str, word: Range<usize>) -> Vec<usize> {
     let Some(w) = s.get(word.clone()) else {
         return Vec::new();
     };
-    if !w.contains('.') {
+    // A byte loop: words are short, a memchr call costs more.
+    if !w.bytes().any(|b| b == b'.') {
         return Vec::new();
     }
     // From the start of the whitespace-delimited token (the URL and address

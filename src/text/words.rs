@@ -52,7 +52,11 @@ impl<'a> Iterator for Tokens<'a> {
             let end = start + w.len();
             crate::work::add(w.len());
             // Empty, so no allocation, unless the word has a full stop.
-            let stops = sentences::glued_stops(self.text, start..end);
+            let stops = if w.bytes().any(|b| b == b'.') {
+                sentences::glued_stops(self.text, start..end)
+            } else {
+                Vec::new()
+            };
             if stops.is_empty() {
                 if let Some(t) = piece(self.text, start, end) {
                     return Some(t);
@@ -77,9 +81,19 @@ impl<'a> Iterator for Tokens<'a> {
 fn piece(text: &str, from: usize, to: usize) -> Option<Token<'_>> {
     let piece = &text[from..to];
     // UAX#29 joins a narrow no-break space (ExtendNumLet) to the word
-    // after it: French "«\u{202f}Paris" gives "\u{202f}Paris".
-    let start = from + (piece.len() - piece.trim_start().len());
-    let w = piece.trim();
+    // after it: French "«\u{202f}Paris" gives "\u{202f}Paris". A word that
+    // starts and ends with an ASCII character other than a space (most
+    // words) has nothing to trim.
+    let plain = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii() && !b.is_ascii_whitespace());
+    let bytes = piece.as_bytes();
+    let (start, w) = if plain(bytes.first()) && plain(bytes.last()) {
+        (from, piece)
+    } else {
+        (
+            from + (piece.len() - piece.trim_start().len()),
+            piece.trim(),
+        )
+    };
     let skip = elision_len(w);
     let word = &w[skip..];
     (!word.is_empty()).then(|| Token {
@@ -90,17 +104,20 @@ fn piece(text: &str, from: usize, to: usize) -> Option<Token<'_>> {
 }
 
 /// The UAX#29 words of `text` with their byte offsets: exactly
-/// `text.unicode_word_indices()`, but faster on mostly-ASCII text.
+/// `text.unicode_word_indices()`, but faster on Latin-script text.
 ///
-/// unicode-segmentation takes its ASCII path only when the whole string is
-/// ASCII; one "é" sends every word of a French dispatch through the table
-/// lookups. So the text is cut into runs that are each all ASCII or not,
-/// and each run is segmented on its own: an ASCII run by a scan of its
-/// bytes, the others by unicode-segmentation. A cut goes only between a
-/// space and an ASCII character other than a space: UAX#29 always breaks
-/// there, and no rule looks across a space (it is neither ignored like
-/// Extend nor part of any letter or number rule), so each run segments as
-/// it does within the whole text.
+/// unicode-segmentation looks every character up in its tables unless the
+/// whole string is ASCII, so one "é" sends every word of a French dispatch
+/// through them. Here the text is cut into runs that each either hold only
+/// characters whose word-break class is known without tables
+/// ([`fast_class`]: ASCII, Latin letters, the usual quotes, dashes and
+/// spaces of news copy) or not, and each run is segmented on its own: a
+/// known run by a scan that applies the UAX#29 rules to those classes, the
+/// others by unicode-segmentation. A cut goes only between a space and an
+/// ASCII character other than a space: UAX#29 always breaks there, and no
+/// rule looks across a space (it is neither ignored like Extend nor part
+/// of any letter or number rule), so each run segments as it does within
+/// the whole text.
 pub fn word_indices(text: &str) -> WordIndices<'_> {
     WordIndices::new(text)
 }
@@ -117,16 +134,22 @@ pub struct WordIndices<'a> {
 /// The words of one run.
 #[derive(Debug)]
 enum RunWords<'a> {
-    Ascii { run: &'a str, pos: usize },
+    Known { run: &'a str, pos: usize },
     Unicode(unicode_segmentation::UnicodeWordIndices<'a>),
 }
 
 impl<'a> WordIndices<'a> {
     fn new(text: &'a str) -> Self {
+        // Most dispatches are one known run: settle that in one pass and
+        // skip the cutting into runs.
+        let known = text
+            .chars()
+            .all(|c| c.is_ascii() || fast_class(c).is_some());
+        let (pos, run) = if known { (text.len(), text) } else { (0, "") };
         WordIndices {
-            runs: Runs { text, pos: 0 },
+            runs: Runs { text, pos },
             base: 0,
-            run: RunWords::Ascii { run: "", pos: 0 },
+            run: RunWords::Known { run, pos: 0 },
         }
     }
 }
@@ -137,16 +160,16 @@ impl<'a> Iterator for WordIndices<'a> {
     fn next(&mut self) -> Option<(usize, &'a str)> {
         loop {
             let found = match &mut self.run {
-                RunWords::Ascii { run, pos } => next_ascii_word(run, pos),
+                RunWords::Known { run, pos } => next_known_word(run, pos),
                 RunWords::Unicode(words) => words.next(),
             };
             if let Some((at, w)) = found {
                 return Some((self.base + at, w));
             }
-            let (base, run) = self.runs.next()?;
+            let (base, run, known) = self.runs.next()?;
             self.base = base;
-            self.run = if run.is_ascii() {
-                RunWords::Ascii { run, pos: 0 }
+            self.run = if known {
+                RunWords::Known { run, pos: 0 }
             } else {
                 RunWords::Unicode(run.unicode_word_indices())
             };
@@ -154,43 +177,134 @@ impl<'a> Iterator for WordIndices<'a> {
     }
 }
 
-/// The next UAX#29 word of an all-ASCII `run` from byte `*pos`, moving
-/// `*pos` past it. On ASCII the rules come down to: letters, digits and
-/// "_" join; "." "'" ":" join two letters, "." "'" "," ";" two digits
-/// (WB6, WB7, WB11, WB12); everything else is a segment of its own, and a
-/// word is a segment with a letter or digit.
-fn next_ascii_word<'a>(run: &'a str, pos: &mut usize) -> Option<(usize, &'a str)> {
-    let bytes = run.as_bytes();
-    let core = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let infix = |b: u8, prev: u8, next: u8| match b {
-        b'.' | b',' | b';' | b'\'' if prev.is_ascii_digit() && next.is_ascii_digit() => true,
-        b'\'' | b'.' | b':' => prev.is_ascii_alphabetic() && next.is_ascii_alphabetic(),
-        _ => false,
-    };
+/// The UAX#29 word-break classes of the characters [`fast_class`] knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wb {
+    /// ALetter.
+    Letter,
+    /// Numeric.
+    Digit,
+    /// ExtendNumLet ("_").
+    Joiner,
+    /// MidLetter (":").
+    MidLetter,
+    /// MidNum ("," ";").
+    MidNum,
+    /// MidNumLet ("." and the curly single quotes) and Single_Quote ("'"),
+    /// which the rules treat alike outside Hebrew.
+    MidNumLet,
+    /// Everything no word rule names: spaces, line ends, other punctuation.
+    /// A double quote only joins Hebrew letters, which are never known.
+    Other,
+}
+
+/// [`fast_class`] of each ASCII character.
+const ASCII_CLASSES: [Wb; 128] = {
+    let mut table = [Wb::Other; 128];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = match b as u8 {
+            b'a'..=b'z' | b'A'..=b'Z' => Wb::Letter,
+            b'0'..=b'9' => Wb::Digit,
+            b'_' => Wb::Joiner,
+            b':' => Wb::MidLetter,
+            b',' | b';' => Wb::MidNum,
+            b'.' | b'\'' => Wb::MidNumLet,
+            _ => Wb::Other,
+        };
+        b += 1;
+    }
+    table
+};
+
+/// The word-break class of `c` when it is known without tables: ASCII,
+/// Latin-1 and Latin Extended-A/B letters (all ALetter), and the quotes,
+/// dashes, spaces and signs of news copy that no rule names. Anything else
+/// (a combining mark, the soft hyphen which is Format, the narrow no-break
+/// space which is ExtendNumLet, other scripts) is `None`.
+#[inline]
+fn fast_class(c: char) -> Option<Wb> {
+    Some(match c {
+        '\0'..='\x7f' => ASCII_CLASSES[c as usize],
+        '\u{2018}' | '\u{2019}' => Wb::MidNumLet,
+        '\u{c0}'..='\u{d6}' | '\u{d8}'..='\u{f6}' | '\u{f8}'..='\u{24f}' => Wb::Letter,
+        '\u{a0}' | '«' | '»' | '°' | '–' | '—' | '“' | '”' | '…' | '€' => Wb::Other,
+        _ => return None,
+    })
+}
+
+/// Class and length of the character at byte `i` of `run` (a known run).
+#[inline]
+fn class_at(run: &str, i: usize) -> Option<(Wb, usize)> {
+    let b = *run.as_bytes().get(i)?;
+    if b.is_ascii() {
+        return Some((ASCII_CLASSES[usize::from(b)], 1));
+    }
+    let c = run.get(i..)?.chars().next()?;
+    Some((fast_class(c).unwrap_or(Wb::Other), c.len_utf8()))
+}
+
+/// The next UAX#29 word of a known `run` (every character has a
+/// [`fast_class`]) from byte `*pos`, moving `*pos` past it. For these
+/// classes the rules come down to: letters, digits and "_" join (WB5,
+/// WB8-WB10, WB13a, WB13b); MidLetter and MidNumLet join two letters (WB6,
+/// WB7), MidNum and MidNumLet two digits (WB11, WB12); everything else is
+/// a segment of its own, and a word is a segment with a letter or digit.
+fn next_known_word<'a>(run: &'a str, pos: &mut usize) -> Option<(usize, &'a str)> {
+    let core = |k: Wb| matches!(k, Wb::Letter | Wb::Digit | Wb::Joiner);
     loop {
-        let start = *pos + bytes.get(*pos..)?.iter().position(|&b| core(b))?;
-        let mut end = start + 1;
-        while let Some(&b) = bytes.get(end) {
-            let joined = core(b)
-                || bytes
-                    .get(end + 1)
-                    .is_some_and(|&next| infix(b, bytes[end - 1], next));
+        let mut start = *pos;
+        let (mut prev, first_len) = loop {
+            let (k, len) = class_at(run, start)?;
+            if core(k) {
+                break (k, len);
+            }
+            start += len;
+        };
+        let mut alnum = prev != Wb::Joiner;
+        let mut end = start + first_len;
+        let bytes = run.as_bytes();
+        loop {
+            // ASCII letters and digits, most of a word, a byte at a time.
+            let from = end;
+            while bytes.get(end).is_some_and(u8::is_ascii_alphanumeric) {
+                end += 1;
+            }
+            if end > from {
+                alnum = true;
+                prev = ASCII_CLASSES[usize::from(bytes[end - 1])];
+            }
+            let Some((k, len)) = class_at(run, end) else {
+                break;
+            };
+            let joined = if core(k) {
+                true
+            } else {
+                let next = class_at(run, end + len).map(|(n, _)| n);
+                match (prev, k, next) {
+                    (Wb::Letter, Wb::MidLetter | Wb::MidNumLet, Some(Wb::Letter)) => true,
+                    (Wb::Digit, Wb::MidNum | Wb::MidNumLet, Some(Wb::Digit)) => true,
+                    _ => false,
+                }
+            };
             if !joined {
                 break;
             }
-            end += 1;
+            alnum |= matches!(k, Wb::Letter | Wb::Digit);
+            prev = k;
+            end += len;
         }
         *pos = end;
-        let word = &run[start..end];
         // "_" and "__" are segments without a letter or digit.
-        if word.bytes().any(|b| b.is_ascii_alphanumeric()) {
-            return Some((start, word));
+        if alnum {
+            return Some((start, &run[start..end]));
         }
     }
 }
 
-/// Runs of a text, alternately all ASCII and not, cut only where a space
-/// is followed by an ASCII character other than a space.
+/// Runs of a text, alternately known to [`fast_class`] and not, cut only
+/// where a space is followed by an ASCII character other than a space:
+/// (offset, run, known).
 #[derive(Debug)]
 struct Runs<'a> {
     text: &'a str,
@@ -198,7 +312,7 @@ struct Runs<'a> {
 }
 
 impl<'a> Iterator for Runs<'a> {
-    type Item = (usize, &'a str);
+    type Item = (usize, &'a str, bool);
 
     fn next(&mut self) -> Option<Self::Item> {
         let bytes = self.text.as_bytes();
@@ -206,29 +320,40 @@ impl<'a> Iterator for Runs<'a> {
         if start >= bytes.len() {
             return None;
         }
-        // The ASCII-ness of the run, known once its first piece ends.
-        let mut run_ascii: Option<bool> = None;
-        let (mut piece, mut piece_ascii) = (start, true);
+        // Whether the run is known, settled once its first piece ends.
+        let mut run_known: Option<bool> = None;
+        let (mut piece, mut piece_known) = (start, true);
         let mut prev = 0u8;
-        for (j, &b) in (start..).zip(&bytes[start..]) {
-            if prev == b' ' && b != b' ' && b.is_ascii() && j > piece {
-                match run_ascii {
-                    None => run_ascii = Some(piece_ascii),
-                    Some(a) if a != piece_ascii => break,
-                    Some(_) => {}
+        let mut j = start;
+        while let Some(&b) = bytes.get(j) {
+            if b.is_ascii() {
+                if prev == b' ' && b != b' ' && j > piece {
+                    match run_known {
+                        None => run_known = Some(piece_known),
+                        Some(k) if k != piece_known => break,
+                        Some(_) => {}
+                    }
+                    (piece, piece_known) = (j, true);
                 }
-                (piece, piece_ascii) = (j, true);
+                prev = b;
+                j += 1;
+                continue;
             }
-            piece_ascii &= b.is_ascii();
+            let Some(c) = self.text.get(j..).and_then(|t| t.chars().next()) else {
+                break;
+            };
+            piece_known &= fast_class(c).is_some();
             prev = b;
+            j += c.len_utf8();
         }
         // The last piece looked at joins the run unless its kind differs.
-        let end = match run_ascii {
-            Some(a) if a != piece_ascii => piece,
+        let end = match run_known {
+            Some(k) if k != piece_known => piece,
             _ => bytes.len(),
         };
         self.pos = end;
-        self.text.get(start..end).map(|run| (start, run))
+        let known = run_known.unwrap_or(piece_known);
+        self.text.get(start..end).map(|run| (start, run, known))
     }
 }
 
@@ -311,13 +436,36 @@ pub fn normalize_push(word: &str, out: &mut String) {
         return;
     }
     for c in word.chars() {
-        if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-        } else if c == '\u{2019}' {
-            out.push('\'');
-        } else {
-            out.extend(c.to_lowercase());
+        match c {
+            '\u{2019}' => out.push('\''),
+            _ => push_lowercase(c, out),
         }
+    }
+}
+
+/// `c` lowercased onto `out`, as `char::to_lowercase` does, but without
+/// its tables for ASCII and Latin-1: À-Þ (but ×) are the upper case of
+/// à-þ, 32 code points on, and ß-ÿ are lower case.
+#[inline]
+pub(crate) fn push_lowercase(c: char, out: &mut String) {
+    match c {
+        '\0'..='\x7f' => out.push(c.to_ascii_lowercase()),
+        '\u{c0}'..='\u{de}' if c != '\u{d7}' => {
+            out.push(char::from_u32(u32::from(c) + 32).unwrap_or(c));
+        }
+        '\u{df}'..='\u{ff}' => out.push(c),
+        _ => out.extend(c.to_lowercase()),
+    }
+}
+
+/// `char::is_alphabetic`, but without its tables for ASCII and the Latin
+/// letters of U+00C0-U+024F (all letters but × and ÷).
+#[inline]
+pub(crate) fn is_letter(c: char) -> bool {
+    match c {
+        '\0'..='\x7f' => c.is_ascii_alphabetic(),
+        '\u{c0}'..='\u{24f}' => c != '\u{d7}' && c != '\u{f7}',
+        _ => c.is_alphabetic(),
     }
 }
 
@@ -409,17 +557,47 @@ mod tests {
     /// scripts, every ASCII mid-word and mid-number mark, spaces of several
     /// kinds, line ends, combining marks, format characters, joiners,
     /// regional indicators and emoji.
+    const RULE_CHARS: &str = "aZ09 ..,,;:''\"_-/\t\n\r\u{b}é\u{301}\u{345}\u{ad}\u{200d}\u{2019}\
+         \u{202f}\u{a0}\u{3000}\u{2028}\u{85}\u{b7}\u{5d0}\u{5f4}\u{30ab}\u{ff10}\
+         \u{1f1eb}\u{1f1f7}\u{1f469}\u{1f3fd}\u{660}\u{e01}";
+
+    /// Characters at the edges of what the fast path knows ([`fast_class`]):
+    /// Latin-1 and Latin Extended letters and the signs around them (× ÷ ª
+    /// º µ · are not plain letters or are not known), French quotes,
+    /// dashes and spaces, and the first characters past Latin Extended-B.
+    const LATIN_CHARS: &str = "aé\u{c0}\u{d6}\u{d7}\u{d8}\u{f6}\u{f7}\u{f8}\u{ff}\u{100}œŒ\u{17f}\
+         \u{180}\u{24f}\u{250}\u{2d8}ªºµ·©\u{2018}’'.:,;1_ «»–—“”…€°\u{a0}\u{202f}\u{ad}\u{301}";
+
+    fn text_of(chars: &str, len: usize) -> impl Strategy<Value = String> + use<> {
+        let chars: Vec<char> = chars.chars().collect();
+        prop::collection::vec(prop::sample::select(chars), 0..len)
+            .prop_map(|v| v.into_iter().collect::<String>())
+    }
+
     fn segmentation_text() -> impl Strategy<Value = String> {
-        let chars: Vec<char> = "aZ09 ..,,;:''\"_-/\t\n\r\u{b}é\u{301}\u{345}\u{ad}\u{200d}\u{2019}\
-             \u{202f}\u{a0}\u{3000}\u{2028}\u{85}\u{b7}\u{5d0}\u{5f4}\u{30ab}\u{ff10}\
-             \u{1f1eb}\u{1f1f7}\u{1f469}\u{1f3fd}\u{660}\u{e01}"
-            .chars()
-            .collect();
         prop_oneof![
-            prop::collection::vec(prop::sample::select(chars), 0..40)
-                .prop_map(|v| v.into_iter().collect::<String>()),
+            text_of(RULE_CHARS, 40),
+            text_of(LATIN_CHARS, 40),
+            "([A-Za-zéèàçôœÉ]{1,6}[ .,:’'_0-9«»\u{a0}\u{202f}\u{ad}\u{301}–]{0,3}){0,10}",
             any::<String>(),
         ]
+    }
+
+    #[test]
+    fn word_indices_agree_on_every_three_latin_characters() {
+        let chars: Vec<char> = LATIN_CHARS.chars().chain("\"\n\u{85}-".chars()).collect();
+        let mut text = String::new();
+        for &a in &chars {
+            for &b in &chars {
+                for &c in &chars {
+                    text.clear();
+                    text.extend([a, b, c]);
+                    let fast: Vec<_> = word_indices(&text).collect();
+                    let reference: Vec<_> = text.unicode_word_indices().collect();
+                    assert_eq!(fast, reference, "{text:?}");
+                }
+            }
+        }
     }
 
     /// [`tokens`] as first written: unicode-segmentation's words, each
@@ -507,10 +685,26 @@ mod tests {
         for text in [
             "L'armée a repris 1,4 km. Le  café\u{301} d’Alep, e.g. U.S. a_b « Paris » 3.5",
             "a \u{345}b c",
+            "Poutine et Rohani ont salué « la victoire » à Alep l’armée 1’000 d\u{2018}x",
+            "e\u{301}te\u{301} \u{ad}Alep 1\u{202f}000 ×÷ Zürich ŒUVRE",
         ] {
             let fast: Vec<_> = word_indices(text).collect();
             let reference: Vec<_> = text.unicode_word_indices().collect();
             assert_eq!(fast, reference);
+        }
+    }
+
+    #[test]
+    fn latin_letters_lowercase_as_unicode_says() {
+        for c in '\0'..='\u{36f}' {
+            let expected: String = c.to_lowercase().collect();
+            let mut lower = String::new();
+            push_lowercase(c, &mut lower);
+            assert_eq!(lower, expected, "{c:?}");
+            assert_eq!(is_letter(c), c.is_alphabetic(), "{c:?}");
+            if c != '\'' {
+                assert_eq!(normalize(&c.to_string()), expected, "{c:?}");
+            }
         }
     }
 
