@@ -6,6 +6,8 @@
 // headline, and it must split elisions ("d'Alep") and hyphenated names
 // ("Royaume-Uni") the same way for the text and for the gazetteer.
 
+use crate::text::words;
+
 /// One word of the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Word {
@@ -137,7 +139,7 @@ pub(crate) fn words(text: &str) -> Words {
         let mut end = i + len;
         loop {
             // Letters and digits of ASCII a byte at a time; others decoded.
-            while bytes.get(end).is_some_and(u8::is_ascii_alphanumeric) {
+            while bytes.get(end).is_some_and(|&b| words::is_ascii_alnum(b)) {
                 end += 1;
             }
             match char_at(text, end) {
@@ -196,10 +198,11 @@ fn push_word(out: &mut Words, raw: &str, dot_after: bool) {
     let key_start = out.lower.len();
     let (mut has_letter, mut has_lower) = (false, false);
     if raw.is_ascii() {
-        for b in raw.bytes() {
-            has_letter |= b.is_ascii_alphabetic();
-            has_lower |= b.is_ascii_lowercase();
-        }
+        // An ASCII word is letters and digits only, and letters sort after
+        // digits, lower case after upper case: the greatest byte tells.
+        let top = raw.bytes().max().unwrap_or(0);
+        has_letter = top.is_ascii_alphabetic();
+        has_lower = top.is_ascii_lowercase();
         out.lower.push_str(raw);
         out.lower[key_start..].make_ascii_lowercase();
     } else {

@@ -268,7 +268,10 @@ pub fn may_hold_boilerplate_sentence(piece: &str) -> bool {
     let cuts = super::sentences::cut_candidates(piece);
     let footer_or_credit = cuts.windows(2).any(|w| {
         let stretch = piece.get(w[0]..w[1]).unwrap_or("").trim();
-        FOOTER_STARTS.iter().any(|f| stretch.starts_with(f))
+        let first = stretch.as_bytes().first();
+        FOOTER_STARTS
+            .iter()
+            .any(|f| f.as_bytes().first() == first && stretch.starts_with(f))
             || (stretch.len() <= MAX_CREDIT_BYTES && credit_names().is_match(stretch))
     });
     footer_or_credit || sign_offs().is_match(piece)

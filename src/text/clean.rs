@@ -333,13 +333,22 @@ fn inline_boilerplate(line: &str) -> Vec<Range<usize>> {
         });
         cuts.push(start..end);
     }
+    // Byte by byte: a continuation byte never equals a first letter's
+    // first byte, so every match starts a character.
+    let bytes = line.as_bytes();
     let mut i = 0;
-    while i < line.len() {
-        let Some(c) = line[i..].chars().next() else {
-            break;
+    while let Some(&b) = bytes.get(i) {
+        // The first letters of every teaser marker and photo credit (À is
+        // two bytes).
+        let step = match b {
+            b'A' | b'L' | b'R' | b'V' | b'P' | b'C' => 1,
+            0xC3 if bytes.get(i + 1) == Some(&0x80) => 2,
+            _ => {
+                i += 1;
+                continue;
+            }
         };
-        let step = c.len_utf8();
-        if !"ALRVÀPC".contains(c) || !at_sentence_start(line, i) {
+        if !at_sentence_start(line, i) {
             i += step;
             continue;
         }

@@ -142,9 +142,7 @@ impl<'a> WordIndices<'a> {
     fn new(text: &'a str) -> Self {
         // Most dispatches are one known run: settle that in one pass and
         // skip the cutting into runs.
-        let known = text
-            .chars()
-            .all(|c| c.is_ascii() || fast_class(c).is_some());
+        let known = all_known(text);
         let (pos, run) = if known { (text.len(), text) } else { (0, "") };
         WordIndices {
             runs: Runs { text, pos },
@@ -198,6 +196,25 @@ enum Wb {
     Other,
 }
 
+/// Whether each byte is an ASCII letter or digit: one load where
+/// `u8::is_ascii_alphanumeric` takes three range checks, in the loops that
+/// run over every letter of a text.
+static ASCII_ALNUM: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    table
+};
+
+/// `b.is_ascii_alphanumeric()`, by [`ASCII_ALNUM`].
+#[inline]
+pub(crate) fn is_ascii_alnum(b: u8) -> bool {
+    ASCII_ALNUM[usize::from(b)]
+}
+
 /// [`fast_class`] of each ASCII character.
 const ASCII_CLASSES: [Wb; 128] = {
     let mut table = [Wb::Other; 128];
@@ -231,6 +248,24 @@ fn fast_class(c: char) -> Option<Wb> {
         '\u{a0}' | '«' | '»' | '°' | '–' | '—' | '“' | '”' | '…' | '€' => Wb::Other,
         _ => return None,
     })
+}
+
+/// Whether every character of `text` has a [`fast_class`]; ASCII bytes are
+/// passed over without decoding.
+fn all_known(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b.is_ascii() {
+            i += 1;
+            continue;
+        }
+        match text.get(i..).and_then(|t| t.chars().next()) {
+            Some(c) if fast_class(c).is_some() => i += c.len_utf8(),
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// Class and length of the character at byte `i` of `run` (a known run).
@@ -267,7 +302,7 @@ fn next_known_word<'a>(run: &'a str, pos: &mut usize) -> Option<(usize, &'a str)
         loop {
             // ASCII letters and digits, most of a word, a byte at a time.
             let from = end;
-            while bytes.get(end).is_some_and(u8::is_ascii_alphanumeric) {
+            while bytes.get(end).is_some_and(|&b| is_ascii_alnum(b)) {
                 end += 1;
             }
             if end > from {
