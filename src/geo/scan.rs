@@ -204,7 +204,9 @@ fn push_word(out: &mut Words, raw: &str, dot_after: bool) {
         has_letter = top.is_ascii_alphabetic();
         has_lower = top.is_ascii_lowercase();
         out.lower.push_str(raw);
-        out.lower[key_start..].make_ascii_lowercase();
+        if raw.bytes().any(|b| b.is_ascii_uppercase()) {
+            out.lower[key_start..].make_ascii_lowercase();
+        }
     } else {
         for c in raw.chars() {
             let (letter, lower) = push_lower(c, &mut out.lower);

@@ -142,7 +142,9 @@ impl<'a> WordIndices<'a> {
     fn new(text: &'a str) -> Self {
         // Most dispatches are one known run: settle that in one pass and
         // skip the cutting into runs.
-        let known = all_known(text);
+        let known = text
+            .chars()
+            .all(|c| c.is_ascii() || fast_class(c).is_some());
         let (pos, run) = if known { (text.len(), text) } else { (0, "") };
         WordIndices {
             runs: Runs { text, pos },
@@ -248,24 +250,6 @@ fn fast_class(c: char) -> Option<Wb> {
         '\u{a0}' | '«' | '»' | '°' | '–' | '—' | '“' | '”' | '…' | '€' => Wb::Other,
         _ => return None,
     })
-}
-
-/// Whether every character of `text` has a [`fast_class`]; ASCII bytes are
-/// passed over without decoding.
-fn all_known(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b.is_ascii() {
-            i += 1;
-            continue;
-        }
-        match text.get(i..).and_then(|t| t.chars().next()) {
-            Some(c) if fast_class(c).is_some() => i += c.len_utf8(),
-            _ => return false,
-        }
-    }
-    true
 }
 
 /// Class and length of the character at byte `i` of `run` (a known run).
@@ -467,7 +451,9 @@ pub fn normalize_push(word: &str, out: &mut String) {
         // ASCII fast path: no Unicode case tables, no apostrophe folding.
         let start = out.len();
         out.push_str(word);
-        out[start..].make_ascii_lowercase();
+        if word.bytes().any(|b| b.is_ascii_uppercase()) {
+            out[start..].make_ascii_lowercase();
+        }
         return;
     }
     for c in word.chars() {
