@@ -416,8 +416,9 @@ impl TfIdf {
         // read them all first, in a loop with no branch, so that their cache
         // misses overlap instead of coming one term at a time.
         std::hint::black_box(self.index.read_ahead(terms.iter().map(|&(h, _)| h)));
+        // Room for every term, so that the table never grows mid-count.
         let mut tf: FxHashMap<u32, f32> =
-            FxHashMap::with_capacity_and_hasher(input.body.len() / 8, Default::default());
+            FxHashMap::with_capacity_and_hasher(terms.len(), Default::default());
         for (h, w) in terms {
             if let Some(j) = self.index.get(h) {
                 *tf.entry(j).or_insert(0.0) += w;

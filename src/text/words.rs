@@ -142,9 +142,7 @@ impl<'a> WordIndices<'a> {
     fn new(text: &'a str) -> Self {
         // Most dispatches are one known run: settle that in one pass and
         // skip the cutting into runs.
-        let known = text
-            .chars()
-            .all(|c| c.is_ascii() || fast_class(c).is_some());
+        let known = all_known(text);
         let (pos, run) = if known { (text.len(), text) } else { (0, "") };
         WordIndices {
             runs: Runs { text, pos },
@@ -250,6 +248,38 @@ fn fast_class(c: char) -> Option<Wb> {
         '\u{a0}' | '«' | '»' | '°' | '–' | '—' | '“' | '”' | '…' | '€' => Wb::Other,
         _ => return None,
     })
+}
+
+/// Whether every character of `text` has a [`fast_class`]. Eight bytes
+/// are tested at once for a non-ASCII one, so that only the accented
+/// letters and typographic signs of a text are decoded.
+fn all_known(text: &str) -> bool {
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    loop {
+        let chunk = bytes
+            .get(i..i + 8)
+            .and_then(|c| <[u8; 8]>::try_from(c).ok());
+        let at = match chunk.map(|c| u64::from_le_bytes(c) & HIGH_BITS) {
+            Some(0) => {
+                i += 8;
+                continue;
+            }
+            Some(high) => i + (high.trailing_zeros() / 8) as usize,
+            None => match bytes
+                .get(i..)
+                .and_then(|t| t.iter().position(|b| !b.is_ascii()))
+            {
+                Some(p) => i + p,
+                None => return true,
+            },
+        };
+        match text.get(at..).and_then(|t| t.chars().next()) {
+            Some(c) if fast_class(c).is_some() => i = at + c.len_utf8(),
+            _ => return false,
+        }
+    }
 }
 
 /// Class and length of the character at byte `i` of `run` (a known run).
@@ -602,6 +632,22 @@ mod tests {
             "([A-Za-zéèàçôœÉ]{1,6}[ .,:’'_0-9«»\u{a0}\u{202f}\u{ad}\u{301}–]{0,3}){0,10}",
             any::<String>(),
         ]
+    }
+
+    #[test]
+    fn all_known_reads_every_character() {
+        let long = "Les présidents iranien et russe ont salué la « victoire » à Alep.";
+        assert!(all_known(long) && all_known("") && all_known("abcdefgh"));
+        for odd in ["\u{ad}", "\u{202f}", "e\u{301}", "\u{5d0}"] {
+            for at in [0, 3, 7, 8, 9, 20, long.len()] {
+                let mut text = long.to_string();
+                let at = (0..=at.min(text.len()))
+                    .rev()
+                    .find(|&i| text.is_char_boundary(i));
+                text.insert_str(at.unwrap_or(0), odd);
+                assert!(!all_known(&text), "{text:?}");
+            }
+        }
     }
 
     #[test]
