@@ -60,7 +60,8 @@ line: a check that the pipeline runs, not the figures of a full run.
 The full run trains the model once per source plus once for the cost line
 and fits scikit-learn 3 times per source (the C grid) plus 3 times for the
 cost line (its peak RSS is the whole process, C grid included); --peer-c C
-fits scikit-learn once per source, --no-cost drops the cost line. Recipe
+fits scikit-learn once per source and once for the cost line, --no-cost
+drops the cost line, --cost-only keeps only it. Recipe
 1.0.0's nine sources took 32 minutes with --peer-c 100 --no-cost on 2
 shared cores; --quick about 2 minutes.
 """
@@ -343,7 +344,7 @@ def cost_peer(args):
             if corpus_of(source_of(s, recipe["holdout"])) not in positive_only}
     devs = {k: v for k, v in devs.items() if v[0]}
     peer.NGRAM_MAX = 2
-    res = peer.fit_topics(cx, cy, devs)
+    res = peer.fit_topics(cx, cy, devs, [args.peer_c] if args.peer_c is not None else None)
     print(json.dumps({k: res[k] for k in ("C", "fit_seconds", "fit_cpu_seconds", "vectorize_seconds",
                                           "vectorize_cpu_seconds", "features", "train_docs")}))
     return 0
@@ -370,6 +371,8 @@ def main():
                     help="scikit-learn C for the leave-one-out fits (default: picked from "
                          f"{peer.C_GRID} on the other sources' dev splits)")
     ap.add_argument("--no-cost", action="store_true", help="skip the training-cost line")
+    ap.add_argument("--cost-only", action="store_true",
+                    help="only the training-cost line (with --peer-c C the peer fits once, at C)")
     ap.add_argument("--json", metavar="OUT", help="write every figure to this JSON file")
     ap.add_argument("--keep", metavar="DIR", help="keep the temporary recipes, models and splits here")
     ap.add_argument("--cost-peer", action="store_true", help=argparse.SUPPRESS)
@@ -407,6 +410,10 @@ def main():
                 base = without_source(base, s)
         base["name"] = recipe["name"]
         held = universe[:2]
+    if args.cost_only:
+        if args.quick or args.no_cost:
+            sys.exit("--cost-only goes with neither --quick nor --no-cost")
+        held = []
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="loso-"))
     work.mkdir(parents=True, exist_ok=True)
     positive_only = set(recipe["topics"].get("positive_only", []))
@@ -472,8 +479,9 @@ def main():
             _, wall, rss = timed([binary, "train", "--recipe", args.recipe, "--out", model,
                                   "--data", args.data], cpu, stderr=log)
         pcpu = []
+        peer_args = [] if args.peer_c is None else ["--peer-c", str(args.peer_c)]
         out, pwall, prss = timed([sys.executable, Path(__file__).resolve(), "--cost-peer",
-                                  "--recipe", args.recipe, "--data", args.data], pcpu)
+                                  "--recipe", args.recipe, "--data", args.data, *peer_args], pcpu)
         p = json.loads(out.strip().splitlines()[-1])
         pfit = p["fit_seconds"] + p["vectorize_seconds"]
         pfit_cpu = p["fit_cpu_seconds"] + p["vectorize_cpu_seconds"]
@@ -509,7 +517,7 @@ def main():
               f"(target < 1536 MB: {'ok' if o['peak_mb'] < 1536 else 'MISSED'})")
         print(f"  scikit-learn uni+bigram combined (C={s['C']:g}, {s['train_docs']} docs, {s['features']} features): "
               f"vectorize + fit {s['fit_total_seconds']:.1f} s wall ({s['fit_total_cpu_seconds']:.1f} CPU s); "
-              f"whole process {s['process_seconds']:.1f} s with the C grid, peak {s['peak_mb']:.0f} MB")
+              f"whole process {s['process_seconds']:.1f} s {'with the C grid' if args.peer_c is None else 'one fit'}, peak {s['peak_mb']:.0f} MB")
         print(f"  ratio ours / scikit-learn: {cost['wall_ratio']:.2f} wall "
               f"(target <= 0.5: {'ok' if cost['wall_ratio'] <= 0.5 else 'MISSED'}), {cost['cpu_ratio']:.2f} CPU; "
               f"load average {cost['load_average_before']:.1f} -> {cost['load_average_after']:.1f}")
