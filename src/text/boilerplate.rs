@@ -259,7 +259,7 @@ const MAX_CREDIT_BYTES: usize = 60;
 /// Whether some sentence of `piece` may be boilerplate
 /// ([`is_boilerplate_sentence`]); `false` is certain, so that a body piece
 /// need not be split into sentences to find none.
-/// [`super::sentences::cut_candidates`] bounds where sentences may start
+/// The candidate cuts of the sentence splitter bound where sentences may start
 /// and end: a footer opens the stretch after a candidate cut; a credit or
 /// "Reuter" is a short sentence that names an agency before its first
 /// stop, so the stretch from its start to the next candidate is short and

@@ -110,7 +110,7 @@ fn piece(text: &str, from: usize, to: usize) -> Option<Token<'_>> {
 /// whole string is ASCII, so one "é" sends every word of a French dispatch
 /// through them. Here the text is cut into runs that each either hold only
 /// characters whose word-break class is known without tables
-/// ([`fast_class`]: ASCII, Latin letters, the usual quotes, dashes and
+/// (`fast_class`: ASCII, Latin letters, the usual quotes, dashes and
 /// spaces of news copy) or not, and each run is segmented on its own: a
 /// known run by a scan that applies the UAX#29 rules to those classes, the
 /// others by unicode-segmentation. A cut goes only between a space and an
@@ -330,11 +330,11 @@ fn next_known_word<'a>(run: &'a str, pos: &mut usize) -> Option<(usize, &'a str)
                 true
             } else {
                 let next = class_at(run, end + len).map(|(n, _)| n);
-                match (prev, k, next) {
-                    (Wb::Letter, Wb::MidLetter | Wb::MidNumLet, Some(Wb::Letter)) => true,
-                    (Wb::Digit, Wb::MidNum | Wb::MidNumLet, Some(Wb::Digit)) => true,
-                    _ => false,
-                }
+                matches!(
+                    (prev, k, next),
+                    (Wb::Letter, Wb::MidLetter | Wb::MidNumLet, Some(Wb::Letter))
+                        | (Wb::Digit, Wb::MidNum | Wb::MidNumLet, Some(Wb::Digit))
+                )
             };
             if !joined {
                 break;
