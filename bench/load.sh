@@ -6,8 +6,9 @@
 #   bench/load.sh --quick    2 s per run, no Python peer (CI-sized)
 #   bench/load.sh --pin      server on CPU 0, load generator (and peer) on CPU 1
 #
-# Env: CONCURRENCY (16), STREAM_CONCURRENCY (8), CONNECTIONS (4), DATA
-# (bbc-en-dev), SHARED (../shared), BIN (serve this dispatch-tagger binary,
+# Env: CONCURRENCY (16), STREAM_CONCURRENCY (8), CONNECTIONS (4), DATA (a
+# gzipped JSON Lines file of dispatches; default
+# $SHARED/data/corpora/bbc-en-dev.jsonl.gz), SHARED (../shared), BIN (serve this dispatch-tagger binary,
 # e.g. one built from another commit, instead of building this checkout's).
 # Streams run 8 at a time: what the server lets one client address hold at
 # the default --max-concurrent-calls (64: 16 stream slots, half of them per
