@@ -10,11 +10,13 @@ p' = sigmoid(a * logit(p) + b) of the top topic's score three ways:
   1. on the other sources' leave-one-source-out answers (each source scored
      by a map that never saw it);
   2. on every leave-one-source-out answer, then applied to the dev answers;
-  3. on both kinds at once (equal samples per split).
+  3. on both kinds at once.
 
 Every split weighs the same in a fit (each answer weighs one over its
-split's size), and in the blend the two kinds weigh the same. Prints the ECE (10 equal-width bins, top-1 score against
-correctness, as `dispatch-tagger eval`) of each split before and after.
+split's size), and in the blend the two kinds weigh the same. Prints the
+ECE of each split before and after (10 equal-width bins, top-1 score
+against correctness: `bench/loso.py`'s `ece`, the formula of
+`dispatch-tagger eval`).
 
     python3 bench/loso.py --no-cost --peer-c 10 --keep /tmp/loso
     dispatch-tagger train --recipe recipes/default.toml --out m.dtm --measured-out m0.dtm
@@ -31,6 +33,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+import loso  # bench/loso.py: its `ece` is `dispatch-tagger eval`'s
 
 DEV = ["bbc-en", "masakhanews-en", "masakhanews-fr", "orangesum-fr",
        "wikinews-en", "wikinews-fr", "wcep-en", "huffpost-en"]
@@ -54,11 +58,7 @@ def answers(binary, model, path):
 
 
 def ece(pairs):
-    p = np.array([s for s, _ in pairs])
-    y = np.array([c for _, c in pairs], float)
-    bins = np.minimum((p * 10).astype(int), 9)
-    return float(sum((bins == b).sum() / len(p) * abs(p[bins == b].mean() - y[bins == b].mean())
-                     for b in range(10) if (bins == b).any()))
+    return loso.ece([s for s, _ in pairs], [c for _, c in pairs])
 
 
 def logit(p):

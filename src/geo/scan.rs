@@ -76,28 +76,16 @@ fn is_word_char(c: char) -> bool {
     }
 }
 
-/// Whether `c` is a letter, whether it is lower case, and its lower case
-/// into `out`: ASCII and Latin-1 without the tables (À-Þ but × are the upper case
-/// of à-þ, 32 code points on; ß-ÿ but ÷ are lower case).
+/// Whether `c` is a letter and whether it is lower case, with its lower
+/// case pushed onto `out` ([`words::push_lowercase`]): ASCII and Latin-1
+/// without the tables (À-Þ but × are upper case, ß-ÿ but ÷ lower case).
 #[inline]
 fn push_lower(c: char, out: &mut String) -> (bool, bool) {
+    words::push_lowercase(c, out);
     match c {
-        '\0'..='\x7f' => {
-            out.push(c.to_ascii_lowercase());
-            (c.is_ascii_alphabetic(), c.is_ascii_lowercase())
-        }
-        '\u{c0}'..='\u{de}' if c != '\u{d7}' => {
-            out.push(char::from_u32(u32::from(c) + 32).unwrap_or(c));
-            (true, false)
-        }
-        '\u{df}'..='\u{ff}' if c != '\u{f7}' => {
-            out.push(c);
-            (true, true)
-        }
-        _ => {
-            out.extend(c.to_lowercase());
-            (c.is_alphabetic(), c.is_lowercase())
-        }
+        '\0'..='\x7f' => (c.is_ascii_alphabetic(), c.is_ascii_lowercase()),
+        '\u{c0}'..='\u{ff}' if c != '\u{d7}' && c != '\u{f7}' => (true, c >= '\u{df}'),
+        _ => (c.is_alphabetic(), c.is_lowercase()),
     }
 }
 

@@ -257,14 +257,18 @@ fn glued_boundary(s: &str, cs: &[(usize, char)], i: usize, k: usize) -> bool {
 /// [`split`] ends a sentence ("jeudi.Le" is one UAX#29 word). The tokenizer
 /// cuts words there too, so features see "jeudi" and "Le" and no word
 /// straddles two sentences.
+#[inline]
 pub(crate) fn glued_stops(s: &str, word: Range<usize>) -> Vec<usize> {
-    let Some(w) = s.get(word.clone()) else {
-        return Vec::new();
-    };
-    // A byte loop: words are short, a memchr call costs more.
-    if !w.bytes().any(|b| b == b'.') {
-        return Vec::new();
+    // Most words hold no full stop: answered here, inlined into the
+    // tokenizer's loop. A byte loop: words are short, a memchr call costs more.
+    match s.get(word.clone()) {
+        Some(w) if w.bytes().any(|b| b == b'.') => stops_in_word(s, word),
+        _ => Vec::new(),
     }
+}
+
+/// [`glued_stops`] of a word that holds a full stop.
+fn stops_in_word(s: &str, word: Range<usize>) -> Vec<usize> {
     // From the start of the whitespace-delimited token (the URL and address
     // test needs it; no further back than the splitter looks) to two
     // characters past the word (what follows a stop).

@@ -52,11 +52,7 @@ impl<'a> Iterator for Tokens<'a> {
             let end = start + w.len();
             crate::work::add(w.len());
             // Empty, so no allocation, unless the word has a full stop.
-            let stops = if w.bytes().any(|b| b == b'.') {
-                sentences::glued_stops(self.text, start..end)
-            } else {
-                Vec::new()
-            };
+            let stops = sentences::glued_stops(self.text, start..end);
             if stops.is_empty() {
                 if let Some(t) = piece(self.text, start, end) {
                     return Some(t);
