@@ -362,21 +362,15 @@ mod tests {
 
     #[test]
     fn a_keyword_rule_labels_stories_with_its_words_but_none_of_its_unless_words() {
-        let hr: HeadRecipe = toml::from_str(
-            r#"field = "topics"
-            train = ["orangesum-fr-train"]
-            dev = []
-            c = 1.0
-            max_iter = 10
-            tol = 1e-4
-            [[keyword_labels]]
+        let hr = crate::train::recipe::test_head(
+            "orangesum-fr-train",
+            r#"[[keyword_labels]]
             label = "medtop:03000000"
             min_terms = 2
             replaces = ["medtop:02000000"]
             keywords.fr = ["incendie", "pompiers"]
             unless.fr = ["suspect", "enquête"]"#,
-        )
-        .unwrap();
+        );
         let record = |id: &str, text: &str| -> Record {
             serde_json::from_value(serde_json::json!({
                 "id": id, "lang": "fr", "source": "orangesum", "title": "",
@@ -406,16 +400,7 @@ mod tests {
 
     #[test]
     fn a_labelled_story_trains_also_as_its_brief() {
-        let hr: HeadRecipe = toml::from_str(
-            r#"field = "topics"
-            train = ["bbc-en-train"]
-            dev = []
-            c = 1.0
-            max_iter = 10
-            tol = 1e-4
-            briefs = 0.25"#,
-        )
-        .unwrap();
+        let hr = crate::train::recipe::test_head("bbc-en-train", "briefs = 0.25");
         let record = |id: &str, text: &str, labelled: &[&str]| -> Record {
             serde_json::from_value(serde_json::json!({
                 "id": id, "lang": "en", "source": "bbc", "title": "Rail strike called",

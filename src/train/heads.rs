@@ -265,20 +265,16 @@ mod tests {
     #[test]
     fn a_quiet_keyword_rule_does_not_make_its_sources_full_negatives() {
         let hr = |negatives: bool| -> HeadRecipe {
-            toml::from_str(&format!(
-                r#"field = "topics"
-                train = ["wcep-en-train"]
-                dev = []
-                c = 1.0
-                max_iter = 10
-                tol = 1e-4
-                [[keyword_labels]]
-                label = "medtop:17000000"
-                min_terms = 2
-                negatives = {negatives}
-                keywords.en = ["weather", "forecast"]"#
-            ))
-            .unwrap()
+            crate::train::recipe::test_head(
+                "wcep-en-train",
+                &format!(
+                    r#"[[keyword_labels]]
+                    label = "medtop:17000000"
+                    min_terms = 2
+                    negatives = {negatives}
+                    keywords.en = ["weather", "forecast"]"#
+                ),
+            )
         };
         let record = |id: &str, topics: &[&str], silver: &[&str]| -> Record {
             let mut r: Record = serde_json::from_value(serde_json::json!({

@@ -310,6 +310,16 @@ impl Recipe {
     }
 }
 
+/// A topic head recipe training on `train`, small enough for unit tests,
+/// with the TOML `extra` appended (more fields, keyword rules).
+#[cfg(test)]
+pub(crate) fn test_head(train: &str, extra: &str) -> HeadRecipe {
+    toml::from_str(&format!(
+        "field = \"topics\"\ntrain = [\"{train}\"]\ndev = []\nc = 1.0\nmax_iter = 10\ntol = 1e-4\n{extra}"
+    ))
+    .expect("a test head recipe")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
