@@ -324,6 +324,9 @@ impl TermIndex {
     }
 }
 
+/// Terms whose slots are read ahead at a time (one cache line each).
+const READ_AHEAD: usize = 64;
+
 /// Sublinear tf, `1 + ln(c)`, kept linear below 1 so that a down-weighted
 /// title term (`title_weight < 1`) never gets a negative value.
 fn sublinear(c: f32) -> f32 {
@@ -420,17 +423,20 @@ impl TfIdf {
         let mut terms: Vec<(u64, f32)> =
             Vec::with_capacity((input.title.len() + input.body.len()) / 3);
         for_each_term(input, &self.params, |h, w, _, _| terms.push((h, w)));
-        // The table is megabytes and each term reads a slot of it at random:
-        // read them all first, in a loop with no branch, so that their cache
-        // misses overlap instead of coming one term at a time.
-        std::hint::black_box(self.index.read_ahead(terms.iter().map(|&(h, _)| h)));
-        // Room for every term, so that the table never grows mid-count.
         // Column -> (summed tf weight, idf).
         let mut tf: FxHashMap<u32, (f32, f32)> =
             FxHashMap::with_capacity_and_hasher(terms.len(), Default::default());
-        for (h, w) in terms {
-            if let Some((j, idf)) = self.index.get(h) {
-                tf.entry(j).or_insert((0.0, idf)).0 += w;
+        for chunk in terms.chunks(READ_AHEAD) {
+            // The table is megabytes and each term reads a slot of it at
+            // random: read a chunk's slots first, in a loop with no branch,
+            // so that their cache misses overlap instead of coming one term
+            // at a time (a chunk at a time, so that they are still in L1
+            // for the lookups).
+            std::hint::black_box(self.index.read_ahead(chunk.iter().map(|&(h, _)| h)));
+            for &(h, w) in chunk {
+                if let Some((j, idf)) = self.index.get(h) {
+                    tf.entry(j).or_insert((0.0, idf)).0 += w;
+                }
             }
         }
         let mut row: Vec<(u32, f32)> = tf
