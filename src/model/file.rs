@@ -353,8 +353,7 @@ fn decode_inner(bytes: &[u8]) -> std::result::Result<Model, String> {
     let n = features.n_features();
     let (mut topics, topic_weights) = load_head(p.topics, n, "topic")?;
     let (mut regions, region_weights) = load_head(p.regions, n, "region")?;
-    [topics.weights, regions.weights] =
-        Weights::joint([&topic_weights, &region_weights], f16::to_f32);
+    [topics.weights, regions.weights] = Weights::joint([&topic_weights, &region_weights], |w| w);
     Ok(Model {
         meta,
         gazetteer: p.gazetteer,

@@ -19,6 +19,8 @@ pub mod select;
 use std::path::Path;
 use std::sync::Arc;
 
+use half::f16;
+
 use crate::geo::Gazetteer;
 use crate::prepare::{ModelInput, prepare};
 use crate::stage::Stage;
@@ -94,7 +96,10 @@ pub(crate) struct Head {
 /// for feature column `j` are `data[j * stride + offset..][..labels]`. The
 /// two heads of a model share one `data` ([`Weights::joint`]): a feature's
 /// topic weights, then its region weights, so that scoring a feature reads
-/// both from the same few cache lines.
+/// both from the same few cache lines (72 bytes for the default model's 17
+/// + 19 labels). They are kept as the model file stores them, in f16
+/// (training rounds them so before it builds a head:
+/// `crate::model::file::quantize`), which widens to f32 exactly.
 #[derive(Debug, Clone)]
 pub(crate) struct Weights {
     labels: usize,
@@ -103,7 +108,7 @@ pub(crate) struct Weights {
     stride: usize,
     /// Where this head's weights start within a feature's floats.
     offset: usize,
-    data: Arc<[f32]>,
+    data: Arc<[f16]>,
 }
 
 impl Default for Weights {
@@ -128,28 +133,28 @@ impl PartialEq for Weights {
 
 impl Weights {
     /// From one row per label, each with one weight per feature (a shorter
-    /// row's missing weights are 0).
+    /// row's missing weights are 0), rounded to f16.
     pub(crate) fn from_rows(rows: &[Vec<f32>]) -> Weights {
-        let [w, _] = Weights::joint([rows, &[]], |w| w);
+        let [w, _] = Weights::joint([rows, &[]], f16::from_f32);
         w
     }
 
     /// The weights of two heads in one shared table, each head from one row
-    /// per label (as [`Weights::from_rows`]), converted by `to_f32`.
-    pub(crate) fn joint<T: Copy>(heads: [&[Vec<T>]; 2], to_f32: impl Fn(T) -> f32) -> [Weights; 2] {
+    /// per label (as [`Weights::from_rows`]), converted by `to_f16`.
+    pub(crate) fn joint<T: Copy>(heads: [&[Vec<T>]; 2], to_f16: impl Fn(T) -> f16) -> [Weights; 2] {
         let labels = heads.map(<[Vec<T>]>::len);
         let features = heads.map(|rows| rows.iter().map(Vec::len).max().unwrap_or(0));
         let stride = labels[0] + labels[1];
-        let mut data = vec![0.0; stride * features[0].max(features[1])];
+        let mut data = vec![f16::ZERO; stride * features[0].max(features[1])];
         for (h, rows) in heads.iter().enumerate() {
             let offset = if h == 0 { 0 } else { labels[0] };
             for (l, row) in rows.iter().enumerate() {
                 for (j, &w) in row.iter().enumerate() {
-                    data[j * stride + offset + l] = to_f32(w);
+                    data[j * stride + offset + l] = to_f16(w);
                 }
             }
         }
-        let data: Arc<[f32]> = Arc::from(data);
+        let data: Arc<[f16]> = Arc::from(data);
         [0, 1].map(|h| Weights {
             labels: labels[h],
             features: features[h],
@@ -171,7 +176,7 @@ impl Weights {
     }
 
     /// The weights of every label for feature column `j`.
-    fn column(&self, j: usize) -> Option<&[f32]> {
+    fn column(&self, j: usize) -> Option<&[f16]> {
         let start = j * self.stride + self.offset;
         (j < self.features)
             .then(|| self.data.get(start..start + self.labels))
@@ -185,16 +190,36 @@ impl Weights {
         idx.iter()
             .filter_map(|&j| self.column(j as usize))
             .fold(0, |acc, c| {
-                acc ^ c.first().map_or(0, |w| w.to_bits()) ^ c.last().map_or(0, |w| w.to_bits())
+                acc ^ u32::from(c.first().map_or(0, |w| w.to_bits()))
+                    ^ u32::from(c.last().map_or(0, |w| w.to_bits()))
             })
     }
 
     /// The weight of label `l` for feature column `j`.
     fn get(&self, l: usize, j: usize) -> Option<f32> {
         (l < self.labels)
-            .then(|| self.column(j).map(|c| c[l]))
+            .then(|| self.column(j).map(|c| widen(c[l])))
             .flatten()
     }
+}
+
+/// `h` as f32, exactly as [`f16::to_f32`] (but for the payload bits of a
+/// NaN), inline and without its run-time CPU feature check: the exponent
+/// and mantissa moved into place, then scaled by 2^112 (the difference of
+/// the exponent biases), which is exact for zeros, subnormals and normals
+/// alike.
+#[inline]
+fn widen(h: f16) -> f32 {
+    let bits = u32::from(h.to_bits());
+    let sign = (bits & 0x8000) << 16;
+    let magnitude = bits & 0x7fff;
+    let v = if magnitude >= 0x7c00 {
+        // Infinity or NaN.
+        f32::from_bits(0x7f80_0000 | (magnitude & 0x3ff) << 13)
+    } else {
+        f32::from_bits(magnitude << 13) * f32::from_bits(0x7780_0000)
+    };
+    f32::from_bits(v.to_bits() | sign)
 }
 
 /// Feature columns read ahead at a time: a few cache lines each, all of
@@ -223,7 +248,7 @@ fn logits<const N: usize>(heads: [&Head; N], idx: &[u32], val: &[f32]) -> [Vec<f
                 match h.weights.column(j as usize) {
                     Some(col) => {
                         for (z, &w) in z.iter_mut().zip(col) {
-                            *z += v * w;
+                            *z += v * widen(w);
                         }
                     }
                     None => z.iter_mut().for_each(|z| *z += v * 0.0),
@@ -437,7 +462,7 @@ impl Model {
         };
         let [t, r] = Weights::joint(
             [&model.topics.weights.rows(), &model.regions.weights.rows()],
-            |w| w,
+            f16::from_f32,
         );
         (model.topics.weights, model.regions.weights) = (t, r);
         model.fingerprint = model.pipeline_fingerprint();
@@ -636,6 +661,18 @@ mod tests {
         Syrie Alep qui lui échappait depuis juillet 2012.\n\n\
         Astana, la capitale du Kazakhstan a déjà abrité des rencontres entre des représentants \
         du régime de Damas et des personnalités de l'opposition tolérée par le régime.";
+
+    #[test]
+    fn weights_widen_to_f32_exactly() {
+        for bits in 0..=u16::MAX {
+            let h = f16::from_bits(bits);
+            if h.is_nan() {
+                assert!(widen(h).is_nan(), "{bits:#x}");
+            } else {
+                assert_eq!(widen(h).to_bits(), h.to_f32().to_bits(), "{bits:#x}");
+            }
+        }
+    }
 
     #[test]
     fn embedded_model_loads_with_both_heads() {
