@@ -96,8 +96,8 @@ pub(crate) struct Head {
 /// for feature column `j` are `data[j * stride + offset..][..labels]`. The
 /// two heads of a model share one `data` ([`Weights::joint`]): a feature's
 /// topic weights, then its region weights, so that scoring a feature reads
-/// both from the same few cache lines (72 bytes for the default model's 17
-/// + 19 labels). They are kept as the model file stores them, in f16
+/// both from the same few cache lines (72 bytes for the 36 labels of the
+/// default model). They are kept as the model file stores them, in f16
 /// (training rounds them so before it builds a head:
 /// `crate::model::file::quantize`), which widens to f32 exactly.
 #[derive(Debug, Clone)]
