@@ -107,11 +107,19 @@ fn keyword_form(word: &str) -> String {
 
 /// Applies the head's keyword rules to its labelled news records (not the
 /// vocabulary's): a record using enough of a topic's keywords in its title
-/// and text gets the topic too, in place of the topics the rule replaces.
+/// and text, and none of the rule's `unless` words, gets the topic too, in
+/// place of the topics the rule replaces.
 fn add_keyword_labels(hr: &HeadRecipe, records: &mut [Record]) {
     for rule in &hr.keyword_labels {
         for (lang, keywords) in &rule.keywords {
             let words: BTreeSet<String> = keywords.iter().map(|w| keyword_form(w)).collect();
+            let unless: BTreeSet<String> = rule
+                .unless
+                .get(lang)
+                .into_iter()
+                .flatten()
+                .map(|w| keyword_form(w))
+                .collect();
             let mut added = 0usize;
             for r in records.iter_mut().filter(|r| {
                 r.lang == *lang
@@ -119,12 +127,13 @@ fn add_keyword_labels(hr: &HeadRecipe, records: &mut [Record]) {
                     && r.is_labelled(&hr.field)
                     && !r.topics.contains(&rule.label)
             }) {
-                let found: BTreeSet<String> = keyword_tokens(&r.title)
+                let used: BTreeSet<String> = keyword_tokens(&r.title)
                     .chain(keyword_tokens(&r.text))
                     .map(|w| keyword_form(&w))
-                    .filter(|w| words.contains(w))
+                    .filter(|w| words.contains(w) || unless.contains(w))
                     .collect();
-                if found.len() >= rule.min_terms {
+                let found = used.iter().filter(|w| words.contains(*w)).count();
+                if found >= rule.min_terms && used.iter().all(|w| !unless.contains(w)) {
                     r.topics.retain(|t| !rule.replaces.contains(t));
                     r.topics.push(rule.label.clone());
                     r.silver.push(rule.label.clone());
@@ -350,6 +359,50 @@ pub(crate) fn select_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_keyword_rule_labels_stories_with_its_words_but_none_of_its_unless_words() {
+        let hr: HeadRecipe = toml::from_str(
+            r#"field = "topics"
+            train = ["orangesum-fr-train"]
+            dev = []
+            c = 1.0
+            max_iter = 10
+            tol = 1e-4
+            [[keyword_labels]]
+            label = "medtop:03000000"
+            min_terms = 2
+            replaces = ["medtop:02000000"]
+            keywords.fr = ["incendie", "pompiers"]
+            unless.fr = ["suspect", "enquête"]"#,
+        )
+        .unwrap();
+        let record = |id: &str, text: &str| -> Record {
+            serde_json::from_value(serde_json::json!({
+                "id": id, "lang": "fr", "source": "orangesum", "title": "",
+                "text": text, "topics": ["medtop:02000000"], "labelled": ["topics"],
+            }))
+            .unwrap()
+        };
+        let mut records = vec![
+            record(
+                "os:1",
+                "Un incendie a ravagé un entrepôt ; les pompiers sont intervenus.",
+            ),
+            record(
+                "os:2",
+                "Un incendie criminel : les pompiers ont vu un suspect s'enfuir.",
+            ),
+            record("os:3", "Un incendie s'est déclaré dans la nuit."),
+        ];
+        add_keyword_labels(&hr, &mut records);
+        // An accident: disaster in place of crime, marked silver.
+        assert_eq!(records[0].topics, ["medtop:03000000"]);
+        assert_eq!(records[0].silver, ["medtop:03000000"]);
+        // Arson names a suspect; one keyword is not enough.
+        assert_eq!(records[1].topics, ["medtop:02000000"]);
+        assert_eq!(records[2].topics, ["medtop:02000000"]);
+    }
 
     #[test]
     fn a_labelled_story_trains_also_as_its_brief() {

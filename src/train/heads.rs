@@ -171,13 +171,7 @@ fn label_tasks(hr: &HeadRecipe, rows: &Rows<'_>, labels: &[Label]) -> Vec<Binary
     let records = &rows.corpus.records;
     let field = hr.field.as_str();
     let base = row_weights(hr, rows);
-    // Labels each source has positives of.
-    let mut source_labels: BTreeSet<(&str, &str)> = BTreeSet::new();
-    for &i in &rows.rows {
-        for l in records[i].labels(field) {
-            source_labels.insert((records[i].source.as_str(), l.as_str()));
-        }
-    }
+    let source_labels = source_labels(hr, records, &rows.rows);
     labels
         .iter()
         .map(|l| {
@@ -218,6 +212,32 @@ fn label_tasks(hr: &HeadRecipe, rows: &Rows<'_>, labels: &[Label]) -> Vec<Binary
         .collect()
 }
 
+/// The (source, label) pairs of which the records `rows` hold positives:
+/// the labels each source uses. A keyword rule's labels count only if the
+/// rule's sources train its negatives (`negatives`).
+fn source_labels<'r>(
+    hr: &HeadRecipe,
+    records: &'r [Record],
+    rows: &[usize],
+) -> BTreeSet<(&'r str, &'r str)> {
+    let quiet: BTreeSet<&str> = hr
+        .keyword_labels
+        .iter()
+        .filter(|k| !k.negatives)
+        .map(|k| k.label.as_str())
+        .collect();
+    let mut pairs = BTreeSet::new();
+    for &i in rows {
+        let r = &records[i];
+        for l in r.labels(&hr.field) {
+            if !(quiet.contains(l.as_str()) && r.silver.contains(l)) {
+                pairs.insert((r.source.as_str(), l.as_str()));
+            }
+        }
+    }
+    pairs
+}
+
 /// Scales the positives' weights by `(negative mass / positive mass)^power`.
 fn balance_positives(weights: &mut Array1<f32>, targets: &Array1<bool>, power: f64) {
     let (mut pos_w, mut neg_w) = (0.0f64, 0.0f64);
@@ -235,5 +255,52 @@ fn balance_positives(weights: &mut Array1<f32>, targets: &Array1<bool>, power: f
                 *w *= up;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quiet_keyword_rule_does_not_make_its_sources_full_negatives() {
+        let hr = |negatives: bool| -> HeadRecipe {
+            toml::from_str(&format!(
+                r#"field = "topics"
+                train = ["wcep-en-train"]
+                dev = []
+                c = 1.0
+                max_iter = 10
+                tol = 1e-4
+                [[keyword_labels]]
+                label = "medtop:17000000"
+                min_terms = 2
+                negatives = {negatives}
+                keywords.en = ["weather", "forecast"]"#
+            ))
+            .unwrap()
+        };
+        let record = |id: &str, topics: &[&str], silver: &[&str]| -> Record {
+            let mut r: Record = serde_json::from_value(serde_json::json!({
+                "id": id, "lang": "en", "source": "wcep", "title": "", "text": "",
+                "topics": topics, "labelled": ["topics"],
+            }))
+            .unwrap();
+            r.silver = silver.iter().map(|s| s.to_string()).collect();
+            r
+        };
+        let records = vec![
+            record(
+                "w:1",
+                &["medtop:03000000", "medtop:17000000"],
+                &["medtop:17000000"],
+            ),
+            record("w:2", &["medtop:03000000"], &[]),
+        ];
+        let pairs = |negatives| source_labels(&hr(negatives), &records, &[0, 1]);
+        let weather = ("wcep", "medtop:17000000");
+        let disaster = ("wcep", "medtop:03000000");
+        assert!(pairs(true).contains(&weather) && pairs(true).contains(&disaster));
+        assert!(!pairs(false).contains(&weather) && pairs(false).contains(&disaster));
     }
 }

@@ -69,9 +69,10 @@ fn default_threshold() -> f32 {
 
 /// A keyword rule that adds a topic to the labelled training stories that
 /// use at least `min_terms` distinct keywords of their language (a final
-/// "s" or "x" ignored), in place of the topics it `replaces`. A source with
-/// such stories then also trains the topic's negatives: its stories without
-/// the keywords.
+/// "s" or "x" ignored) and none of its `unless` words, in place of the
+/// topics it `replaces`. Unless `negatives` is false, a source with such
+/// stories then also trains the topic's negatives: its stories without the
+/// keywords.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeywordLabel {
@@ -86,6 +87,18 @@ pub struct KeywordLabel {
     /// there they teach economy that a strike is economy.
     #[serde(default)]
     pub replaces: Vec<String>,
+    /// Whether the sources of the stories the rule labels then train the
+    /// topic's negatives with their other stories (else those stay light
+    /// negatives, `foreign_negatives`). A rule that finds few of a source's
+    /// stories about the topic (a storm story needs two weather words) would
+    /// otherwise teach the topic that the rest are not about it.
+    #[serde(default = "yes")]
+    pub negatives: bool,
+    /// Words per language that keep a story from the rule: a fait-divers
+    /// story with a fire and firefighters is an accident unless it names a
+    /// suspect or an investigation.
+    #[serde(default)]
+    pub unless: BTreeMap<String, Vec<String>>,
 }
 
 /// One head (topics or regions).
