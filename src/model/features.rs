@@ -245,37 +245,48 @@ pub(crate) fn place_values(
     out
 }
 
-/// Term hash -> column, by open addressing with linear probing: keys and
-/// columns in two flat arrays, at most half full, so that the slot a hash
+/// One entry of [`TermIndex`]: a term's hash with its column and idf, 16
+/// bytes, so that a lookup reads one cache line for all three.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    hash: u64,
+    /// [`TermIndex::EMPTY`] where no term is stored.
+    column: u32,
+    idf: f32,
+}
+
+/// Term hash -> (column, idf), by open addressing with linear probing in
+/// one flat array of [`Slot`]s, at most half full, so that the slot a hash
 /// starts at can be read ahead of the lookup ([`TermIndex::read_ahead`]).
 #[derive(Debug, Clone, Default)]
 struct TermIndex {
-    keys: Vec<u64>,
-    /// `EMPTY` where no key is stored.
-    columns: Vec<u32>,
-    /// Bits of the slot number (the tables have `1 << bits` slots).
+    slots: Vec<Slot>,
+    /// Bits of the slot number (the table has `1 << bits` slots).
     bits: u32,
 }
 
 impl TermIndex {
     const EMPTY: u32 = u32::MAX;
 
-    /// The table of `(hash, column)` pairs; of two equal hashes the later
-    /// one's column is kept.
-    fn new(pairs: impl ExactSizeIterator<Item = (u64, u32)>) -> TermIndex {
-        let slots = (pairs.len() * 2).next_power_of_two().max(16);
-        let mut index = TermIndex {
-            keys: vec![0; slots],
-            columns: vec![Self::EMPTY; slots],
-            bits: slots.trailing_zeros(),
+    /// The table of `(hash, column, idf)` entries; of two equal hashes the
+    /// later one's column and idf are kept.
+    fn new(entries: impl ExactSizeIterator<Item = (u64, u32, f32)>) -> TermIndex {
+        let n = (entries.len() * 2).next_power_of_two().max(16);
+        let empty = Slot {
+            hash: 0,
+            column: Self::EMPTY,
+            idf: 0.0,
         };
-        for (h, j) in pairs {
-            let mut i = index.slot(h);
-            while index.columns[i] != Self::EMPTY && index.keys[i] != h {
-                i = (i + 1) & (slots - 1);
+        let mut index = TermIndex {
+            slots: vec![empty; n],
+            bits: n.trailing_zeros(),
+        };
+        for (hash, column, idf) in entries {
+            let mut i = index.slot(hash);
+            while index.slots[i].column != Self::EMPTY && index.slots[i].hash != hash {
+                i = (i + 1) & (n - 1);
             }
-            index.keys[i] = h;
-            index.columns[i] = j;
+            index.slots[i] = Slot { hash, column, idf };
         }
         index
     }
@@ -286,17 +297,17 @@ impl TermIndex {
         (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - self.bits)) as usize
     }
 
-    /// The column of the term hashed `h`.
-    fn get(&self, h: u64) -> Option<u32> {
-        let mask = self.keys.len().checked_sub(1)?;
+    /// The column and idf of the term hashed `h`.
+    fn get(&self, h: u64) -> Option<(u32, f32)> {
+        let mask = self.slots.len().checked_sub(1)?;
         let mut i = self.slot(h);
         loop {
-            let j = *self.columns.get(i)?;
-            if j == Self::EMPTY {
+            let s = self.slots.get(i)?;
+            if s.column == Self::EMPTY {
                 return None;
             }
-            if self.keys.get(i) == Some(&h) {
-                return Some(j);
+            if s.hash == h {
+                return Some((s.column, s.idf));
             }
             i = (i + 1) & mask;
         }
@@ -306,15 +317,15 @@ impl TermIndex {
     /// made of them, for `black_box`), so that the lookups that follow find
     /// them in cache.
     fn read_ahead(&self, hashes: impl Iterator<Item = u64>) -> u64 {
-        if self.keys.is_empty() {
+        if self.slots.is_empty() {
             return 0;
         }
-        hashes.fold(0, |acc, h| {
-            let i = self.slot(h);
-            acc ^ self.keys[i] ^ u64::from(self.columns[i])
-        })
+        hashes.fold(0, |acc, h| acc ^ self.slots[self.slot(h)].hash)
     }
 }
+
+/// Terms whose slots are read ahead at a time (one cache line each).
+const READ_AHEAD: usize = 64;
 
 /// Sublinear tf, `1 + ln(c)`, kept linear below 1 so that a down-weighted
 /// title term (`title_weight < 1`) never gets a negative value.
@@ -347,12 +358,12 @@ impl TfIdf {
         idf: Vec<f32>,
         places: Vec<String>,
     ) -> Self {
-        let index = TermIndex::new(terms.iter().enumerate().map(|(j, t)| {
+        let index = TermIndex::new(terms.iter().zip(&idf).enumerate().map(|(j, (t, &idf))| {
             let h = match t.split_once(' ') {
                 Some((a, b)) => hash2(a, b),
                 None => hash1(t),
             };
-            (h, j as u32)
+            (h, j as u32, idf)
         }));
         let place_index = places
             .iter()
@@ -403,7 +414,7 @@ impl TfIdf {
             Some((a, b)) => hash2(a, b),
             None => hash1(term),
         };
-        self.index.get(h).map(|j| self.idf[j as usize])
+        self.index.get(h).map(|(_, idf)| idf)
     }
 
     /// One document's sparse row: sorted column indices and values
@@ -412,21 +423,25 @@ impl TfIdf {
         let mut terms: Vec<(u64, f32)> =
             Vec::with_capacity((input.title.len() + input.body.len()) / 3);
         for_each_term(input, &self.params, |h, w, _, _| terms.push((h, w)));
-        // The table is megabytes and each term reads a slot of it at random:
-        // read them all first, in a loop with no branch, so that their cache
-        // misses overlap instead of coming one term at a time.
-        std::hint::black_box(self.index.read_ahead(terms.iter().map(|&(h, _)| h)));
-        // Room for every term, so that the table never grows mid-count.
-        let mut tf: FxHashMap<u32, f32> =
+        // Column -> (summed tf weight, idf).
+        let mut tf: FxHashMap<u32, (f32, f32)> =
             FxHashMap::with_capacity_and_hasher(terms.len(), Default::default());
-        for (h, w) in terms {
-            if let Some(j) = self.index.get(h) {
-                *tf.entry(j).or_insert(0.0) += w;
+        for chunk in terms.chunks(READ_AHEAD) {
+            // The table is megabytes and each term reads a slot of it at
+            // random: read a chunk's slots first, in a loop with no branch,
+            // so that their cache misses overlap instead of coming one term
+            // at a time (a chunk at a time, so that they are still in L1
+            // for the lookups).
+            std::hint::black_box(self.index.read_ahead(chunk.iter().map(|&(h, _)| h)));
+            for &(h, w) in chunk {
+                if let Some((j, idf)) = self.index.get(h) {
+                    tf.entry(j).or_insert((0.0, idf)).0 += w;
+                }
             }
         }
         let mut row: Vec<(u32, f32)> = tf
             .into_iter()
-            .map(|(j, c)| (j, sublinear(c) * self.idf[j as usize]))
+            .map(|(j, (c, idf))| (j, sublinear(c) * idf))
             .collect();
         row.sort_unstable_by_key(|&(j, _)| j);
         let norm = row.iter().map(|&(_, v)| v * v).sum::<f32>().sqrt();
@@ -489,15 +504,15 @@ mod tests {
         // end of the table; of two equal hashes the later column wins, as
         // with a map built by `collect`.
         let hashes: Vec<u64> = (0..5000u64).map(|i| hash1(&i.to_string())).collect();
-        let pairs = hashes.iter().zip(0u32..).map(|(&h, j)| (h, j));
+        let entries = hashes.iter().zip(0u32..).map(|(&h, j)| (h, j, j as f32));
         let index = TermIndex::new(
-            pairs
-                .chain([(hashes[7], 9999)])
+            entries
+                .chain([(hashes[7], 9999, 0.5)])
                 .collect::<Vec<_>>()
                 .into_iter(),
         );
         for (j, &h) in (0u32..).zip(&hashes) {
-            let want = if j == 7 { 9999 } else { j };
+            let want = if j == 7 { (9999, 0.5) } else { (j, j as f32) };
             assert_eq!(index.get(h), Some(want));
         }
         assert_eq!(index.get(hash1("absent")), None);

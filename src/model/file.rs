@@ -183,7 +183,13 @@ fn store_head(h: &Head) -> StoredHead {
     }
 }
 
-fn load_head(s: StoredHead, n_features: usize, what: &str) -> std::result::Result<Head, String> {
+/// A head from its stored parts, and its f16 weights (one row per label),
+/// which the caller joins with the other head's ([`Weights::joint`]).
+fn load_head(
+    s: StoredHead,
+    n_features: usize,
+    what: &str,
+) -> std::result::Result<(Head, Vec<Vec<f16>>), String> {
     let n = s.labels.len();
     if s.bias.len() != n || s.thresholds.len() != n || s.weights.len() != n {
         return Err(format!(
@@ -195,18 +201,14 @@ fn load_head(s: StoredHead, n_features: usize, what: &str) -> std::result::Resul
             "{what} head: weights do not match the {n_features} features"
         ));
     }
-    Ok(Head {
+    let head = Head {
         labels: s.labels,
         bias: s.bias,
         thresholds: s.thresholds,
-        weights: Weights::from_rows(
-            &s.weights
-                .into_iter()
-                .map(|w| w.into_iter().map(f16::to_f32).collect())
-                .collect::<Vec<Vec<f32>>>(),
-        ),
+        weights: Weights::default(),
         calibration: s.calibration,
-    })
+    };
+    Ok((head, s.weights))
 }
 
 /// Serialises a model to the file format.
@@ -349,8 +351,9 @@ fn decode_inner(bytes: &[u8]) -> std::result::Result<Model, String> {
         p.features.places,
     );
     let n = features.n_features();
-    let topics = load_head(p.topics, n, "topic")?;
-    let regions = load_head(p.regions, n, "region")?;
+    let (mut topics, topic_weights) = load_head(p.topics, n, "topic")?;
+    let (mut regions, region_weights) = load_head(p.regions, n, "region")?;
+    [topics.weights, regions.weights] = Weights::joint([&topic_weights, &region_weights], |w| w);
     Ok(Model {
         meta,
         gazetteer: p.gazetteer,

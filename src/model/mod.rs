@@ -17,6 +17,9 @@ pub mod meta;
 pub mod select;
 
 use std::path::Path;
+use std::sync::Arc;
+
+use half::f16;
 
 use crate::geo::Gazetteer;
 use crate::prepare::{ModelInput, prepare};
@@ -90,31 +93,75 @@ pub(crate) struct Head {
 }
 
 /// A head's weights, stored feature by feature: the weights of every label
-/// for feature column `j` are `data[j * labels..(j + 1) * labels]`.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// for feature column `j` are `data[j * stride + offset..][..labels]`. The
+/// two heads of a model share one `data` ([`Weights::joint`]): a feature's
+/// topic weights, then its region weights, so that scoring a feature reads
+/// both from the same few cache lines (72 bytes for the 36 labels of the
+/// default model). They are kept as the model file stores them, in f16
+/// (training rounds them so before it builds a head:
+/// `crate::model::file::quantize`), which widens to f32 exactly.
+#[derive(Debug, Clone)]
 pub(crate) struct Weights {
     labels: usize,
     features: usize,
-    data: Vec<f32>,
+    /// Floats per feature in `data`.
+    stride: usize,
+    /// Where this head's weights start within a feature's floats.
+    offset: usize,
+    data: Arc<[f16]>,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights {
+            labels: 0,
+            features: 0,
+            stride: 0,
+            offset: 0,
+            data: Arc::from(Vec::new()),
+        }
+    }
+}
+
+impl PartialEq for Weights {
+    fn eq(&self, other: &Self) -> bool {
+        self.labels == other.labels
+            && self.features == other.features
+            && (0..self.features).all(|j| self.column(j) == other.column(j))
+    }
 }
 
 impl Weights {
     /// From one row per label, each with one weight per feature (a shorter
-    /// row's missing weights are 0).
+    /// row's missing weights are 0), rounded to f16.
     pub(crate) fn from_rows(rows: &[Vec<f32>]) -> Weights {
-        let labels = rows.len();
-        let features = rows.iter().map(Vec::len).max().unwrap_or(0);
-        let mut data = vec![0.0; labels * features];
-        for (l, row) in rows.iter().enumerate() {
-            for (j, &w) in row.iter().enumerate() {
-                data[j * labels + l] = w;
+        let [w, _] = Weights::joint([rows, &[]], f16::from_f32);
+        w
+    }
+
+    /// The weights of two heads in one shared table, each head from one row
+    /// per label (as [`Weights::from_rows`]), converted by `to_f16`.
+    pub(crate) fn joint<T: Copy>(heads: [&[Vec<T>]; 2], to_f16: impl Fn(T) -> f16) -> [Weights; 2] {
+        let labels = heads.map(<[Vec<T>]>::len);
+        let features = heads.map(|rows| rows.iter().map(Vec::len).max().unwrap_or(0));
+        let stride = labels[0] + labels[1];
+        let mut data = vec![f16::ZERO; stride * features[0].max(features[1])];
+        for (h, rows) in heads.iter().enumerate() {
+            let offset = if h == 0 { 0 } else { labels[0] };
+            for (l, row) in rows.iter().enumerate() {
+                for (j, &w) in row.iter().enumerate() {
+                    data[j * stride + offset + l] = to_f16(w);
+                }
             }
         }
-        Weights {
-            labels,
-            features,
-            data,
-        }
+        let data: Arc<[f16]> = Arc::from(data);
+        [0, 1].map(|h| Weights {
+            labels: labels[h],
+            features: features[h],
+            stride,
+            offset: if h == 0 { 0 } else { labels[0] },
+            data: Arc::clone(&data),
+        })
     }
 
     /// One row per label, each with one weight per feature.
@@ -122,15 +169,18 @@ impl Weights {
         (0..self.labels)
             .map(|l| {
                 (0..self.features)
-                    .map(|j| self.data[j * self.labels + l])
+                    .map(|j| self.get(l, j).unwrap_or(0.0))
                     .collect()
             })
             .collect()
     }
 
     /// The weights of every label for feature column `j`.
-    fn column(&self, j: usize) -> Option<&[f32]> {
-        (j < self.features).then(|| &self.data[j * self.labels..(j + 1) * self.labels])
+    fn column(&self, j: usize) -> Option<&[f16]> {
+        let start = j * self.stride + self.offset;
+        (j < self.features)
+            .then(|| self.data.get(start..start + self.labels))
+            .flatten()
     }
 
     /// Reads the first and last weight of the columns `idx` (answering a
@@ -140,16 +190,78 @@ impl Weights {
         idx.iter()
             .filter_map(|&j| self.column(j as usize))
             .fold(0, |acc, c| {
-                acc ^ c.first().map_or(0, |w| w.to_bits()) ^ c.last().map_or(0, |w| w.to_bits())
+                acc ^ u32::from(c.first().map_or(0, |w| w.to_bits()))
+                    ^ u32::from(c.last().map_or(0, |w| w.to_bits()))
             })
     }
 
     /// The weight of label `l` for feature column `j`.
     fn get(&self, l: usize, j: usize) -> Option<f32> {
         (l < self.labels)
-            .then(|| self.column(j).map(|c| c[l]))
+            .then(|| self.column(j).map(|c| widen(c[l])))
             .flatten()
     }
+}
+
+/// `h` as f32, exactly as [`f16::to_f32`] (but for the payload bits of a
+/// NaN), inline and without its run-time CPU feature check: the exponent
+/// and mantissa moved into place, then scaled by 2^112 (the difference of
+/// the exponent biases), which is exact for zeros, subnormals and normals
+/// alike.
+#[inline]
+fn widen(h: f16) -> f32 {
+    let bits = u32::from(h.to_bits());
+    let sign = (bits & 0x8000) << 16;
+    let magnitude = bits & 0x7fff;
+    let v = if magnitude >= 0x7c00 {
+        // Infinity or NaN.
+        f32::from_bits(0x7f80_0000 | (magnitude & 0x3ff) << 13)
+    } else {
+        f32::from_bits(magnitude << 13) * f32::from_bits(0x7780_0000)
+    };
+    f32::from_bits(v.to_bits() | sign)
+}
+
+/// Feature columns read ahead at a time: a few cache lines each, all of
+/// them fit in L1 with room to spare.
+const READ_AHEAD: usize = 32;
+
+/// Logits of each of `heads` for one document's features `(idx, val)`, in
+/// label order: each label's terms added in feature order, as a dot
+/// product per label would add them, so the logits are the same to the
+/// bit; reading the weights feature by feature (and the heads of a feature
+/// together) touches a few adjacent cache lines per feature instead of one
+/// per label and feature.
+fn logits<const N: usize>(heads: [&Head; N], idx: &[u32], val: &[f32]) -> [Vec<f32>; N] {
+    // -0.0: what `Iterator::sum` starts a float sum from.
+    let mut z = heads.map(|h| vec![-0.0f32; h.weights.labels]);
+    for (idx, val) in idx.chunks(READ_AHEAD).zip(val.chunks(READ_AHEAD)) {
+        // The columns are scattered over megabytes: read those of a chunk
+        // once before its sums, in a loop with no branch, so that their
+        // cache misses overlap instead of coming one column at a time (a
+        // chunk at a time, so that they are still in L1 for the sums).
+        for h in heads {
+            std::hint::black_box(h.weights.read_ahead(idx));
+        }
+        for (&j, &v) in idx.iter().zip(val) {
+            for (z, h) in z.iter_mut().zip(heads) {
+                match h.weights.column(j as usize) {
+                    Some(col) => {
+                        for (z, &w) in z.iter_mut().zip(col) {
+                            *z += v * widen(w);
+                        }
+                    }
+                    None => z.iter_mut().for_each(|z| *z += v * 0.0),
+                }
+            }
+        }
+    }
+    for (z, h) in z.iter_mut().zip(heads) {
+        for (z, &b) in z.iter_mut().zip(&h.bias) {
+            *z += b;
+        }
+    }
+    z
 }
 
 impl Head {
@@ -183,32 +295,9 @@ impl Head {
         &self.labels
     }
 
-    /// Raw one-vs-rest logit of every label, in label order.
-    ///
-    /// Each label's terms are added in feature order, as a dot product per
-    /// label would add them, so the logits are the same to the bit; reading
-    /// the weights feature by feature touches one short slice per feature
-    /// instead of one cache line per label and feature.
+    /// Raw one-vs-rest logit of every label, in label order ([`logits`]).
     pub(crate) fn logits(&self, idx: &[u32], val: &[f32]) -> Vec<f32> {
-        // The columns are scattered over megabytes: read each once before
-        // the sums, in a loop with no branch, so that their cache misses
-        // overlap instead of coming one column at a time.
-        std::hint::black_box(self.weights.read_ahead(idx));
-        // -0.0: what `Iterator::sum` starts a float sum from.
-        let mut z = vec![-0.0f32; self.weights.labels];
-        for (&j, &v) in idx.iter().zip(val) {
-            match self.weights.column(j as usize) {
-                Some(col) => {
-                    for (z, &w) in z.iter_mut().zip(col) {
-                        *z += v * w;
-                    }
-                }
-                None => z.iter_mut().for_each(|z| *z += v * 0.0),
-            }
-        }
-        for (z, &b) in z.iter_mut().zip(&self.bias) {
-            *z += b;
-        }
+        let [z] = logits([self], idx, val);
         z
     }
 
@@ -304,6 +393,17 @@ pub(crate) fn raw_scores(head: &Head, lang: Lang, (idx, val): (&[u32], &[f32])) 
     }
 }
 
+/// Raw scores of both heads for one document's features, in one pass over
+/// them: as [`raw_scores`] of each, to the bit.
+fn raw_scores_pair(
+    (topics, regions): (&Head, &Head),
+    lang: Lang,
+    (idx, val): (&[u32], &[f32]),
+) -> (RawScores, RawScores) {
+    let [t, r] = logits([topics, regions], idx, val);
+    (RawScores { lang, z: t }, RawScores { lang, z: r })
+}
+
 /// A loaded, immutable model; share it with `Arc`.
 #[derive(Debug, Clone, Default)]
 pub struct Model {
@@ -360,6 +460,11 @@ impl Model {
             fingerprint: 0,
             checksum: 0,
         };
+        let [t, r] = Weights::joint(
+            [&model.topics.weights.rows(), &model.regions.weights.rows()],
+            f16::from_f32,
+        );
+        (model.topics.weights, model.regions.weights) = (t, r);
         model.fingerprint = model.pipeline_fingerprint();
         model
     }
@@ -518,8 +623,7 @@ impl Model {
         let (idx, val) = self.features.transform(input, &self.gazetteer);
         done(Stage::Features);
         let row = (idx.as_slice(), val.as_slice());
-        let topics = raw_scores(&self.topics, input.lang, row);
-        let regions = raw_scores(&self.regions, input.lang, row);
+        let (topics, regions) = raw_scores_pair((&self.topics, &self.regions), input.lang, row);
         Prediction {
             topics: self.topics.score(&self.features, &topics, row, explain),
             regions: self.regions.score(&self.features, &regions, row, explain),
@@ -557,6 +661,18 @@ mod tests {
         Syrie Alep qui lui échappait depuis juillet 2012.\n\n\
         Astana, la capitale du Kazakhstan a déjà abrité des rencontres entre des représentants \
         du régime de Damas et des personnalités de l'opposition tolérée par le régime.";
+
+    #[test]
+    fn weights_widen_to_f32_exactly() {
+        for bits in 0..=u16::MAX {
+            let h = f16::from_bits(bits);
+            if h.is_nan() {
+                assert!(widen(h).is_nan(), "{bits:#x}");
+            } else {
+                assert_eq!(widen(h).to_bits(), h.to_f32().to_bits(), "{bits:#x}");
+            }
+        }
+    }
 
     #[test]
     fn embedded_model_loads_with_both_heads() {
