@@ -145,9 +145,9 @@ impl Weights {
         let labels = heads.map(<[Vec<T>]>::len);
         let features = heads.map(|rows| rows.iter().map(Vec::len).max().unwrap_or(0));
         let stride = labels[0] + labels[1];
+        let offsets = [0, labels[0]];
         let mut data = vec![f16::ZERO; stride * features[0].max(features[1])];
-        for (h, rows) in heads.iter().enumerate() {
-            let offset = if h == 0 { 0 } else { labels[0] };
+        for (rows, offset) in heads.iter().zip(offsets) {
             for (l, row) in rows.iter().enumerate() {
                 for (j, &w) in row.iter().enumerate() {
                     data[j * stride + offset + l] = to_f16(w);
@@ -159,7 +159,7 @@ impl Weights {
             labels: labels[h],
             features: features[h],
             stride,
-            offset: if h == 0 { 0 } else { labels[0] },
+            offset: offsets[h],
             data: Arc::clone(&data),
         })
     }
