@@ -56,6 +56,9 @@ pub enum ServeError {
     /// The transport failed.
     #[error("transport: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The threads that tag small dispatches could not be started.
+    #[error("cannot start the tagging threads: {0}")]
+    Threads(#[from] rayon::ThreadPoolBuildError),
 }
 
 /// What the server serves and how.
@@ -151,7 +154,7 @@ pub async fn run_with(
         state.limits,
         (state.max_concurrent_calls, state.max_large_calls),
         state.request_timeout,
-    );
+    )?;
     let end_streams = dispatch.stream_closer();
     let saturation = AbortOnDrop(tokio::spawn(crate::admission::watch_saturation(
         dispatch.admission(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
-use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -16,6 +16,7 @@ use crate::Error;
 use crate::admission::{Admission, LARGE_TEXT_BYTES};
 use crate::cutoff::Deadline;
 use crate::live::LiveTagger;
+use crate::server::ServeError;
 use crate::tagger::{Limits, Tagger};
 
 /// Most requests of one stream tagged in one handoff to the blocking pool:
@@ -38,6 +39,8 @@ pub struct DispatchService {
     limits: Limits,
     admission: Admission,
     timeout: Duration,
+    /// The threads that tag small dispatches (see [`DispatchService::blocking`]).
+    small: Arc<rayon::ThreadPool>,
     /// Flips to true when open streams must end (the grace period is over).
     closing: Arc<watch::Sender<bool>>,
 }
@@ -64,20 +67,22 @@ const ID_SHOWN: usize = 64;
 impl DispatchService {
     /// Serves `tagger` (whichever model it holds at each call) with
     /// `limits`, `max_calls` CPU jobs at once (`max_large` of them on texts
-    /// over 64 KiB), each allowed `timeout`.
+    /// over 64 KiB), each allowed `timeout`. Fails if the threads that tag
+    /// small dispatches cannot be started.
     pub fn new(
         tagger: Arc<LiveTagger>,
         limits: Limits,
         (max_calls, max_large): (usize, usize),
         timeout: Duration,
-    ) -> Self {
-        DispatchService {
+    ) -> Result<Self, ServeError> {
+        Ok(DispatchService {
             tagger,
             limits,
             admission: Admission::new(max_calls, max_large, timeout),
             timeout,
+            small: Arc::new(small_dispatch_pool()?),
             closing: Arc::new(watch::channel(false).0),
-        }
+        })
     }
 
     /// The handle that ends this service's open streams.
@@ -91,20 +96,36 @@ impl DispatchService {
         self.admission.clone()
     }
 
-    /// Runs CPU work on the blocking pool, off the reactor threads, within
-    /// the request timeout. The work gets a deadline that is also cancelled
-    /// when this future is dropped (caller gone, or the admission layer's
-    /// timeout), so it stops at its next stage; `permit`, if any, is held
-    /// here and not by the work, so it frees as soon as the answer is given.
+    /// Runs CPU work off the reactor threads, within the request timeout:
+    /// a large dispatch's (one holding a large-dispatch slot) on a blocking
+    /// thread of its own, a small one's on the few threads of the
+    /// small-dispatch pool ([`small_dispatch_pool`]), where calls beyond
+    /// its threads wait their turn. The work gets a deadline that is also
+    /// cancelled when this future is dropped (caller gone, or the admission
+    /// layer's timeout), so it stops at its next stage (or at once, if it
+    /// had not started); `permit`, if any, is held here and not by the
+    /// work, so it frees as soon as the answer is given.
     async fn blocking<T, F>(&self, permit: Slots, f: F) -> Result<T, Status>
     where
         F: FnOnce(&Deadline) -> crate::Result<T> + Send + 'static,
         T: Send + 'static,
     {
+        let large = permit.1.is_some();
         let _permit = permit;
         let deadline = Deadline::after(self.timeout);
         let _stop = deadline.cancel_on_drop();
-        let work = tokio::task::spawn_blocking(move || f(&deadline));
+        let work = async move {
+            if large {
+                let work = tokio::task::spawn_blocking(move || f(&deadline));
+                return work.await.map_err(|e| e.to_string());
+            }
+            let (tx, rx) = oneshot::channel();
+            self.small.spawn(move || {
+                // The receiver is gone when the caller is: nothing to tell.
+                let _ = tx.send(f(&deadline));
+            });
+            rx.await.map_err(|_| "the work panicked".to_string())
+        };
         match tokio::time::timeout(self.timeout, work).await {
             Ok(Ok(v)) => v.map_err(Status::from),
             Ok(Err(e)) => Err(Status::from(Error::Internal(format!("worker failed: {e}")))),
@@ -225,6 +246,26 @@ impl DispatchService {
         self.blocking((Some(permit), large), move |d| call.run(&tagger, d))
             .await
     }
+}
+
+/// Threads of the small-dispatch pool per core.
+const SMALL_THREADS_PER_CORE: usize = 2;
+
+/// The threads that tag and summarize small dispatches (up to
+/// [`LARGE_TEXT_BYTES`]): a few per core, fed from one queue. Tokio's
+/// blocking pool runs a thread per call in flight, each woken for one
+/// dispatch and descheduled after it; a few threads that take the next
+/// dispatch as soon as one is done switch far less and keep the model's
+/// hot tables in their cores' caches. A panic in the work reaches its
+/// caller as an internal error (its answer channel closes) and the thread
+/// goes on.
+fn small_dispatch_pool() -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(SMALL_THREADS_PER_CORE * cores)
+        .thread_name(|i| format!("dispatch-small-{i}"))
+        .panic_handler(|_| tracing::error!("a dispatch's work panicked"))
+        .build()
 }
 
 /// How a stream's request is named in its error message: its index in the
@@ -348,5 +389,47 @@ impl DispatchTaggerService for DispatchService {
         Ok(Response::new(convert::model_info(
             self.tagger.current().model(),
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Model;
+
+    fn service() -> DispatchService {
+        let tagger = Arc::new(LiveTagger::new(Model::embedded().expect("embedded model")));
+        DispatchService::new(tagger, Limits::default(), (64, 4), Duration::from_secs(30))
+            .expect("threads start")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn small_dispatches_beyond_the_pool_threads_wait_their_turn_and_are_all_answered() {
+        let svc = service();
+        let calls = 8 * svc.small.current_num_threads();
+        let answers = futures_util::future::join_all((0..calls).map(|i| {
+            let svc = svc.clone();
+            async move {
+                svc.blocking((None, None), move |d| d.check().map(|()| i))
+                    .await
+            }
+        }))
+        .await;
+        let answered: Vec<usize> = answers.into_iter().map(|a| a.expect("answered")).collect();
+        assert_eq!(answered, (0..calls).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_a_dispatch_is_an_internal_error_and_the_next_one_is_answered() {
+        let svc = service();
+        for _ in 0..2 * svc.small.current_num_threads() {
+            let failed = svc
+                .blocking((None, None), |_| -> crate::Result<()> { panic!("bug") })
+                .await
+                .expect_err("the work panicked");
+            assert_eq!(failed.code(), tonic::Code::Internal, "{failed:?}");
+        }
+        let answer = svc.blocking((None, None), |_| Ok(7)).await;
+        assert_eq!(answer.expect("answered"), 7);
     }
 }
