@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use crate::cutoff::Deadline;
-use crate::model::select::chosen;
 use crate::model::{LabelScore, Model};
 use crate::prepare::prepare_observed;
 use crate::stage::Stage;
@@ -244,12 +243,16 @@ impl Tagger {
         let prepared = prepare_observed(title, text, opts.language, self.model.gazetteer(), done);
         deadline.check()?;
         let explain = if opts.explain { EVIDENCE_TERMS } else { 0 };
+        let choice = (
+            (opts.max_topics, opts.min_score),
+            (opts.max_regions, opts.min_score),
+        );
         let prediction = self
             .model
-            .predict_observed(&prepared.input(), explain, done);
+            .predict_chosen(&prepared.input(), explain, choice, done);
         deadline.check()?;
-        let topics = pick(&prediction.topics, opts.max_topics, opts.min_score);
-        let regions = pick(&prediction.regions, opts.max_regions, opts.min_score);
+        let topics = prediction.topics.into_iter().map(Tag::from).collect();
+        let regions = prediction.regions.into_iter().map(Tag::from).collect();
         let gazetteer = self.model.gazetteer();
         let places = prepared
             .places
@@ -337,21 +340,21 @@ impl Tagger {
     }
 }
 
-/// The labels a caller gets ([`chosen`]) as tags.
-fn pick(scores: &[LabelScore], max: usize, min_score: Option<f32>) -> Vec<Tag> {
-    chosen(scores, max, min_score)
-        .map(|s| Tag {
-            code: s.code.clone(),
-            name: s.name.clone(),
+impl From<LabelScore> for Tag {
+    fn from(s: LabelScore) -> Tag {
+        Tag {
+            code: s.code,
+            name: s.name,
             score: s.score,
-            evidence: s.evidence.clone(),
-        })
-        .collect()
+            evidence: s.evidence,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::select::chosen;
     use crate::model::select::tests::score;
 
     #[test]
@@ -377,7 +380,7 @@ mod tests {
                 regions: vec![],
             }];
             model.reselect(&mut preds);
-            let tags = pick(&preds.remove(0).topics, 3, None);
+            let tags: Vec<_> = chosen(&preds[0].topics, 3, None).collect();
             assert_eq!(tags.len(), emitted, "second scored {score2}, threshold {t}");
             assert_eq!(tags[0].code, "medtop:11000000");
         }

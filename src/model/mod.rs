@@ -28,6 +28,7 @@ use crate::text::Lang;
 
 pub use features::TfIdf;
 pub use meta::{Carve, CorpusInfo, Label, LabelSource, MetricValue, ModelMeta};
+pub use select::Choice;
 
 /// The bytes of `path`, refused past [`file::MAX_FILE_BYTES`] without
 /// reading further.
@@ -328,6 +329,43 @@ impl Head {
             .collect()
     }
 
+    /// Every label's index and probability from a document's raw scores,
+    /// best first (ties by code).
+    fn ranked(&self, raw: &RawScores) -> Vec<(usize, f32)> {
+        let probs: Vec<f32> = match &self.calibration {
+            Some(c) => c.apply(raw.lang, &raw.z),
+            None => raw.z.iter().map(|&v| calibrate::sigmoid(v)).collect(),
+        };
+        let mut out: Vec<(usize, f32)> = probs.into_iter().enumerate().collect();
+        out.sort_by(|&(a, pa), &(b, pb)| {
+            pb.total_cmp(&pa)
+                .then_with(|| self.labels[a].code.cmp(&self.labels[b].code))
+        });
+        out
+    }
+
+    /// Label `l`'s score `p`, with up to `explain` evidence terms.
+    fn label_score(
+        &self,
+        features: &TfIdf,
+        row: (&[u32], &[f32]),
+        explain: usize,
+        (l, p): (usize, f32),
+    ) -> LabelScore {
+        let label = &self.labels[l];
+        LabelScore {
+            code: label.code.clone(),
+            name: label.name.clone(),
+            score: p,
+            selected: self.passes(l, p),
+            evidence: if explain == 0 {
+                Vec::new()
+            } else {
+                self.evidence(features, l, row, explain)
+            },
+        }
+    }
+
     /// Scores of every label from a document's raw scores, best first (ties
     /// by code), with up to `explain` evidence terms each.
     fn score(
@@ -337,32 +375,27 @@ impl Head {
         row: (&[u32], &[f32]),
         explain: usize,
     ) -> Vec<LabelScore> {
-        let probs: Vec<f32> = match &self.calibration {
-            Some(c) => c.apply(raw.lang, &raw.z),
-            None => raw.z.iter().map(|&v| calibrate::sigmoid(v)).collect(),
-        };
-        let mut out: Vec<LabelScore> = self
-            .labels
-            .iter()
-            .enumerate()
-            .map(|(l, label)| LabelScore {
-                code: label.code.clone(),
-                name: label.name.clone(),
-                score: probs[l],
-                selected: self.passes(l, probs[l]),
-                evidence: if explain == 0 {
-                    Vec::new()
-                } else {
-                    self.evidence(features, l, row, explain)
-                },
-            })
-            .collect();
-        out.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.code.cmp(&b.code))
-        });
-        out
+        self.ranked(raw)
+            .into_iter()
+            .map(|r| self.label_score(features, row, explain, r))
+            .collect()
+    }
+
+    /// The scores of the labels a caller gets ([`select::chosen`] with
+    /// `choice`): as [`Head::score`] followed by the choice, but only the
+    /// chosen labels are copied and explained.
+    fn chosen_scores(
+        &self,
+        features: &TfIdf,
+        raw: &RawScores,
+        row: (&[u32], &[f32]),
+        explain: usize,
+        choice: Choice,
+    ) -> Vec<LabelScore> {
+        let ranked = self.ranked(raw);
+        select::chosen_by(&ranked, choice, |&(l, p)| (p, self.passes(l, p)))
+            .map(|&r| self.label_score(features, row, explain, r))
+            .collect()
     }
 
     /// Recomputes `selected` of scores of this head from its thresholds.
@@ -630,6 +663,28 @@ impl Model {
         }
     }
 
+    /// The labels of each head a caller gets ([`select::chosen`] with
+    /// `choice` per head, topics then regions): the same scores as
+    /// [`Model::predict_observed`] followed by the choice, without copying
+    /// or explaining the labels left out.
+    pub fn predict_chosen(
+        &self,
+        input: &ModelInput<'_>,
+        explain: usize,
+        (topics, regions): (Choice, Choice),
+        done: &mut (impl FnMut(Stage) + ?Sized),
+    ) -> Prediction {
+        let (idx, val) = self.features.transform(input, &self.gazetteer);
+        done(Stage::Features);
+        let row = (idx.as_slice(), val.as_slice());
+        let (t, r) = raw_scores_pair((&self.topics, &self.regions), input.lang, row);
+        let f = &self.features;
+        Prediction {
+            topics: self.topics.chosen_scores(f, &t, row, explain, topics),
+            regions: self.regions.chosen_scores(f, &r, row, explain, regions),
+        }
+    }
+
     /// Recomputes `selected` of predictions from the model's thresholds
     /// (training tunes them after predicting dev once).
     pub(crate) fn reselect(&self, preds: &mut [Prediction]) {
@@ -670,6 +725,32 @@ mod tests {
                 assert!(widen(h).is_nan(), "{bits:#x}");
             } else {
                 assert_eq!(widen(h).to_bits(), h.to_f32().to_bits(), "{bits:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_chosen_labels_are_those_every_score_would_choose() {
+        let m = Model::embedded().unwrap();
+        let texts = [
+            ALEPPO_FR,
+            PROBES[1].1,
+            "Le match de football a eu lieu samedi.",
+        ];
+        for (text, lang) in texts
+            .into_iter()
+            .zip([Some(Lang::Fr), None, Some(Lang::Fr)])
+        {
+            let p = prepare("", text, lang, m.gazetteer());
+            for (explain, choice) in [(0, (3, None)), (4, (20, None)), (2, (5, Some(0.01)))] {
+                let all = m.predict(&p.input(), explain);
+                let kept = m.predict_chosen(&p.input(), explain, (choice, choice), &mut |_| {});
+                let pick = |s: &[LabelScore]| -> Vec<LabelScore> {
+                    select::chosen(s, choice.0, choice.1).cloned().collect()
+                };
+                assert_eq!(kept.topics, pick(&all.topics), "{text:.20} {choice:?}");
+                assert_eq!(kept.regions, pick(&all.regions), "{text:.20} {choice:?}");
+                assert!(!kept.topics.is_empty());
             }
         }
     }

@@ -3,6 +3,11 @@
 
 use super::LabelScore;
 
+/// How many labels of a head a caller gets at most, and the floor they
+/// must reach (the caller's `min_score`; `None` = each label's own
+/// threshold).
+pub type Choice = (usize, Option<f32>);
+
 /// The labels a caller gets from scores sorted best first: those over the
 /// floor (the caller's `min_score`, or each label's own threshold, i.e.
 /// `selected`), always the best one when the caller set no floor, at most
@@ -12,12 +17,25 @@ pub fn chosen(
     max: usize,
     min_score: Option<f32>,
 ) -> impl Iterator<Item = &LabelScore> {
+    chosen_by(scores, (max, min_score), |s| (s.score, s.selected))
+}
+
+/// [`chosen`] of any scores sorted best first, each read by `key` as its
+/// score and whether it passes its label's threshold.
+pub(crate) fn chosen_by<T>(
+    scores: &[T],
+    (max, min_score): Choice,
+    key: impl Fn(&T) -> (f32, bool),
+) -> impl Iterator<Item = &T> {
     scores
         .iter()
         .enumerate()
-        .filter(move |(rank, s)| match min_score {
-            Some(floor) => s.score >= floor,
-            None => s.selected || *rank == 0,
+        .filter(move |&(rank, s)| {
+            let (score, selected) = key(s);
+            match min_score {
+                Some(floor) => score >= floor,
+                None => selected || rank == 0,
+            }
         })
         .take(max)
         .map(|(_, s)| s)
