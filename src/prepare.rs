@@ -66,7 +66,12 @@ pub fn prepare_observed(
     }
     .to_string();
     let body = cleaned.body_text(text);
-    let both = format!("{title}\n{body}");
+    // Sized for the datelines pushed below, so it is allocated once.
+    let datelines: usize = cleaned.datelines().map(|r| r.len() + 1).sum();
+    let mut both = String::with_capacity(title.len() + 1 + body.len() + datelines);
+    both.push_str(&title);
+    both.push('\n');
+    both.push_str(&body);
     done(Stage::Clean);
     let lang = hint.unwrap_or_else(|| text::lang::detect(&both));
     done(Stage::Language);

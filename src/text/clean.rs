@@ -74,7 +74,7 @@ impl Cleaned {
 
     /// Body spans of `src` joined by newlines.
     pub fn body_text(&self, src: &str) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(self.body().map(|r| r.len() + 1).sum());
         for r in self.body() {
             if !out.is_empty() {
                 out.push('\n');
