@@ -1,5 +1,5 @@
 //! The `dispatch.v1.DispatchTaggerService` service: validate, convert, run the core
-//! on the blocking pool, convert back. No business logic here.
+//! off the reactor threads, convert back. No business logic here.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -19,7 +19,7 @@ use crate::live::LiveTagger;
 use crate::server::ServeError;
 use crate::tagger::{Limits, Tagger};
 
-/// Most requests of one stream tagged in one handoff to the blocking pool:
+/// Most requests of one stream tagged in one handoff to the tagging threads:
 /// those already received when a batch starts, so a client that sends one
 /// at a time is answered one at a time. One batch of a stream is in flight
 /// at a time, so a stream holds at most this many dispatch slots and eight
@@ -27,9 +27,9 @@ use crate::tagger::{Limits, Tagger};
 const STREAM_BATCH: usize = 4;
 
 /// The service state: a loaded tagger, the request limits, and admission:
-/// at most `max_calls` dispatches are tagged or summarized at once. Unary
-/// calls are admitted before their body is read, by the
-/// admission layer of `crate::admission` (which refuses with
+/// at most `max_calls` dispatches are being tagged or summarized, or waiting
+/// for a tagging thread, at once. Unary calls are admitted before their
+/// body is read, by the admission layer of `crate::admission` (which refuses with
 /// RESOURCE_EXHAUSTED and answers DEADLINE_EXCEEDED past the request
 /// timeout); each message of a stream waits for a slot here. Work past its
 /// deadline, or whose caller went away, stops at its next stage.
