@@ -54,7 +54,7 @@ run() { # bin -> one line
     y=$(switches "$pid"); [ "$y" -gt 0 ] && lx=$y
     sleep 0.1
   done
-  wait "$pid"
+  wait "$pid" || true
   s1=$(cpu "$server"); x1=$(switches "$server"); read -r i1 t1 < <(idle)
   kill "$server"; wait "$server" 2>/dev/null || true; server=""
   awk -v b="$bin" -v n="$(field items)" -v tp="$(field throughput)" -v s=$((s1 - s0)) -v l="$l" \
