@@ -66,7 +66,8 @@ run() { # bin -> one line
 }
 
 for _ in $(seq "$rounds"); do
-  for bin in "$@"; do run "$bin" | tee -a "$work/runs.txt"; done
+  # Not in a pipeline: run() sets $server for the trap in this shell.
+  for bin in "$@"; do run "$bin" >>"$work/runs.txt"; tail -1 "$work/runs.txt"; done
 done
 echo "median of $rounds runs: calls/s, server and load generator CPU µs per call"
 python3 - "$work/runs.txt" "$@" <<'PY'
