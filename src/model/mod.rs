@@ -643,30 +643,20 @@ impl Model {
 
     /// Scores every label; `explain` is how many evidence terms per label.
     pub fn predict(&self, input: &ModelInput<'_>, explain: usize) -> Prediction {
-        self.predict_observed(input, explain, &mut |_| {})
-    }
-
-    /// [`Model::predict`], calling `done` when the features are built.
-    pub fn predict_observed(
-        &self,
-        input: &ModelInput<'_>,
-        explain: usize,
-        done: &mut (impl FnMut(Stage) + ?Sized),
-    ) -> Prediction {
-        let (idx, val) = self.features.transform(input, &self.gazetteer);
-        done(Stage::Features);
+        let ((idx, val), t, r) = self.raw(input, &mut |_| {});
         let row = (idx.as_slice(), val.as_slice());
-        let (topics, regions) = raw_scores_pair((&self.topics, &self.regions), input.lang, row);
+        let f = &self.features;
         Prediction {
-            topics: self.topics.score(&self.features, &topics, row, explain),
-            regions: self.regions.score(&self.features, &regions, row, explain),
+            topics: self.topics.score(f, &t, row, explain),
+            regions: self.regions.score(f, &r, row, explain),
         }
     }
 
     /// The labels of each head a caller gets ([`select::chosen`] with
     /// `choice` per head, topics then regions): the same scores as
-    /// [`Model::predict_observed`] followed by the choice, without copying
-    /// or explaining the labels left out.
+    /// [`Model::predict`] followed by the choice, without copying or
+    /// explaining the labels left out; calls `done` when the features are
+    /// built.
     pub fn predict_chosen(
         &self,
         input: &ModelInput<'_>,
@@ -674,15 +664,26 @@ impl Model {
         (topics, regions): (Choice, Choice),
         done: &mut (impl FnMut(Stage) + ?Sized),
     ) -> Prediction {
-        let (idx, val) = self.features.transform(input, &self.gazetteer);
-        done(Stage::Features);
+        let ((idx, val), t, r) = self.raw(input, done);
         let row = (idx.as_slice(), val.as_slice());
-        let (t, r) = raw_scores_pair((&self.topics, &self.regions), input.lang, row);
         let f = &self.features;
         Prediction {
             topics: self.topics.chosen_scores(f, &t, row, explain, topics),
             regions: self.regions.chosen_scores(f, &r, row, explain, regions),
         }
+    }
+
+    /// A document's feature row and the raw scores of both heads, calling
+    /// `done` when the features are built.
+    fn raw(
+        &self,
+        input: &ModelInput<'_>,
+        done: &mut (impl FnMut(Stage) + ?Sized),
+    ) -> ((Vec<u32>, Vec<f32>), RawScores, RawScores) {
+        let (idx, val) = self.features.transform(input, &self.gazetteer);
+        done(Stage::Features);
+        let (t, r) = raw_scores_pair((&self.topics, &self.regions), input.lang, (&idx, &val));
+        ((idx, val), t, r)
     }
 
     /// Recomputes `selected` of predictions from the model's thresholds
