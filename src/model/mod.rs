@@ -110,6 +110,9 @@ pub(crate) struct Weights {
     /// Where this head's weights start within a feature's floats.
     offset: usize,
     data: Arc<[f16]>,
+    /// No weight of `data` is infinite or NaN, so [`widen_finite`] widens
+    /// every one of them.
+    finite: bool,
 }
 
 impl Default for Weights {
@@ -120,6 +123,7 @@ impl Default for Weights {
             stride: 0,
             offset: 0,
             data: Arc::from(Vec::new()),
+            finite: true,
         }
     }
 }
@@ -155,6 +159,7 @@ impl Weights {
                 }
             }
         }
+        let finite = data.iter().all(|w| w.is_finite());
         let data: Arc<[f16]> = Arc::from(data);
         [0, 1].map(|h| Weights {
             labels: labels[h],
@@ -162,6 +167,7 @@ impl Weights {
             stride,
             offset: offsets[h],
             data: Arc::clone(&data),
+            finite,
         })
     }
 
@@ -223,6 +229,29 @@ fn widen(h: f16) -> f32 {
     f32::from_bits(v.to_bits() | sign)
 }
 
+/// [`widen`] of a finite `h`: without the test for infinity and NaN, so
+/// that a loop over a column's weights is straight-line code.
+#[inline]
+fn widen_finite(h: f16) -> f32 {
+    let bits = u32::from(h.to_bits());
+    let v = f32::from_bits((bits & 0x7fff) << 13) * f32::from_bits(0x7780_0000);
+    f32::from_bits(v.to_bits() | (bits & 0x8000) << 16)
+}
+
+/// Adds `v` times each weight of `col` (widened by `widen`) to `z`, or
+/// `v * 0.0` to each of `z` for a column the table does not hold.
+#[inline]
+fn add_column(z: &mut [f32], v: f32, col: Option<&[f16]>, widen: impl Fn(f16) -> f32) {
+    match col {
+        Some(col) => {
+            for (z, &w) in z.iter_mut().zip(col) {
+                *z += v * widen(w);
+            }
+        }
+        None => z.iter_mut().for_each(|z| *z += v * 0.0),
+    }
+}
+
 /// Feature columns read ahead at a time: a few cache lines each, all of
 /// them fit in L1 with room to spare.
 const READ_AHEAD: usize = 32;
@@ -246,14 +275,7 @@ fn logits<const N: usize>(heads: [&Head; N], idx: &[u32], val: &[f32]) -> [Vec<f
         }
         for (&j, &v) in idx.iter().zip(val) {
             for (z, h) in z.iter_mut().zip(heads) {
-                match h.weights.column(j as usize) {
-                    Some(col) => {
-                        for (z, &w) in z.iter_mut().zip(col) {
-                            *z += v * widen(w);
-                        }
-                    }
-                    None => z.iter_mut().for_each(|z| *z += v * 0.0),
-                }
+                add_column(z, v, h.weights.column(j as usize), widen);
             }
         }
     }
@@ -290,13 +312,11 @@ fn logits_pair([topics, regions]: [&Head; 2], idx: &[u32], val: &[f32]) -> [Vec<
         for (&j, &v) in idx.iter().zip(val) {
             let j = j as usize;
             let start = j * stride;
-            match t.data.get(start..start + stride).filter(|_| j < t.features) {
-                Some(col) => {
-                    for (z, &w) in z.iter_mut().zip(col) {
-                        *z += v * widen(w);
-                    }
-                }
-                None => z.iter_mut().for_each(|z| *z += v * 0.0),
+            let col = t.data.get(start..start + stride).filter(|_| j < t.features);
+            if t.finite {
+                add_column(&mut z, v, col, widen_finite);
+            } else {
+                add_column(&mut z, v, col, widen);
             }
         }
     }
@@ -771,6 +791,9 @@ mod tests {
                 assert!(widen(h).is_nan(), "{bits:#x}");
             } else {
                 assert_eq!(widen(h).to_bits(), h.to_f32().to_bits(), "{bits:#x}");
+            }
+            if h.is_finite() {
+                assert_eq!(widen_finite(h).to_bits(), widen(h).to_bits(), "{bits:#x}");
             }
         }
     }
