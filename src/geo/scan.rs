@@ -124,7 +124,19 @@ pub(crate) fn words(text: &str) -> Words {
             i = end;
             continue;
         }
-        i = push_word(&mut out, text, i);
+        let mut end = i + len;
+        loop {
+            // Letters and digits of ASCII a byte at a time; others decoded.
+            while bytes.get(end).is_some_and(|&b| words::is_ascii_alnum(b)) {
+                end += 1;
+            }
+            match char_at(text, end) {
+                Some((c, len)) if !c.is_ascii() && is_word_char(c) => end += len,
+                _ => break,
+            }
+        }
+        push_word(&mut out, &text[i..end], bytes.get(end) == Some(&b'.'));
+        i = end;
     }
     mark_shouting(&mut out.words[line_start..]);
     out
@@ -170,53 +182,35 @@ fn push_dotted(out: &mut Words, raw: &str) {
     });
 }
 
-/// Pushes the word that starts at byte `start` of `text` (a word
-/// character) and answers where it ends: its characters are lowercased
-/// into [`Words::lower`] as they are read, one pass over the word.
-fn push_word(out: &mut Words, text: &str, start: usize) -> usize {
-    let bytes = text.as_bytes();
+fn push_word(out: &mut Words, raw: &str, dot_after: bool) {
     let key_start = out.lower.len();
     let (mut has_letter, mut has_lower) = (false, false);
-    let mut end = start;
-    loop {
-        // Letters and digits of ASCII a byte at a time, lowercased a run at
-        // a time; others decoded one by one.
-        let from = end;
-        while bytes.get(end).is_some_and(|&b| words::is_ascii_alnum(b)) {
-            end += 1;
+    if raw.is_ascii() {
+        // An ASCII word is letters and digits only, and letters sort after
+        // digits, lower case after upper case: the greatest byte tells.
+        let top = raw.bytes().max().unwrap_or(0);
+        has_letter = top.is_ascii_alphabetic();
+        has_lower = top.is_ascii_lowercase();
+        out.lower.push_str(raw);
+        if raw.bytes().any(|b| b.is_ascii_uppercase()) {
+            out.lower[key_start..].make_ascii_lowercase();
         }
-        if let Some(run) = text.get(from..end).filter(|r| !r.is_empty()) {
-            // Letters sort after digits and lower case after upper case:
-            // the greatest byte tells.
-            let top = run.bytes().max().unwrap_or(0);
-            has_letter |= top >= b'A';
-            has_lower |= top >= b'a';
-            let at = out.lower.len();
-            out.lower.push_str(run);
-            if let Some(pushed) = out.lower.get_mut(at..) {
-                pushed.make_ascii_lowercase();
-            }
-        }
-        match char_at(text, end) {
-            Some((c, len)) if !c.is_ascii() && is_word_char(c) => {
-                let (letter, lower) = push_lower(c, &mut out.lower);
-                has_letter |= letter;
-                has_lower |= lower;
-                end += len;
-            }
-            _ => break,
+    } else {
+        for c in raw.chars() {
+            let (letter, lower) = push_lower(c, &mut out.lower);
+            has_letter |= letter;
+            has_lower |= lower;
         }
     }
     out.words.push(Word {
         key_start,
         key_end: out.lower.len(),
-        capital: char_at(text, start).is_some_and(|(c, _)| c.is_uppercase()),
+        capital: raw.chars().next().is_some_and(char::is_uppercase),
         upper: has_letter && !has_lower,
         dotted: false,
-        dot_after: bytes.get(end) == Some(&b'.'),
+        dot_after,
         shouting: false,
     });
-    end
 }
 
 fn mark_shouting(line: &mut [Word]) {
