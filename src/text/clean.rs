@@ -323,16 +323,7 @@ fn dateline(line: &str) -> Option<(usize, usize)> {
 /// The first bytes of every teaser marker and photo credit, as
 /// [`inline_boilerplate`] matches them: A, L, R, V, P, C, and the first
 /// byte of "À".
-static OPENS_INLINE: [bool; 256] = {
-    let mut table = [false; 256];
-    let firsts = b"ALRVPC\xC3";
-    let mut k = 0;
-    while k < firsts.len() {
-        table[firsts[k] as usize] = true;
-        k += 1;
-    }
-    table
-};
+static OPENS_INLINE: [bool; 256] = super::byte_set(b"ALRVPC\xC3");
 
 /// Byte ranges (relative to `line`) of boilerplate inside a content line.
 fn inline_boilerplate(line: &str) -> Vec<Range<usize>> {

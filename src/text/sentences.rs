@@ -90,16 +90,7 @@ pub fn split(text: &str, range: Range<usize>, lang: Lang) -> Vec<Range<usize>> {
 
 /// The bytes [`cut_candidates`] stops at: terminators, the first byte of
 /// "…" and line ends.
-static MAY_CUT: [bool; 256] = {
-    let mut table = [false; 256];
-    let bytes = b".!?\xE2\n";
-    let mut k = 0;
-    while k < bytes.len() {
-        table[bytes[k] as usize] = true;
-        k += 1;
-    }
-    table
-};
+static MAY_CUT: [bool; 256] = super::byte_set(b".!?\xE2\n");
 
 /// Every byte offset of `s` where [`split`] may end one sentence and start
 /// the next, in order, with 0 and `s.len()`: after each run of
