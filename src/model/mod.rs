@@ -110,6 +110,9 @@ pub(crate) struct Weights {
     /// Where this head's weights start within a feature's floats.
     offset: usize,
     data: Arc<[f16]>,
+    /// No weight of `data` is infinite or NaN, so [`widen_finite`] widens
+    /// every one of them.
+    finite: bool,
 }
 
 impl Default for Weights {
@@ -120,6 +123,7 @@ impl Default for Weights {
             stride: 0,
             offset: 0,
             data: Arc::from(Vec::new()),
+            finite: true,
         }
     }
 }
@@ -155,6 +159,7 @@ impl Weights {
                 }
             }
         }
+        let finite = data.iter().all(|w| w.is_finite());
         let data: Arc<[f16]> = Arc::from(data);
         [0, 1].map(|h| Weights {
             labels: labels[h],
@@ -162,6 +167,7 @@ impl Weights {
             stride,
             offset: offsets[h],
             data: Arc::clone(&data),
+            finite,
         })
     }
 
@@ -223,6 +229,29 @@ fn widen(h: f16) -> f32 {
     f32::from_bits(v.to_bits() | sign)
 }
 
+/// [`widen`] of a finite `h`: without the test for infinity and NaN, so
+/// that a loop over a column's weights is straight-line code.
+#[inline]
+fn widen_finite(h: f16) -> f32 {
+    let bits = u32::from(h.to_bits());
+    let v = f32::from_bits((bits & 0x7fff) << 13) * f32::from_bits(0x7780_0000);
+    f32::from_bits(v.to_bits() | (bits & 0x8000) << 16)
+}
+
+/// Adds `v` times each weight of `col` (widened by `widen`) to `z`, or
+/// `v * 0.0` to each of `z` for a column the table does not hold.
+#[inline]
+fn add_column(z: &mut [f32], v: f32, col: Option<&[f16]>, widen: impl Fn(f16) -> f32) {
+    match col {
+        Some(col) => {
+            for (z, &w) in z.iter_mut().zip(col) {
+                *z += v * widen(w);
+            }
+        }
+        None => z.iter_mut().for_each(|z| *z += v * 0.0),
+    }
+}
+
 /// Feature columns read ahead at a time: a few cache lines each, all of
 /// them fit in L1 with room to spare.
 const READ_AHEAD: usize = 32;
@@ -246,14 +275,7 @@ fn logits<const N: usize>(heads: [&Head; N], idx: &[u32], val: &[f32]) -> [Vec<f
         }
         for (&j, &v) in idx.iter().zip(val) {
             for (z, h) in z.iter_mut().zip(heads) {
-                match h.weights.column(j as usize) {
-                    Some(col) => {
-                        for (z, &w) in z.iter_mut().zip(col) {
-                            *z += v * widen(w);
-                        }
-                    }
-                    None => z.iter_mut().for_each(|z| *z += v * 0.0),
-                }
+                add_column(z, v, h.weights.column(j as usize), widen);
             }
         }
     }
@@ -263,6 +285,49 @@ fn logits<const N: usize>(heads: [&Head; N], idx: &[u32], val: &[f32]) -> [Vec<f
         }
     }
     z
+}
+
+/// [`logits`] of the topic and region heads when they share one table side
+/// by side ([`Weights::joint`]): a feature's weights for both heads are one
+/// run of `stride` floats, summed into one vector of logits that is then
+/// split, so the loop over labels runs once per feature over all of them.
+/// Each label's terms are added in feature order, as in [`logits`], so the
+/// logits are the same to the bit.
+fn logits_pair([topics, regions]: [&Head; 2], idx: &[u32], val: &[f32]) -> [Vec<f32>; 2] {
+    let (t, r) = (&topics.weights, &regions.weights);
+    let side_by_side = Arc::ptr_eq(&t.data, &r.data)
+        && t.offset == 0
+        && r.offset == t.labels
+        && t.stride == t.labels + r.labels
+        && t.features == r.features;
+    if !side_by_side {
+        return logits([topics, regions], idx, val);
+    }
+    let stride = t.stride;
+    // -0.0: what `Iterator::sum` starts a float sum from.
+    let mut z = vec![-0.0f32; stride];
+    for (idx, val) in idx.chunks(READ_AHEAD).zip(val.chunks(READ_AHEAD)) {
+        // Read ahead as in [`logits`].
+        std::hint::black_box(t.read_ahead(idx) ^ r.read_ahead(idx));
+        for (&j, &v) in idx.iter().zip(val) {
+            let j = j as usize;
+            let start = j * stride;
+            let col = t.data.get(start..start + stride).filter(|_| j < t.features);
+            if t.finite {
+                add_column(&mut z, v, col, widen_finite);
+            } else {
+                add_column(&mut z, v, col, widen);
+            }
+        }
+    }
+    let mut zr = z.split_off(t.labels);
+    for (z, &b) in z.iter_mut().zip(&topics.bias) {
+        *z += b;
+    }
+    for (z, &b) in zr.iter_mut().zip(&regions.bias) {
+        *z += b;
+    }
+    [z, zr]
 }
 
 impl Head {
@@ -433,7 +498,7 @@ fn raw_scores_pair(
     lang: Lang,
     (idx, val): (&[u32], &[f32]),
 ) -> (RawScores, RawScores) {
-    let [t, r] = logits([topics, regions], idx, val);
+    let [t, r] = logits_pair([topics, regions], idx, val);
     (RawScores { lang, z: t }, RawScores { lang, z: r })
 }
 
@@ -726,6 +791,9 @@ mod tests {
                 assert!(widen(h).is_nan(), "{bits:#x}");
             } else {
                 assert_eq!(widen(h).to_bits(), h.to_f32().to_bits(), "{bits:#x}");
+            }
+            if h.is_finite() {
+                assert_eq!(widen_finite(h).to_bits(), widen(h).to_bits(), "{bits:#x}");
             }
         }
     }

@@ -320,6 +320,11 @@ fn dateline(line: &str) -> Option<(usize, usize)> {
     })
 }
 
+/// The first bytes of every teaser marker and photo credit, as
+/// [`inline_boilerplate`] matches them: A, L, R, V, P, C, and the first
+/// byte of "À".
+static OPENS_INLINE: [bool; 256] = super::byte_set(b"ALRVPC\xC3");
+
 /// Byte ranges (relative to `line`) of boilerplate inside a content line.
 fn inline_boilerplate(line: &str) -> Vec<Range<usize>> {
     crate::work::add(line.len());
@@ -334,13 +339,18 @@ fn inline_boilerplate(line: &str) -> Vec<Range<usize>> {
         cuts.push(start..end);
     }
     // Byte by byte: a continuation byte never equals a first letter's
-    // first byte, so every match starts a character.
+    // first byte, so every match starts a character. Bytes that open
+    // nothing are skipped by a table lookup each.
     let bytes = line.as_bytes();
     let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
+    while let Some(skip) = bytes
+        .get(i..)
+        .and_then(|rest| rest.iter().position(|&b| OPENS_INLINE[usize::from(b)]))
+    {
+        i += skip;
         // The first letters of every teaser marker and photo credit (À is
         // two bytes).
-        let step = match b {
+        let step = match bytes[i] {
             b'A' | b'L' | b'R' | b'V' | b'P' | b'C' => 1,
             0xC3 if bytes.get(i + 1) == Some(&0x80) => 2,
             _ => {

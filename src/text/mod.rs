@@ -11,6 +11,18 @@ pub mod words;
 pub use clean::{Cleaned, Segment, SegmentKind, clean};
 pub use lang::Lang;
 
+/// A table of which bytes are among `bytes`, for loops that skip every
+/// other byte with one lookup each.
+pub(crate) const fn byte_set(bytes: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut k = 0;
+    while k < bytes.len() {
+        table[bytes[k] as usize] = true;
+        k += 1;
+    }
+    table
+}
+
 /// The lead of a body: its sentences in order, up to and including the one
 /// that brings the lead to `chars` characters (the whole body if shorter).
 pub fn lead(body: &str, lang: Lang, chars: usize) -> String {

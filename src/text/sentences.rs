@@ -88,6 +88,10 @@ pub fn split(text: &str, range: Range<usize>, lang: Lang) -> Vec<Range<usize>> {
     out
 }
 
+/// The bytes [`cut_candidates`] stops at: terminators, the first byte of
+/// "…" and line ends.
+static MAY_CUT: [bool; 256] = super::byte_set(b".!?\xE2\n");
+
 /// Every byte offset of `s` where [`split`] may end one sentence and start
 /// the next, in order, with 0 and `s.len()`: after each run of
 /// terminators and the closers it absorbs, and around each line end.
@@ -100,9 +104,14 @@ pub(crate) fn cut_candidates(s: &str) -> Vec<usize> {
     cuts.push(0);
     let mut b = 0;
     // `b` may stop inside a character, but no continuation byte equals a
-    // byte tested here, so every match is a character start.
-    while let Some(&byte) = bytes.get(b) {
-        let len = match byte {
+    // byte tested here, so every match is a character start. Bytes that
+    // can end nothing are skipped by a table lookup each.
+    while let Some(skip) = bytes
+        .get(b..)
+        .and_then(|rest| rest.iter().position(|&x| MAY_CUT[usize::from(x)]))
+    {
+        b += skip;
+        let len = match bytes[b] {
             b'.' | b'!' | b'?' => 1,
             0xE2 if bytes[b..].starts_with("…".as_bytes()) => "…".len(),
             b'\n' => {
