@@ -252,6 +252,20 @@ fn add_column(z: &mut [f32], v: f32, col: Option<&[f16]>, widen: impl Fn(f16) ->
     }
 }
 
+impl Weights {
+    /// Adds `v` times each weight of `col`, a column of this table, to `z`
+    /// ([`add_column`]), widened without the infinity and NaN test when the
+    /// table has neither.
+    #[inline]
+    fn add(&self, z: &mut [f32], v: f32, col: Option<&[f16]>) {
+        if self.finite {
+            add_column(z, v, col, widen_finite);
+        } else {
+            add_column(z, v, col, widen);
+        }
+    }
+}
+
 /// Feature columns read ahead at a time: a few cache lines each, all of
 /// them fit in L1 with room to spare.
 const READ_AHEAD: usize = 32;
@@ -275,7 +289,7 @@ fn logits<const N: usize>(heads: [&Head; N], idx: &[u32], val: &[f32]) -> [Vec<f
         }
         for (&j, &v) in idx.iter().zip(val) {
             for (z, h) in z.iter_mut().zip(heads) {
-                add_column(z, v, h.weights.column(j as usize), widen);
+                h.weights.add(z, v, h.weights.column(j as usize));
             }
         }
     }
@@ -313,11 +327,7 @@ fn logits_pair([topics, regions]: [&Head; 2], idx: &[u32], val: &[f32]) -> [Vec<
             let j = j as usize;
             let start = j * stride;
             let col = t.data.get(start..start + stride).filter(|_| j < t.features);
-            if t.finite {
-                add_column(&mut z, v, col, widen_finite);
-            } else {
-                add_column(&mut z, v, col, widen);
-            }
+            t.add(&mut z, v, col);
         }
     }
     let mut zr = z.split_off(t.labels);
