@@ -10,7 +10,6 @@
 //! for the labels and the held-out model selection. Deterministic: the same
 //! data and embedded model give the same file. Dev splits are never read.
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
@@ -18,7 +17,7 @@ use anyhow::{Context, Result, bail};
 use dispatch_tagger::model::Model;
 use dispatch_tagger::summarize::Scorer;
 use dispatch_tagger::summarize::learn::{self, Doc, Fitted};
-use dispatch_tagger::summarize::scorer::ScorerSet;
+use dispatch_tagger::summarize::scorer::{ScorerSet, TermLogOdds};
 use dispatch_tagger::text::Lang;
 use rayon::prelude::*;
 
@@ -119,7 +118,7 @@ fn analyse_records(
     records: &[Record],
     lang: Lang,
     model: &Model,
-    terms: &HashMap<String, f32>,
+    terms: &TermLogOdds,
 ) -> Vec<(usize, Doc)> {
     let with_terms = Scorer {
         terms: terms.clone(),

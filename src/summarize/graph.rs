@@ -21,6 +21,15 @@ pub fn cosine(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
     dot
 }
 
+/// Dot product of a sorted sparse vector with a dense one indexed by term
+/// id (cosine when both are unit); ids past the dense vector count 0.
+pub fn dot_dense(a: &[(u32, f32)], dense: &[f32]) -> f32 {
+    crate::work::add(a.len());
+    a.iter()
+        .map(|&(id, w)| w * dense.get(id as usize).copied().unwrap_or(0.0))
+        .fold(0.0, |dot, x| dot + x)
+}
+
 /// Scales `v` to unit length (left alone when empty or zero).
 pub fn normalise(v: &mut [(u32, f32)]) {
     let norm = v.iter().map(|&(_, w)| w * w).sum::<f32>().sqrt();

@@ -25,6 +25,7 @@ use std::hash::{Hash, Hasher};
 
 use crate::text::{self, Lang};
 
+use super::scorer::TermLogOdds;
 use super::{
     Budget, FEATURE_NAMES, N_FEATURES, Scorer, TermWeights, analyse, content_words, select,
 };
@@ -105,7 +106,7 @@ const TERM_SMOOTHING: f64 = 10.0;
 /// content word: `logit(p_w) - logit(p)` with `p_w` smoothed toward `p`.
 /// Words in fewer than [`TERM_MIN_DOCS`] articles are left out, and only the
 /// [`TERM_MAX`] most frequent are kept.
-pub fn term_log_odds<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> HashMap<String, f32> {
+pub fn term_log_odds<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> TermLogOdds {
     // word -> (articles with it, of which references with it too)
     let mut seen: HashMap<String, (u32, u32)> = HashMap::new();
     for (article, reference) in pairs {
@@ -125,7 +126,7 @@ pub fn term_log_odds<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Has
         (d + u64::from(a), h + u64::from(b))
     });
     if docs == 0 || hits == 0 {
-        return HashMap::new();
+        return TermLogOdds::default();
     }
     let p = hits as f64 / docs as f64;
     let logit = |q: f64| (q / (1.0 - q)).ln();
@@ -638,7 +639,7 @@ fn floors(docs: &[&Doc], bias: f32, weights: &[f32; N_FEATURES]) -> Vec<f32> {
         weights: *weights,
         redundancy: 1.0,
         floor: NO_FLOOR,
-        terms: HashMap::new(),
+        terms: TermLogOdds::default(),
     };
     let mut second: Vec<f32> = docs
         .iter()
@@ -661,7 +662,7 @@ fn floors(docs: &[&Doc], bias: f32, weights: &[f32; N_FEATURES]) -> Vec<f32> {
 /// `train`), the weights then refitted on both. `terms` (learned on `train`
 /// only, and already used in the documents' features) is carried into the
 /// scorer.
-pub fn fit(train: &[&Doc], held: &[&Doc], k: usize, terms: HashMap<String, f32>) -> Fitted {
+pub fn fit(train: &[&Doc], held: &[&Doc], k: usize, terms: TermLogOdds) -> Fitted {
     let held = held.to_vec();
     let train = train.to_vec();
     let all: Vec<&Doc> = train.iter().chain(&held).copied().collect();
@@ -680,7 +681,7 @@ pub fn fit(train: &[&Doc], held: &[&Doc], k: usize, terms: HashMap<String, f32>)
                         weights,
                         redundancy,
                         floor,
-                        terms: HashMap::new(),
+                        terms: TermLogOdds::default(),
                     };
                     let r = evaluate(&held, &scorer, k);
                     tried.push(Tried {
@@ -705,7 +706,7 @@ pub fn fit(train: &[&Doc], held: &[&Doc], k: usize, terms: HashMap<String, f32>)
     let terms = if without.is_none() {
         terms
     } else {
-        HashMap::new()
+        TermLogOdds::default()
     };
     let lead = (1..=k)
         .map(|j| (j, evaluate_lead(&held, j)))
@@ -794,7 +795,7 @@ mod tests {
             weights,
             redundancy: 1.0,
             floor: NO_FLOOR,
-            terms: HashMap::new(),
+            terms: TermLogOdds::default(),
         };
         assert_eq!(pick(&d, &s, 1), [0]);
         let p0 = 1.0 / (1.0 + (-s.score(&d.x[0])).exp());

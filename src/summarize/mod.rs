@@ -16,9 +16,11 @@ pub mod learn;
 pub mod scorer;
 mod stopwords;
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasher;
 use std::ops::Range;
+
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
 
 use crate::text::{Cleaned, Lang, sentences, words};
 
@@ -285,7 +287,7 @@ pub fn analyse(
     }
     // Term ids are given in first-seen order: the body sentences, then the
     // headline.
-    let mut vocab = Vocabulary::default();
+    let mut vocab = Vocabulary::for_text(text.len());
     let mut bags: Vec<Bag> = ranges.iter().map(|r| vocab.bag(&text[r.clone()])).collect();
     let mut headline_bag = headline(text, cleaned, title).map(|h| vocab.bag(h));
     let idf = vocab.idf(weights, n);
@@ -295,7 +297,10 @@ pub fn analyse(
         weigh_headline(&mut h.terms, &idf);
     }
     let centroid = centroid(&bags, idf.len());
-    let vectors: Vec<Sparse> = bags.iter().map(|b| b.terms.clone()).collect();
+    let vectors: Vec<Sparse> = bags
+        .iter_mut()
+        .map(|b| std::mem::take(&mut b.terms))
+        .collect();
     let sim = graph::similarities(&vectors);
     let rank = graph::textrank(&sim, n, DAMPING, ITERATIONS);
     let document = Document {
@@ -375,22 +380,21 @@ fn weigh_headline(terms: &mut Sparse, idf: &[f32]) {
     graph::normalise(terms);
 }
 
-/// Unit sum of the sentence vectors, over a vocabulary of `terms` ids.
-fn centroid(bags: &[Bag], terms: usize) -> Sparse {
+/// Unit sum of the sentence vectors, dense over a vocabulary of `terms`
+/// ids: every sentence is compared with it, and a lookup per term of the
+/// sentence costs less than walking the whole centroid each time.
+fn centroid(bags: &[Bag], terms: usize) -> Vec<f32> {
     let mut dense = vec![0.0f32; terms];
     for bag in bags {
         for &(id, w) in &bag.terms {
             dense[id as usize] += w;
         }
     }
-    let mut centroid: Sparse = dense
-        .into_iter()
-        .enumerate()
-        .filter(|&(_, w)| w != 0.0)
-        .map(|(id, w)| (id as u32, w))
-        .collect();
-    graph::normalise(&mut centroid);
-    centroid
+    let norm = dense.iter().map(|&w| w * w).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        dense.iter_mut().for_each(|w| *w /= norm);
+    }
+    dense
 }
 
 /// Per sentence, whether it opens a paragraph (`starts` may hold indices
@@ -409,10 +413,12 @@ fn paragraph_flags(starts: &[usize], n: usize) -> Vec<bool> {
 /// document's sentences, vectors and graph.
 struct Document<'a> {
     text: &'a str,
+    /// Word counts of each sentence (their terms are in `vectors`).
     bags: Vec<Bag>,
     /// Unit tf-idf vector of each sentence.
     vectors: &'a [Sparse],
-    centroid: Sparse,
+    /// Unit centroid of the sentence vectors, dense by term id.
+    centroid: Vec<f32>,
     /// The headline's unit tf-idf vector, if there is a headline.
     headline: Option<Sparse>,
     /// Sentence-by-sentence cosines (row-major); row 0 holds each
@@ -444,7 +450,7 @@ impl Document<'_> {
             (bag.words as f32).ln_1p(),
             flag(bag.words < MIN_WORDS),
             self.rank[i],
-            graph::cosine(vector, &self.centroid),
+            graph::dot_dense(vector, &self.centroid),
             self.headline
                 .as_ref()
                 .map_or(0.0, |h| graph::cosine(vector, h)),
@@ -466,7 +472,7 @@ impl Document<'_> {
             },
             self.headline
                 .as_ref()
-                .map_or(0.0, |h| shared_share(h, &bag.terms)),
+                .map_or(0.0, |h| shared_share(h, vector)),
             if i == 0 { (chars as f32).ln_1p() } else { 0.0 },
             self.summary_words[i],
         ];
@@ -518,46 +524,53 @@ struct Bag {
     capitals: usize,
 }
 
-/// The id a stop word maps to in [`Vocabulary::ids`].
+/// The id a stop word maps to in [`Vocabulary::table`].
 const STOP: u32 = u32::MAX;
 
-/// FxHash (rustc's): a multiply-rotate hash, much cheaper than SipHash for
-/// the short words of one document; no untrusted keys are at stake since a
-/// document's vocabulary is bounded by its length.
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
+/// One distinct normalised word of a document.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    /// Start of its bytes in [`Vocabulary::text`].
+    start: u32,
+    /// End of its bytes in [`Vocabulary::text`].
+    end: u32,
+    /// Term id, or [`STOP`] for a stop word (so each distinct word is
+    /// checked against the list once).
+    id: u32,
 }
 
-/// Term ids of one document and in how many sentences each occurs.
+/// FxHash of a word: a multiply-rotate hash, much cheaper than SipHash for
+/// the short words of one document; no untrusted keys are at stake since a
+/// document's vocabulary is bounded by its length.
+fn word_hash(word: &str) -> u64 {
+    FxBuildHasher.hash_one(word)
+}
+
+/// Term ids of one document and in how many sentences each occurs. The
+/// distinct words live back to back in one string and the table holds
+/// their spans, so a new word costs no allocation of its own.
 #[derive(Default)]
 struct Vocabulary {
-    /// Normalised word -> term id, or [`STOP`] for a stop word (so each
-    /// distinct word is checked against the list once).
-    ids: HashMap<String, u32, BuildHasherDefault<FxHasher>>,
-    terms: Vec<String>,
+    text: String,
+    table: HashTable<Seen>,
+    /// Span in `text` of each term id.
+    terms: Vec<(u32, u32)>,
     sentence_freq: Vec<u32>,
     buf: String,
 }
 
 impl Vocabulary {
+    /// An empty vocabulary with room for the distinct words of a text of
+    /// `bytes` bytes (about one in eight bytes starts a new one), so that
+    /// the table seldom grows.
+    fn for_text(bytes: usize) -> Vocabulary {
+        Vocabulary {
+            text: String::with_capacity(bytes / 2),
+            table: HashTable::with_capacity(bytes / 8),
+            ..Vocabulary::default()
+        }
+    }
+
     /// Term frequencies and word counts of a sentence.
     fn bag(&mut self, sentence: &str) -> Bag {
         let mut terms: Sparse = Vec::new();
@@ -568,20 +581,7 @@ impl Vocabulary {
             }
             tokens += 1;
             words::normalize_into(token.text, &mut self.buf);
-            let id = match self.ids.get(self.buf.as_str()) {
-                Some(&id) => id,
-                None => {
-                    let id = if stopwords::is_stopword(&self.buf) {
-                        STOP
-                    } else {
-                        self.terms.push(self.buf.clone());
-                        self.sentence_freq.push(0);
-                        (self.terms.len() - 1) as u32
-                    };
-                    self.ids.insert(self.buf.clone(), id);
-                    id
-                }
-            };
+            let id = self.id_of_buf();
             if id != STOP {
                 terms.push((id, 1.0));
             }
@@ -606,12 +606,49 @@ impl Vocabulary {
         }
     }
 
+    /// The id of the word in `buf`: a new term id, or [`STOP`], the first
+    /// time it is seen.
+    fn id_of_buf(&mut self) -> u32 {
+        let Vocabulary {
+            text,
+            table,
+            terms,
+            sentence_freq,
+            buf,
+        } = self;
+        let word = buf.as_str();
+        let hash = word_hash(word);
+        if let Some(seen) = table.find(hash, |s| &text[s.start as usize..s.end as usize] == word) {
+            return seen.id;
+        }
+        let start = text.len() as u32;
+        text.push_str(word);
+        let end = text.len() as u32;
+        let id = if stopwords::is_stopword(word) {
+            STOP
+        } else {
+            terms.push((start, end));
+            sentence_freq.push(0);
+            (terms.len() - 1) as u32
+        };
+        table.insert_unique(hash, Seen { start, end, id }, |s| {
+            word_hash(&text[s.start as usize..s.end as usize])
+        });
+        id
+    }
+
+    /// The text of each term, in id order.
+    fn term_texts(&self) -> impl Iterator<Item = &str> {
+        self.terms
+            .iter()
+            .map(|&(a, b)| &self.text[a as usize..b as usize])
+    }
+
     /// The scorer's learned log-odds per term id (0 for a word it has none
     /// for).
     fn log_odds(&self, scorer: &Scorer) -> Vec<f32> {
-        self.terms
-            .iter()
-            .map(|t| scorer.terms.get(t.as_str()).copied().unwrap_or(0.0))
+        self.term_texts()
+            .map(|t| scorer.terms.get(t).copied().unwrap_or(0.0))
             .collect()
     }
 
@@ -619,7 +656,7 @@ impl Vocabulary {
     /// (unknown terms then get the rarest known weight), else in-document
     /// `ln(1 + n / sentence frequency)`.
     fn idf(&self, weights: &dyn TermWeights, sentences: usize) -> Vec<f32> {
-        let model: Vec<Option<f32>> = self.terms.iter().map(|t| weights.idf(t)).collect();
+        let model: Vec<Option<f32>> = self.term_texts().map(|t| weights.idf(t)).collect();
         let known_max = model.iter().flatten().copied().fold(f32::NAN, f32::max);
         if known_max.is_nan() {
             let n = sentences.max(1) as f32;

@@ -4,7 +4,7 @@
 //! The file is written by `cargo run --release --example train_summarizer`
 //! (see [`super::learn`]) and embedded in the binary.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
@@ -14,6 +14,11 @@ use super::{FEATURE_NAMES, N_FEATURES};
 
 /// The embedded weights file.
 const EMBEDDED: &str = include_str!("../../models/summarizer.tsv");
+
+/// Word -> learned log-odds of being kept in a reference summary. Looked
+/// up once per distinct word of every summarized document, so it hashes
+/// with FxHash, not SipHash: its keys come from the embedded weights file.
+pub type TermLogOdds = FxHashMap<String, f32>;
 
 /// Scores a sentence: `bias + w . x` is the log-odds that the sentence
 /// belongs in the reference summary.
@@ -34,7 +39,7 @@ pub struct Scorer {
     /// Learned log-odds, relative to the average word, that a content word
     /// of the article is also in its reference summary (words not listed
     /// count 0); feeds the `summary_words` feature.
-    pub terms: HashMap<String, f32>,
+    pub terms: TermLogOdds,
 }
 
 /// The English and French scorers of one weights file.
@@ -78,7 +83,7 @@ impl ScorerSet {
     /// languages, and `lang w:word value` rows for the term log-odds.
     pub fn parse(text: &str) -> Result<ScorerSet, String> {
         let mut slots: [[Option<f32>; N_FEATURES + 3]; 2] = [[None; N_FEATURES + 3]; 2];
-        let mut terms: [HashMap<String, f32>; 2] = Default::default();
+        let mut terms: [TermLogOdds; 2] = Default::default();
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -218,7 +223,7 @@ mod tests {
             weights: [0.0; N_FEATURES],
             redundancy: 0.7,
             floor: -100.0,
-            terms: HashMap::new(),
+            terms: TermLogOdds::default(),
         };
         s.weights[0] = 2.0;
         s.weights[3] = -0.5;

@@ -3,7 +3,11 @@
 //! With the in-document idf fallback (a stub model) these words would be
 //! weighted like content words and make every sentence look alike.
 
-/// Sorted, lowercased, elisions already stripped by `words::normalize`.
+use std::sync::OnceLock;
+
+use rustc_hash::FxHashSet;
+
+/// Sorted (a test checks it), lowercased, elisions already stripped by `words::normalize`.
 const STOPWORDS: &[&str] = &[
     "a", "about", "after", "ai", "all", "also", "an", "and", "any", "are", "as", "at", "au",
     "aussi", "aux", "avait", "avec", "be", "been", "but", "by", "can", "ce", "cela", "ces", "cet",
@@ -17,9 +21,15 @@ const STOPWORDS: &[&str] = &[
     "were", "what", "when", "which", "who", "will", "with", "would", "y", "you", "été", "être",
 ];
 
-/// Whether `word` (normalised) carries no topic.
+/// Whether `word` (normalised) carries no topic. Asked once per distinct
+/// word of every summarized document: one hash lookup, not a binary
+/// search's eight string comparisons.
 pub fn is_stopword(word: &str) -> bool {
-    word.chars().count() < 2 || STOPWORDS.binary_search(&word).is_ok()
+    static SET: OnceLock<FxHashSet<&'static str>> = OnceLock::new();
+    word.chars().count() < 2
+        || SET
+            .get_or_init(|| STOPWORDS.iter().copied().collect())
+            .contains(word)
 }
 
 #[cfg(test)]
@@ -30,8 +40,11 @@ mod tests {
     fn list_is_sorted_so_binary_search_works() {
         assert!(
             STOPWORDS.windows(2).all(|w| w[0] < w[1]),
-            "STOPWORDS must be sorted"
+            "STOPWORDS must be sorted, without repeats"
         );
+        for w in STOPWORDS {
+            assert!(is_stopword(w), "{w}");
+        }
         assert!(is_stopword("the") && is_stopword("les") && is_stopword("x"));
         assert!(!is_stopword("alep") && !is_stopword("profits"));
     }
