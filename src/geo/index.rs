@@ -85,7 +85,9 @@ impl Index {
     }
 
     /// The longest entry matching at word `at`: its country (`None` when
-    /// blocked) and how many words it covers.
+    /// blocked) and how many words it covers. Inlined: the place scan
+    /// calls it at every word of a text, and most words start no name.
+    #[inline]
     pub fn longest(&self, words: &Words, at: usize) -> Option<(Option<u16>, usize)> {
         let candidates = self.by_first.get(words.key(at))?;
         candidates

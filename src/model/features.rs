@@ -5,6 +5,7 @@
 //! counted with (`crate::train::vocab`), so no string is allocated per token.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::meta::{FNV_OFFSET, fnv1a};
 use crate::geo::{Gazetteer, PlaceCount};
 use crate::prepare::ModelInput;
-use crate::text::function_words::is_function_word;
+use crate::text::function_words::{function_words, is_function_word};
 use crate::text::{Lang, words};
 
 /// Feature hyperparameters (from the recipe).
@@ -141,26 +142,61 @@ fn hash2(a: &str, b: &str) -> u64 {
     fnv1a(fnv1a(fnv1a(FNV_OFFSET, a.as_bytes()), b" "), b.as_bytes())
 }
 
+/// The function words of French and English by the hash of their term
+/// ([`hash1`]), which the features compute for every token anyway: a token
+/// is then tested by one integer lookup, and its text compared only when
+/// the hash is a function word's.
+struct FunctionWordHashes {
+    fr: FxHashMap<u64, &'static str>,
+    en: FxHashMap<u64, &'static str>,
+}
+
+impl FunctionWordHashes {
+    fn get() -> &'static FunctionWordHashes {
+        static HASHES: OnceLock<FunctionWordHashes> = OnceLock::new();
+        HASHES.get_or_init(|| {
+            let by_hash = |lang| function_words(lang).map(|w| (hash1(w), w)).collect();
+            FunctionWordHashes {
+                fr: by_hash(Lang::Fr),
+                en: by_hash(Lang::En),
+            }
+        })
+    }
+
+    /// [`is_function_word`] of `word`, whose [`hash1`] is `h`.
+    fn contains(&self, word: &str, h: u64, lang: Lang) -> bool {
+        let hit = |map: &FxHashMap<u64, &str>| map.get(&h).is_some_and(|&w| w == word);
+        match lang {
+            Lang::Fr => hit(&self.fr),
+            Lang::En => hit(&self.en),
+            Lang::Und => hit(&self.en) || hit(&self.fr),
+        }
+    }
+}
+
 /// The lowercased tokens of a text, without the function words of `lang`
 /// when `stop_words` is set, as ranges of `buf` (which holds them all, so
-/// that a document costs two allocations, not one per token).
+/// that a document costs two allocations, not one per token) with their
+/// [`hash1`].
 fn norm_tokens(
     text: &str,
     lang: Lang,
     stop_words: bool,
     buf: &mut String,
-    spans: &mut Vec<(usize, usize)>,
+    spans: &mut Vec<(usize, usize, u64)>,
 ) {
     buf.clear();
     spans.clear();
+    let function_words = FunctionWordHashes::get();
     for t in words::tokens(text) {
         let start = buf.len();
         words::normalize_push(t.text, buf);
-        if stop_words && is_function_word(&buf[start..], lang) {
+        let h = hash1(&buf[start..]);
+        if stop_words && function_words.contains(&buf[start..], h, lang) {
             buf.truncate(start);
             continue;
         }
-        spans.push((start, buf.len()));
+        spans.push((start, buf.len(), h));
     }
 }
 
@@ -179,16 +215,15 @@ pub(crate) fn for_each_term(
             continue;
         }
         norm_tokens(text, input.lang, params.stop_words, &mut buf, &mut spans);
-        let tok = |i: usize| spans.get(i).map(|&(a, b): &(usize, usize)| &buf[a..b]);
+        let tok = |i: usize| spans.get(i).map(|&(a, b, h)| (&buf[a..b], h));
         for i in 0..spans.len() {
-            let Some(t) = tok(i) else { continue };
-            let h = hash1(t);
+            let Some((t, h)) = tok(i) else { continue };
             f(h, weight, t, None);
             if params.cognates > 0 && cognate_key(t, params.cognates, &mut key) {
                 f(hash1(&key), weight, &key, None);
             }
             if params.ngram_max >= 2
-                && let Some(next) = tok(i + 1)
+                && let Some((next, _)) = tok(i + 1)
             {
                 // `hash2(t, next)`, continuing from `t`'s own hash.
                 f(
@@ -488,6 +523,33 @@ mod tests {
         assert_eq!(key("déjàvu").as_deref(), Some("dejavu…"));
         assert_eq!(key("naïve"), None);
         assert_eq!(key("abcdef").as_deref(), Some("abcdef…"));
+    }
+
+    #[test]
+    fn function_words_by_hash_are_the_function_words() {
+        let hashes = FunctionWordHashes::get();
+        // No two function words of a language share a hash, so none is lost.
+        assert_eq!(hashes.fr.len(), function_words(Lang::Fr).count());
+        assert_eq!(hashes.en.len(), function_words(Lang::En).count());
+        let example = include_str!("../../tests/data/aleppo-fr.txt");
+        let mut word = String::new();
+        let words = function_words(Lang::Fr)
+            .chain(function_words(Lang::En))
+            .map(str::to_owned)
+            .chain(words::tokens(example).map(|t| {
+                words::normalize_into(t.text, &mut word);
+                word.clone()
+            }))
+            .chain(["", "x", "theyre", "lesx", "aujourd’hui", "son"].map(String::from));
+        for w in words {
+            for lang in [Lang::Fr, Lang::En, Lang::Und] {
+                assert_eq!(
+                    hashes.contains(&w, hash1(&w), lang),
+                    is_function_word(&w, lang),
+                    "{w:?} {lang:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -119,6 +119,17 @@ fn french() -> &'static HashSet<&'static str> {
     SET.get_or_init(|| list("fr", WIRE_FR))
 }
 
+/// The function words of French or English (none for [`Lang::Und`]), for
+/// callers that index them their own way.
+pub(crate) fn function_words(lang: Lang) -> impl Iterator<Item = &'static str> {
+    let set = match lang {
+        Lang::En => Some(english()),
+        Lang::Fr => Some(french()),
+        Lang::Und => None,
+    };
+    set.into_iter().flatten().copied()
+}
+
 /// Whether a normalised word ([`super::words::normalize`]) is a function
 /// word of `lang`; of either language when the language is undetermined.
 pub fn is_function_word(word: &str, lang: Lang) -> bool {

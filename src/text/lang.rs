@@ -74,17 +74,70 @@ const PROFILE_LANGS: &[&str] = &[
 
 /// Each function word of [`PROFILE_LANGS`] with the set of languages
 /// (bit `k` = `PROFILE_LANGS[k]`) it belongs to.
-fn profiles() -> &'static FxHashMap<&'static str, u32> {
-    static MAP: OnceLock<FxHashMap<&'static str, u32>> = OnceLock::new();
-    MAP.get_or_init(|| {
-        let mut map: FxHashMap<&'static str, u32> = FxHashMap::default();
-        for (k, code) in PROFILE_LANGS.iter().enumerate() {
-            for w in stop_words::lookup(code).unwrap_or_default() {
-                *map.entry(w).or_insert(0) |= 1 << k;
+#[derive(Debug, Default)]
+struct Profiles {
+    /// Words of up to [`PACKED_BYTES`] bytes by [`packed`]: most words of a
+    /// text are looked up by one integer, not hashed and compared as text.
+    packed: FxHashMap<u128, u32>,
+    /// Longer words.
+    long: FxHashMap<&'static str, u32>,
+}
+
+/// Longest word that [`packed`] holds.
+const PACKED_BYTES: usize = 16;
+
+/// The bytes of `word` in one integer, zero-padded; `None` when longer
+/// than [`PACKED_BYTES`]. Words are letters, never NUL, so two words
+/// differ in their packed forms.
+fn packed(word: &[u8]) -> Option<u128> {
+    if word.len() > PACKED_BYTES {
+        return None;
+    }
+    Some(
+        word.iter()
+            .rev()
+            .fold(0u128, |key, &b| (key << 8) | u128::from(b)),
+    )
+}
+
+impl Profiles {
+    fn get() -> &'static Profiles {
+        static PROFILES: OnceLock<Profiles> = OnceLock::new();
+        PROFILES.get_or_init(|| {
+            let mut profiles = Profiles::default();
+            for (k, code) in PROFILE_LANGS.iter().enumerate() {
+                for w in stop_words::lookup(code).unwrap_or_default() {
+                    let langs = match packed(w.as_bytes()) {
+                        Some(key) => profiles.packed.entry(key).or_insert(0),
+                        None => profiles.long.entry(w).or_insert(0),
+                    };
+                    *langs |= 1 << k;
+                }
             }
+            profiles
+        })
+    }
+
+    /// The languages whose function word `w` (a run of letters of up to 12
+    /// bytes) is, lowercased (through `word` when it is not ASCII).
+    #[inline]
+    fn langs(&self, w: &str, word: &mut String) -> Option<u32> {
+        if w.is_ascii() {
+            // ASCII letters only: lower case is the 0x20 bit of each byte.
+            let key = w
+                .bytes()
+                .rev()
+                .fold(0u128, |key, b| (key << 8) | u128::from(b | 0x20));
+            return self.packed.get(&key).copied();
         }
-        map
-    })
+        word.clear();
+        w.chars().for_each(|c| words::push_lowercase(c, word));
+        match packed(word.as_bytes()) {
+            Some(key) => self.packed.get(&key),
+            None => self.long.get(word.as_str()),
+        }
+        .copied()
+    }
 }
 
 /// Detects French or English; [`Lang::Und`] when unsure.
@@ -115,7 +168,7 @@ pub fn detect(text: &str) -> Lang {
 /// French or English when the function words of `sample` clearly point to
 /// it; `None` when they are too few, too evenly shared or point elsewhere.
 fn function_word_vote(sample: &str) -> Option<Lang> {
-    let map = profiles();
+    let profiles = Profiles::get();
     let mut score = [0f32; PROFILE_LANGS.len()];
     let mut hits = [0u32; PROFILE_LANGS.len()];
     let mut word = String::with_capacity(32);
@@ -126,14 +179,7 @@ fn function_word_vote(sample: &str) -> Option<Lang> {
         if w.is_empty() || w.len() > 12 {
             continue;
         }
-        word.clear();
-        if w.is_ascii() {
-            word.push_str(w);
-            word.make_ascii_lowercase();
-        } else {
-            w.chars().for_each(|c| words::push_lowercase(c, &mut word));
-        }
-        let Some(&mask) = map.get(word.as_str()) else {
+        let Some(mask) = profiles.langs(w, &mut word) else {
             continue;
         };
         let share = 1.0 / mask.count_ones() as f32;
@@ -284,6 +330,58 @@ mod tests {
         let brief =
             "La Banque centrale européenne relève ses taux d'un quart de point face à l'inflation.";
         assert_eq!(function_word_vote(brief), Some(Lang::Fr));
+    }
+
+    /// Each function word with its languages, by text: what [`Profiles`]
+    /// must answer.
+    fn profiles_by_text() -> FxHashMap<&'static str, u32> {
+        let mut map: FxHashMap<&'static str, u32> = FxHashMap::default();
+        for (k, code) in PROFILE_LANGS.iter().enumerate() {
+            for w in stop_words::lookup(code).unwrap_or_default() {
+                *map.entry(w).or_insert(0) |= 1 << k;
+            }
+        }
+        map
+    }
+
+    #[test]
+    fn packed_profiles_answer_as_the_words_do() {
+        let by_text = profiles_by_text();
+        let profiles = Profiles::get();
+        assert_eq!(profiles.packed.len() + profiles.long.len(), by_text.len());
+        let mut word = String::new();
+        // Lowercased a character at a time, as detection does.
+        let lookup_by_text = |w: &str| {
+            let lower: String = w.chars().flat_map(char::to_lowercase).collect();
+            by_text.get(lower.as_str()).copied()
+        };
+        // Every function word as written, capitalised and in capitals, as
+        // the letter runs of a text give them.
+        for f in by_text.keys() {
+            for run in f.split(|c: char| !words::is_letter(c)) {
+                let upper = run.to_uppercase();
+                let mut cap = run.chars();
+                let cap = cap
+                    .next()
+                    .map(|c| c.to_uppercase().chain(cap).collect::<String>())
+                    .unwrap_or_default();
+                for w in [run, upper.as_str(), cap.as_str()] {
+                    if w.is_empty() || w.len() > 12 {
+                        continue;
+                    }
+                    assert_eq!(profiles.langs(w, &mut word), lookup_by_text(w), "{w:?}");
+                }
+            }
+        }
+        // Letter runs of dispatches and words no list holds.
+        let example = include_str!("../../tests/data/aleppo-fr.txt");
+        for w in example
+            .split(|c: char| !words::is_letter(c))
+            .chain(["", "Zz", "DEUX", "ÉTÉ", "İstanbul", "ǅa", "ΣΑΣ", "Été"])
+            .filter(|w| w.len() <= 12)
+        {
+            assert_eq!(profiles.langs(w, &mut word), lookup_by_text(w), "{w:?}");
+        }
     }
 
     #[test]
