@@ -99,8 +99,43 @@ fn char_at(text: &str, i: usize) -> Option<(char, usize)> {
     }
 }
 
+/// What an ASCII byte is to a word: 0 for none of it, else [`DIGIT`],
+/// [`UPPER`] or [`LOWER`].
+const ASCII_WORD: [u8; 128] = {
+    let mut table = [0; 128];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = match b as u8 {
+            b'0'..=b'9' => DIGIT,
+            b'A'..=b'Z' => UPPER,
+            b'a'..=b'z' => LOWER,
+            _ => 0,
+        };
+        b += 1;
+    }
+    table
+};
+const DIGIT: u8 = 1;
+const UPPER: u8 = 2;
+const LOWER: u8 = 4;
+
+/// [`ASCII_WORD`] of byte `i` of `bytes`; 0 past the end and for the
+/// bytes of non-ASCII characters.
+#[inline]
+fn ascii_word(bytes: &[u8], i: usize) -> u8 {
+    bytes
+        .get(i)
+        .and_then(|&b| ASCII_WORD.get(usize::from(b)))
+        .copied()
+        .unwrap_or(0)
+}
+
 /// Splits `text` into words: runs of letters and digits; apostrophes,
 /// hyphens and all other punctuation separate words.
+///
+/// One pass: each word's case facts are gathered and its lowercase form
+/// written as its letters are read, ASCII runs a byte at a time by
+/// [`ASCII_WORD`] and copied whole, other characters decoded.
 pub(crate) fn words(text: &str) -> Words {
     let mut out = Words {
         lower: String::with_capacity(text.len()),
@@ -110,32 +145,77 @@ pub(crate) fn words(text: &str) -> Words {
     let bytes = text.as_bytes();
     let mut line_start = 0;
     let mut i = 0;
-    while let Some((c, len)) = char_at(text, i) {
-        if c == '\n' {
-            mark_shouting(&mut out.words[line_start..]);
-            line_start = out.words.len();
-        }
-        if !is_word_char(c) {
-            i += len;
-            continue;
-        }
-        if let Some(end) = dotted_acronym(bytes, i) {
-            push_dotted(&mut out, &text[i..end]);
-            i = end;
-            continue;
-        }
-        let mut end = i + len;
+    while let Some(&b) = bytes.get(i) {
+        let capital = if b.is_ascii() {
+            let class = ascii_word(bytes, i);
+            if class == 0 {
+                if b == b'\n' {
+                    mark_shouting(&mut out.words[line_start..]);
+                    line_start = out.words.len();
+                }
+                i += 1;
+                continue;
+            }
+            if class == UPPER
+                && let Some(end) = dotted_acronym(bytes, i)
+            {
+                push_dotted(&mut out, &text[i..end]);
+                i = end;
+                continue;
+            }
+            class == UPPER
+        } else {
+            match char_at(text, i) {
+                Some((c, _)) if is_word_char(c) => c.is_uppercase(),
+                Some((_, len)) => {
+                    i += len;
+                    continue;
+                }
+                None => break,
+            }
+        };
+        let key_start = out.lower.len();
+        let (mut has_letter, mut has_lower) = (false, false);
+        let mut end = i;
         loop {
-            // Letters and digits of ASCII a byte at a time; others decoded.
-            while bytes.get(end).is_some_and(|&b| words::is_ascii_alnum(b)) {
+            let run = end;
+            let mut seen = 0;
+            loop {
+                let class = ascii_word(bytes, end);
+                if class == 0 {
+                    break;
+                }
+                seen |= class;
                 end += 1;
             }
+            if end > run {
+                let from = out.lower.len();
+                out.lower.push_str(&text[run..end]);
+                if seen & UPPER != 0 {
+                    out.lower[from..].make_ascii_lowercase();
+                }
+                has_letter |= seen & (UPPER | LOWER) != 0;
+                has_lower |= seen & LOWER != 0;
+            }
             match char_at(text, end) {
-                Some((c, len)) if !c.is_ascii() && is_word_char(c) => end += len,
+                Some((c, len)) if !c.is_ascii() && is_word_char(c) => {
+                    let (letter, lower) = push_lower(c, &mut out.lower);
+                    has_letter |= letter;
+                    has_lower |= lower;
+                    end += len;
+                }
                 _ => break,
             }
         }
-        push_word(&mut out, &text[i..end], bytes.get(end) == Some(&b'.'));
+        out.words.push(Word {
+            key_start,
+            key_end: out.lower.len(),
+            capital,
+            upper: has_letter && !has_lower,
+            dotted: false,
+            dot_after: bytes.get(end) == Some(&b'.'),
+            shouting: false,
+        });
         i = end;
     }
     mark_shouting(&mut out.words[line_start..]);
@@ -182,37 +262,6 @@ fn push_dotted(out: &mut Words, raw: &str) {
     });
 }
 
-fn push_word(out: &mut Words, raw: &str, dot_after: bool) {
-    let key_start = out.lower.len();
-    let (mut has_letter, mut has_lower) = (false, false);
-    if raw.is_ascii() {
-        // An ASCII word is letters and digits only, and letters sort after
-        // digits, lower case after upper case: the greatest byte tells.
-        let top = raw.bytes().max().unwrap_or(0);
-        has_letter = top.is_ascii_alphabetic();
-        has_lower = top.is_ascii_lowercase();
-        out.lower.push_str(raw);
-        if raw.bytes().any(|b| b.is_ascii_uppercase()) {
-            out.lower[key_start..].make_ascii_lowercase();
-        }
-    } else {
-        for c in raw.chars() {
-            let (letter, lower) = push_lower(c, &mut out.lower);
-            has_letter |= letter;
-            has_lower |= lower;
-        }
-    }
-    out.words.push(Word {
-        key_start,
-        key_end: out.lower.len(),
-        capital: raw.chars().next().is_some_and(char::is_uppercase),
-        upper: has_letter && !has_lower,
-        dotted: false,
-        dot_after,
-        shouting: false,
-    });
-}
-
 fn mark_shouting(line: &mut [Word]) {
     let upper = line.iter().filter(|w| w.upper).count();
     if line.len() >= SHOUT_MIN_WORDS && upper * 10 >= line.len() * SHOUT_TENTHS {
@@ -224,7 +273,106 @@ fn mark_shouting(line: &mut [Word]) {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// The scan as it was written before its loops were fused: one
+    /// character at a time, each word's case read back from its text.
+    fn words_reference(text: &str) -> Words {
+        let mut out = Words {
+            lower: String::with_capacity(text.len()),
+            words: Vec::with_capacity(text.len() / 5),
+        };
+        let bytes = text.as_bytes();
+        let mut line_start = 0;
+        let mut i = 0;
+        while let Some((c, len)) = char_at(text, i) {
+            if c == '\n' {
+                mark_shouting(&mut out.words[line_start..]);
+                line_start = out.words.len();
+            }
+            if !is_word_char(c) {
+                i += len;
+                continue;
+            }
+            if let Some(end) = dotted_acronym(bytes, i) {
+                push_dotted(&mut out, &text[i..end]);
+                i = end;
+                continue;
+            }
+            let mut end = i + len;
+            loop {
+                // Letters and digits of ASCII a byte at a time; others decoded.
+                while bytes.get(end).is_some_and(|&b| words::is_ascii_alnum(b)) {
+                    end += 1;
+                }
+                match char_at(text, end) {
+                    Some((c, len)) if !c.is_ascii() && is_word_char(c) => end += len,
+                    _ => break,
+                }
+            }
+            push_word_reference(&mut out, &text[i..end], bytes.get(end) == Some(&b'.'));
+            i = end;
+        }
+        mark_shouting(&mut out.words[line_start..]);
+        out
+    }
+
+    fn push_word_reference(out: &mut Words, raw: &str, dot_after: bool) {
+        let key_start = out.lower.len();
+        let (mut has_letter, mut has_lower) = (false, false);
+        if raw.is_ascii() {
+            // An ASCII word is letters and digits only, and letters sort after
+            // digits, lower case after upper case: the greatest byte tells.
+            let top = raw.bytes().max().unwrap_or(0);
+            has_letter = top.is_ascii_alphabetic();
+            has_lower = top.is_ascii_lowercase();
+            out.lower.push_str(raw);
+            if raw.bytes().any(|b| b.is_ascii_uppercase()) {
+                out.lower[key_start..].make_ascii_lowercase();
+            }
+        } else {
+            for c in raw.chars() {
+                let (letter, lower) = push_lower(c, &mut out.lower);
+                has_letter |= letter;
+                has_lower |= lower;
+            }
+        }
+        out.words.push(Word {
+            key_start,
+            key_end: out.lower.len(),
+            capital: raw.chars().next().is_some_and(char::is_uppercase),
+            upper: has_letter && !has_lower,
+            dotted: false,
+            dot_after,
+            shouting: false,
+        });
+    }
+
+    fn facts(w: &Words) -> Vec<(String, Word)> {
+        (0..w.len())
+            .filter_map(|i| Some((w.key(i).to_owned(), *w.get(i)?)))
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn the_one_pass_scan_reads_as_the_reference_does(
+            text in "[a-zA-Z0-9 .,'’\\-\n\u{c0}-\u{24f}\u{300}-\u{302}\u{d7}\u{f7}\u{202f}«»ΣσДд]{0,60}"
+        ) {
+            prop_assert_eq!(facts(&words(&text)), facts(&words_reference(&text)));
+        }
+    }
+
+    #[test]
+    fn the_one_pass_scan_reads_the_example_as_the_reference_does() {
+        let text = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/aleppo-fr.txt"
+        ));
+        assert_eq!(facts(&words(text)), facts(&words_reference(text)));
+    }
 
     #[test]
     fn elisions_and_hyphens_split_words() {
