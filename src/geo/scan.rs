@@ -134,8 +134,8 @@ fn ascii_word(bytes: &[u8], i: usize) -> u8 {
 /// hyphens and all other punctuation separate words.
 ///
 /// One pass: each word's case facts are gathered and its lowercase form
-/// written as its letters are read, ASCII runs a byte at a time by
-/// [`ASCII_WORD`] and copied whole, other characters decoded.
+/// written as its letters are read, ASCII a byte at a time by
+/// [`ASCII_WORD`], other characters decoded.
 pub(crate) fn words(text: &str) -> Words {
     let mut out = Words {
         lower: String::with_capacity(text.len()),
@@ -178,25 +178,20 @@ pub(crate) fn words(text: &str) -> Words {
         let (mut has_letter, mut has_lower) = (false, false);
         let mut end = i;
         loop {
-            let run = end;
             let mut seen = 0;
-            loop {
-                let class = ascii_word(bytes, end);
+            while let Some(&b) = bytes.get(end) {
+                let class = ASCII_WORD.get(usize::from(b)).copied().unwrap_or(0);
                 if class == 0 {
                     break;
                 }
                 seen |= class;
+                // Digits and lower-case letters have the 0x20 bit set;
+                // setting it lowercases an upper-case one.
+                out.lower.push(char::from(b | 0x20));
                 end += 1;
             }
-            if end > run {
-                let from = out.lower.len();
-                out.lower.push_str(&text[run..end]);
-                if seen & UPPER != 0 {
-                    out.lower[from..].make_ascii_lowercase();
-                }
-                has_letter |= seen & (UPPER | LOWER) != 0;
-                has_lower |= seen & LOWER != 0;
-            }
+            has_letter |= seen & (UPPER | LOWER) != 0;
+            has_lower |= seen & LOWER != 0;
             match char_at(text, end) {
                 Some((c, len)) if !c.is_ascii() && is_word_char(c) => {
                     let (letter, lower) = push_lower(c, &mut out.lower);
