@@ -188,9 +188,10 @@ fn norm_tokens(
     buf.clear();
     spans.clear();
     let function_words = FunctionWordHashes::get();
-    for t in words::tokens(text) {
+    let mut tokens = words::tokens(text);
+    while let Some((t, shape)) = tokens.next_shaped() {
         let start = buf.len();
-        words::normalize_push(t.text, buf);
+        words::normalize_shaped_push(t.text, shape, buf);
         let h = hash1(&buf[start..]);
         if stop_words && function_words.contains(&buf[start..], h, lang) {
             buf.truncate(start);

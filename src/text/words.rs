@@ -44,18 +44,38 @@ impl<'a> Iterator for Tokens<'a> {
     type Item = Token<'a>;
 
     fn next(&mut self) -> Option<Token<'a>> {
+        self.next_shaped().map(|(t, _)| t)
+    }
+}
+
+impl<'a> Tokens<'a> {
+    /// The next token with what the word scan learned of its bytes:
+    /// [`Shape::plain`] only for a token that is a whole word.
+    pub(crate) fn next_shaped(&mut self) -> Option<(Token<'a>, Shape)> {
         if let Some(t) = self.pending.pop() {
-            return Some(t);
+            return Some((t, Shape::OTHER));
         }
         loop {
-            let (start, w) = self.words.next()?;
+            let (start, w, shape) = self.words.next_shaped()?;
             let end = start + w.len();
             crate::work::add(w.len());
+            if shape.plain {
+                // No full stop to cut at, no apostrophe to end an elided
+                // article, and no space to trim: the word is the token.
+                return Some((
+                    Token {
+                        start,
+                        end,
+                        text: w,
+                    },
+                    shape,
+                ));
+            }
             // Empty, so no allocation, unless the word has a full stop.
             let stops = sentences::glued_stops(self.text, start..end);
             if stops.is_empty() {
                 if let Some(t) = piece(self.text, start, end) {
-                    return Some(t);
+                    return Some((t, Shape::OTHER));
                 }
                 continue;
             }
@@ -66,10 +86,30 @@ impl<'a> Iterator for Tokens<'a> {
             }
             self.pending.reverse();
             if let Some(t) = self.pending.pop() {
-                return Some(t);
+                return Some((t, Shape::OTHER));
             }
         }
     }
+}
+
+/// What the word scan learned about the bytes of a word, so that the steps
+/// after it need not read them again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shape {
+    /// Letters, digits and joiners of the known classes only, with no
+    /// full stop or apostrophe (no MidNumLet): a word with no glued stop,
+    /// no elided article and nothing to trim.
+    pub(crate) plain: bool,
+    /// Only ASCII bytes.
+    pub(crate) ascii: bool,
+}
+
+impl Shape {
+    /// Nothing known: every step reads the word itself.
+    const OTHER: Shape = Shape {
+        plain: false,
+        ascii: false,
+    };
 }
 
 /// The token of `text[from..to]` (a word or a piece of one cut at a glued
@@ -152,13 +192,21 @@ impl<'a> Iterator for WordIndices<'a> {
     type Item = (usize, &'a str);
 
     fn next(&mut self) -> Option<(usize, &'a str)> {
+        self.next_shaped().map(|(at, w, _)| (at, w))
+    }
+}
+
+impl<'a> WordIndices<'a> {
+    /// The next word with its [`Shape`] (always [`Shape::OTHER`] in a run
+    /// left to unicode-segmentation).
+    fn next_shaped(&mut self) -> Option<(usize, &'a str, Shape)> {
         loop {
             let found = match &mut self.run {
                 RunWords::Known { run, pos } => next_known_word(run, pos),
-                RunWords::Unicode(words) => words.next(),
+                RunWords::Unicode(words) => words.next().map(|(at, w)| (at, w, Shape::OTHER)),
             };
-            if let Some((at, w)) = found {
-                return Some((self.base + at, w));
+            if let Some((at, w, shape)) = found {
+                return Some((self.base + at, w, shape));
             }
             let (base, run, known) = self.runs.next()?;
             self.base = base;
@@ -295,7 +343,8 @@ fn class_at(run: &str, i: usize) -> Option<(Wb, usize)> {
 /// WB8-WB10, WB13a, WB13b); MidLetter and MidNumLet join two letters (WB6,
 /// WB7), MidNum and MidNumLet two digits (WB11, WB12); everything else is
 /// a segment of its own, and a word is a segment with a letter or digit.
-fn next_known_word<'a>(run: &'a str, pos: &mut usize) -> Option<(usize, &'a str)> {
+/// The word comes with its [`Shape`].
+fn next_known_word<'a>(run: &'a str, pos: &mut usize) -> Option<(usize, &'a str, Shape)> {
     let core = |k: Wb| matches!(k, Wb::Letter | Wb::Digit | Wb::Joiner);
     loop {
         let mut start = *pos;
@@ -307,6 +356,10 @@ fn next_known_word<'a>(run: &'a str, pos: &mut usize) -> Option<(usize, &'a str)
             start += len;
         };
         let mut alnum = prev != Wb::Joiner;
+        let mut shape = Shape {
+            plain: true,
+            ascii: first_len == 1,
+        };
         let mut end = start + first_len;
         let bytes = run.as_bytes();
         loop {
@@ -336,13 +389,15 @@ fn next_known_word<'a>(run: &'a str, pos: &mut usize) -> Option<(usize, &'a str)
                 break;
             }
             alnum |= matches!(k, Wb::Letter | Wb::Digit);
+            shape.plain &= k != Wb::MidNumLet;
+            shape.ascii &= len == 1;
             prev = k;
             end += len;
         }
         *pos = end;
         // "_" and "__" are segments without a letter or digit.
         if alnum {
-            return Some((start, &run[start..end]));
+            return Some((start, &run[start..end], shape));
         }
     }
 }
@@ -486,6 +541,23 @@ pub fn normalize_push(word: &str, out: &mut String) {
         match c {
             '\u{2019}' => out.push('\''),
             _ => push_lowercase(c, out),
+        }
+    }
+}
+
+/// [`normalize_push`] of a token from [`Tokens::next_shaped`], which skips
+/// what its [`Shape`] settles: a plain word has no elided article and no
+/// curly apostrophe, and an ASCII one is lowercased by its bytes.
+pub(crate) fn normalize_shaped_push(word: &str, shape: Shape, out: &mut String) {
+    if !shape.plain {
+        normalize_push(word, out);
+    } else if shape.ascii {
+        let start = out.len();
+        out.push_str(word);
+        out[start..].make_ascii_lowercase();
+    } else {
+        for c in word.chars() {
+            push_lowercase(c, out);
         }
     }
 }
@@ -733,6 +805,26 @@ mod tests {
         ) {
             let fast: Vec<Token<'_>> = tokens(&text).collect();
             prop_assert_eq!(fast, tokens_reference(&text));
+        }
+
+        #[test]
+        fn shaped_tokens_normalise_as_normalize_says(
+            text in prop_oneof![
+                segmentation_text(),
+                "([A-Za-zéÉÀÿĀİȺß]{1,6}[.’' ,_1]{0,2}(l'|d’|Qu'|jusqu’)?){0,12}",
+            ]
+        ) {
+            let mut shaped = tokens(&text);
+            let mut found = Vec::new();
+            while let Some((t, shape)) = shaped.next_shaped() {
+                found.push(t);
+                let (mut fast, mut reference) = (String::from("x"), String::from("x"));
+                normalize_shaped_push(t.text, shape, &mut fast);
+                normalize_push(t.text, &mut reference);
+                prop_assert_eq!(&fast, &reference, "{:?} {:?}", t.text, shape);
+                prop_assert!(!shape.ascii || t.text.is_ascii());
+            }
+            prop_assert_eq!(found, tokens_reference(&text));
         }
 
         #[test]
