@@ -280,7 +280,9 @@ const ASCII_CLASSES: [Wb; 128] = {
 
 /// The word-break class of `c` when it is known without tables: ASCII,
 /// Latin-1 and Latin Extended-A/B letters (all ALetter), and the quotes,
-/// dashes, spaces and signs of news copy that no rule names. Anything else
+/// dashes, spaces and signs of news copy that no rule names (among them
+/// the pound sign of British copy and the bullet of lists, so that one "£"
+/// does not send a whole dispatch to the tables). Anything else
 /// (a combining mark, the soft hyphen which is Format, the narrow no-break
 /// space which is ExtendNumLet, other scripts) is `None`.
 #[inline]
@@ -289,7 +291,9 @@ fn fast_class(c: char) -> Option<Wb> {
         '\0'..='\x7f' => ASCII_CLASSES[c as usize],
         '\u{2018}' | '\u{2019}' => Wb::MidNumLet,
         '\u{c0}'..='\u{d6}' | '\u{d8}'..='\u{f6}' | '\u{f8}'..='\u{24f}' => Wb::Letter,
-        '\u{a0}' | '«' | '»' | '°' | '–' | '—' | '“' | '”' | '…' | '€' => Wb::Other,
+        '\u{a0}' | '«' | '»' | '°' | '–' | '—' | '“' | '”' | '…' | '€' | '£' | '•' => {
+            Wb::Other
+        }
         _ => return None,
     })
 }
@@ -687,7 +691,7 @@ mod tests {
     /// º µ · are not plain letters or are not known), French quotes,
     /// dashes and spaces, and the first characters past Latin Extended-B.
     const LATIN_CHARS: &str = "aé\u{c0}\u{d6}\u{d7}\u{d8}\u{f6}\u{f7}\u{f8}\u{ff}\u{100}œŒ\u{17f}\
-         \u{180}\u{24f}\u{250}\u{2d8}ªºµ·©\u{2018}’'.:,;1_ «»–—“”…€°\u{a0}\u{202f}\u{ad}\u{301}";
+         \u{180}\u{24f}\u{250}\u{2d8}ªºµ·©\u{2018}’'.:,;1_ «»–—“”…€£•°\u{a0}\u{202f}\u{ad}\u{301}";
 
     fn text_of(chars: &str, len: usize) -> impl Strategy<Value = String> + use<> {
         let chars: Vec<char> = chars.chars().collect();
