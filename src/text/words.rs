@@ -59,7 +59,7 @@ impl<'a> Tokens<'a> {
             let (start, w, shape) = self.words.next_shaped()?;
             let end = start + w.len();
             crate::work::add(w.len());
-            if shape.plain {
+            if shape.plain() {
                 // No full stop to cut at, no apostrophe to end an elided
                 // article, and no space to trim: the word is the token.
                 return Some((
@@ -93,23 +93,43 @@ impl<'a> Tokens<'a> {
 }
 
 /// What the word scan learned about the bytes of a word, so that the steps
-/// after it need not read them again.
+/// after it need not read them again: bit flags, set for what the word
+/// holds, so that the scan only ORs them together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Shape {
+pub(crate) struct Shape(u8);
+
+impl Shape {
+    /// A lowercase ASCII letter.
+    const LOWER: u8 = 1;
+    /// An uppercase ASCII letter.
+    const UPPER: u8 = 2;
+    /// An ASCII digit: no question asks for it, but the scan's byte loop
+    /// goes on while a byte has a flag.
+    const DIGIT: u8 = 4;
+    /// A full stop or an apostrophe (MidNumLet).
+    const STOP: u8 = 8;
+    /// A byte beyond ASCII.
+    const WIDE: u8 = 16;
+
+    /// Nothing known: every step reads the word itself.
+    const OTHER: Shape = Shape(Self::UPPER | Self::STOP | Self::WIDE);
+
     /// Letters, digits and joiners of the known classes only, with no
     /// full stop or apostrophe (no MidNumLet): a word with no glued stop,
     /// no elided article and nothing to trim.
-    pub(crate) plain: bool,
-    /// Only ASCII bytes.
-    pub(crate) ascii: bool,
-}
+    pub(crate) fn plain(self) -> bool {
+        self.0 & Self::STOP == 0
+    }
 
-impl Shape {
-    /// Nothing known: every step reads the word itself.
-    const OTHER: Shape = Shape {
-        plain: false,
-        ascii: false,
-    };
+    /// Only ASCII bytes.
+    pub(crate) fn ascii(self) -> bool {
+        self.0 & Self::WIDE == 0
+    }
+
+    /// No ASCII capital letter.
+    pub(crate) fn lower(self) -> bool {
+        self.0 & Self::UPPER == 0
+    }
 }
 
 /// The token of `text[from..to]` (a word or a piece of one cut at a glued
@@ -259,6 +279,24 @@ pub(crate) fn is_ascii_alnum(b: u8) -> bool {
     ASCII_ALNUM[usize::from(b)]
 }
 
+/// The [`Shape`] flag of each byte that is an ASCII letter or digit, 0
+/// for any other: the word scan ORs them together to learn the shape of a
+/// word in the one pass that finds its end.
+static ASCII_KINDS: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            b'a'..=b'z' => Shape::LOWER,
+            b'A'..=b'Z' => Shape::UPPER,
+            b'0'..=b'9' => Shape::DIGIT,
+            _ => 0,
+        };
+        b += 1;
+    }
+    table
+};
+
 /// [`fast_class`] of each ASCII character.
 const ASCII_CLASSES: [Wb; 128] = {
     let mut table = [Wb::Other; 128];
@@ -360,16 +398,22 @@ fn next_known_word<'a>(run: &'a str, pos: &mut usize) -> Option<(usize, &'a str,
             start += len;
         };
         let mut alnum = prev != Wb::Joiner;
-        let mut shape = Shape {
-            plain: true,
-            ascii: first_len == 1,
+        let bytes = run.as_bytes();
+        // The first character; the byte loop below reads the others.
+        let mut flags = match bytes.get(start) {
+            Some(&b) if first_len == 1 => ASCII_KINDS[usize::from(b)],
+            _ => Shape::WIDE,
         };
         let mut end = start + first_len;
-        let bytes = run.as_bytes();
         loop {
             // ASCII letters and digits, most of a word, a byte at a time.
             let from = end;
-            while bytes.get(end).is_some_and(|&b| is_ascii_alnum(b)) {
+            while let Some(&b) = bytes.get(end) {
+                let kind = ASCII_KINDS[usize::from(b)];
+                if kind == 0 {
+                    break;
+                }
+                flags |= kind;
                 end += 1;
             }
             if end > from {
@@ -393,15 +437,19 @@ fn next_known_word<'a>(run: &'a str, pos: &mut usize) -> Option<(usize, &'a str,
                 break;
             }
             alnum |= matches!(k, Wb::Letter | Wb::Digit);
-            shape.plain &= k != Wb::MidNumLet;
-            shape.ascii &= len == 1;
+            if k == Wb::MidNumLet {
+                flags |= Shape::STOP;
+            }
+            if len > 1 {
+                flags |= Shape::WIDE;
+            }
             prev = k;
             end += len;
         }
         *pos = end;
         // "_" and "__" are segments without a letter or digit.
         if alnum {
-            return Some((start, &run[start..end], shape));
+            return Some((start, &run[start..end], Shape(flags)));
         }
     }
 }
@@ -551,14 +599,17 @@ pub fn normalize_push(word: &str, out: &mut String) {
 
 /// [`normalize_push`] of a token from [`Tokens::next_shaped`], which skips
 /// what its [`Shape`] settles: a plain word has no elided article and no
-/// curly apostrophe, and an ASCII one is lowercased by its bytes.
+/// curly apostrophe, and an ASCII one is lowercased by its bytes if it has
+/// a capital.
 pub(crate) fn normalize_shaped_push(word: &str, shape: Shape, out: &mut String) {
-    if !shape.plain {
+    if !shape.plain() {
         normalize_push(word, out);
-    } else if shape.ascii {
+    } else if shape.ascii() {
         let start = out.len();
         out.push_str(word);
-        out[start..].make_ascii_lowercase();
+        if !shape.lower() {
+            out[start..].make_ascii_lowercase();
+        }
     } else {
         for c in word.chars() {
             push_lowercase(c, out);
@@ -826,7 +877,13 @@ mod tests {
                 normalize_shaped_push(t.text, shape, &mut fast);
                 normalize_push(t.text, &mut reference);
                 prop_assert_eq!(&fast, &reference, "{:?} {:?}", t.text, shape);
-                prop_assert!(!shape.ascii || t.text.is_ascii());
+                prop_assert!(!shape.ascii() || t.text.is_ascii());
+                if shape.plain() {
+                    prop_assert_eq!(
+                        shape.lower(),
+                        !t.text.bytes().any(|b| b.is_ascii_uppercase())
+                    );
+                }
             }
             prop_assert_eq!(found, tokens_reference(&text));
         }
