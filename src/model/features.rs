@@ -174,29 +174,61 @@ impl FunctionWordHashes {
     }
 }
 
+/// Where [`norm_tokens`] keeps a lowercased token: a range of the text
+/// itself when the token is already its own normal form, else of the
+/// buffer; with the token's [`hash1`].
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+    hash: u64,
+    in_text: bool,
+}
+
+impl Span {
+    /// The lowercased token, from `text` or `buf` as the span says.
+    fn get<'a>(&self, text: &'a str, buf: &'a str) -> &'a str {
+        let from = if self.in_text { text } else { buf };
+        &from[self.start..self.end]
+    }
+}
+
 /// The lowercased tokens of a text, without the function words of `lang`
-/// when `stop_words` is set, as ranges of `buf` (which holds them all, so
-/// that a document costs two allocations, not one per token) with their
-/// [`hash1`].
-fn norm_tokens(
-    text: &str,
-    lang: Lang,
-    stop_words: bool,
-    buf: &mut String,
-    spans: &mut Vec<(usize, usize, u64)>,
-) {
+/// when `stop_words` is set, as [`Span`]s of the text or of `buf` (which
+/// holds every token that lowercasing changes, so that a document costs
+/// two allocations, not one per token) with their [`hash1`].
+fn norm_tokens(text: &str, lang: Lang, stop_words: bool, buf: &mut String, spans: &mut Vec<Span>) {
     buf.clear();
     spans.clear();
     let function_words = FunctionWordHashes::get();
-    for t in words::tokens(text) {
+    let mut tokens = words::tokens(text);
+    while let Some((t, shape)) = tokens.next_shaped() {
         let start = buf.len();
-        words::normalize_push(t.text, buf);
-        let h = hash1(&buf[start..]);
-        if stop_words && function_words.contains(&buf[start..], h, lang) {
+        // Lowercase ASCII letters and digits are their own normal form:
+        // such a word stays in the text, not copied.
+        let in_text = shape.plain() && shape.ascii() && shape.lower();
+        let word = if in_text {
+            t.text
+        } else {
+            words::normalize_shaped_push(t.text, shape, buf);
+            &buf[start..]
+        };
+        let hash = hash1(word);
+        if stop_words && function_words.contains(word, hash, lang) {
             buf.truncate(start);
             continue;
         }
-        spans.push((start, buf.len(), h));
+        let (start, end) = if in_text {
+            (t.start, t.end)
+        } else {
+            (start, buf.len())
+        };
+        spans.push(Span {
+            start,
+            end,
+            hash,
+            in_text,
+        });
     }
 }
 
@@ -215,7 +247,7 @@ pub(crate) fn for_each_term(
             continue;
         }
         norm_tokens(text, input.lang, params.stop_words, &mut buf, &mut spans);
-        let tok = |i: usize| spans.get(i).map(|&(a, b, h)| (&buf[a..b], h));
+        let tok = |i: usize| spans.get(i).map(|s| (s.get(text, &buf), s.hash));
         for i in 0..spans.len() {
             let Some((t, h)) = tok(i) else { continue };
             f(h, weight, t, None);
@@ -548,6 +580,33 @@ mod tests {
                     is_function_word(&w, lang),
                     "{w:?} {lang:?}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn normalised_tokens_are_the_normalised_words_with_their_hashes() {
+        let example = include_str!("../../tests/data/aleppo-fr.txt");
+        let texts = [
+            example,
+            "The FIRM's revenue, 1,4 U.S. £86m e_g jeudi.Le L'ARMÉE d’Alep Élysée ĀB x",
+            "Ask Jeeves has become the third leading online search firm this week",
+        ];
+        let (mut buf, mut spans, mut word) = (String::new(), Vec::new(), String::new());
+        for text in texts {
+            for (lang, stop_words) in [(Lang::Fr, true), (Lang::En, true), (Lang::Und, false)] {
+                norm_tokens(text, lang, stop_words, &mut buf, &mut spans);
+                let got: Vec<(&str, u64)> =
+                    spans.iter().map(|s| (s.get(text, &buf), s.hash)).collect();
+                let mut want = Vec::new();
+                for t in words::tokens(text) {
+                    words::normalize_into(t.text, &mut word);
+                    if !(stop_words && is_function_word(&word, lang)) {
+                        want.push((word.clone(), hash1(&word)));
+                    }
+                }
+                let want: Vec<(&str, u64)> = want.iter().map(|(w, h)| (w.as_str(), *h)).collect();
+                assert_eq!(got, want, "{lang:?} {stop_words}");
             }
         }
     }

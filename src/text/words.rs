@@ -44,18 +44,38 @@ impl<'a> Iterator for Tokens<'a> {
     type Item = Token<'a>;
 
     fn next(&mut self) -> Option<Token<'a>> {
+        self.next_shaped().map(|(t, _)| t)
+    }
+}
+
+impl<'a> Tokens<'a> {
+    /// The next token with what the word scan learned of its bytes:
+    /// [`Shape::plain`] only for a token that is a whole word.
+    pub(crate) fn next_shaped(&mut self) -> Option<(Token<'a>, Shape)> {
         if let Some(t) = self.pending.pop() {
-            return Some(t);
+            return Some((t, Shape::OTHER));
         }
         loop {
-            let (start, w) = self.words.next()?;
+            let (start, w, shape) = self.words.next_shaped()?;
             let end = start + w.len();
             crate::work::add(w.len());
+            if shape.plain() {
+                // No full stop to cut at, no apostrophe to end an elided
+                // article, and no space to trim: the word is the token.
+                return Some((
+                    Token {
+                        start,
+                        end,
+                        text: w,
+                    },
+                    shape,
+                ));
+            }
             // Empty, so no allocation, unless the word has a full stop.
             let stops = sentences::glued_stops(self.text, start..end);
             if stops.is_empty() {
                 if let Some(t) = piece(self.text, start, end) {
-                    return Some(t);
+                    return Some((t, Shape::OTHER));
                 }
                 continue;
             }
@@ -66,9 +86,49 @@ impl<'a> Iterator for Tokens<'a> {
             }
             self.pending.reverse();
             if let Some(t) = self.pending.pop() {
-                return Some(t);
+                return Some((t, Shape::OTHER));
             }
         }
+    }
+}
+
+/// What the word scan learned about the bytes of a word, so that the steps
+/// after it need not read them again: bit flags, set for what the word
+/// holds, so that the scan only ORs them together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shape(u8);
+
+impl Shape {
+    /// A lowercase ASCII letter.
+    const LOWER: u8 = 1;
+    /// An uppercase ASCII letter.
+    const UPPER: u8 = 2;
+    /// An ASCII digit: no question asks for it, but the scan's byte loop
+    /// goes on while a byte has a flag.
+    const DIGIT: u8 = 4;
+    /// A full stop or an apostrophe (MidNumLet).
+    const STOP: u8 = 8;
+    /// A byte beyond ASCII.
+    const WIDE: u8 = 16;
+
+    /// Nothing known: every step reads the word itself.
+    const OTHER: Shape = Shape(Self::UPPER | Self::STOP | Self::WIDE);
+
+    /// Letters, digits and joiners of the known classes only, with no
+    /// full stop or apostrophe (no MidNumLet): a word with no glued stop,
+    /// no elided article and nothing to trim.
+    pub(crate) fn plain(self) -> bool {
+        self.0 & Self::STOP == 0
+    }
+
+    /// Only ASCII bytes.
+    pub(crate) fn ascii(self) -> bool {
+        self.0 & Self::WIDE == 0
+    }
+
+    /// No ASCII capital letter.
+    pub(crate) fn lower(self) -> bool {
+        self.0 & Self::UPPER == 0
     }
 }
 
@@ -152,13 +212,21 @@ impl<'a> Iterator for WordIndices<'a> {
     type Item = (usize, &'a str);
 
     fn next(&mut self) -> Option<(usize, &'a str)> {
+        self.next_shaped().map(|(at, w, _)| (at, w))
+    }
+}
+
+impl<'a> WordIndices<'a> {
+    /// The next word with its [`Shape`] (always [`Shape::OTHER`] in a run
+    /// left to unicode-segmentation).
+    fn next_shaped(&mut self) -> Option<(usize, &'a str, Shape)> {
         loop {
             let found = match &mut self.run {
                 RunWords::Known { run, pos } => next_known_word(run, pos),
-                RunWords::Unicode(words) => words.next(),
+                RunWords::Unicode(words) => words.next().map(|(at, w)| (at, w, Shape::OTHER)),
             };
-            if let Some((at, w)) = found {
-                return Some((self.base + at, w));
+            if let Some((at, w, shape)) = found {
+                return Some((self.base + at, w, shape));
             }
             let (base, run, known) = self.runs.next()?;
             self.base = base;
@@ -211,6 +279,24 @@ pub(crate) fn is_ascii_alnum(b: u8) -> bool {
     ASCII_ALNUM[usize::from(b)]
 }
 
+/// The [`Shape`] flag of each byte that is an ASCII letter or digit, 0
+/// for any other: the word scan ORs them together to learn the shape of a
+/// word in the one pass that finds its end.
+static ASCII_KINDS: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            b'a'..=b'z' => Shape::LOWER,
+            b'A'..=b'Z' => Shape::UPPER,
+            b'0'..=b'9' => Shape::DIGIT,
+            _ => 0,
+        };
+        b += 1;
+    }
+    table
+};
+
 /// [`fast_class`] of each ASCII character.
 const ASCII_CLASSES: [Wb; 128] = {
     let mut table = [Wb::Other; 128];
@@ -232,7 +318,9 @@ const ASCII_CLASSES: [Wb; 128] = {
 
 /// The word-break class of `c` when it is known without tables: ASCII,
 /// Latin-1 and Latin Extended-A/B letters (all ALetter), and the quotes,
-/// dashes, spaces and signs of news copy that no rule names. Anything else
+/// dashes, spaces and signs of news copy that no rule names (among them
+/// the pound sign of British copy and the bullet of lists, so that one "£"
+/// does not send a whole dispatch to the tables). Anything else
 /// (a combining mark, the soft hyphen which is Format, the narrow no-break
 /// space which is ExtendNumLet, other scripts) is `None`.
 #[inline]
@@ -241,7 +329,9 @@ fn fast_class(c: char) -> Option<Wb> {
         '\0'..='\x7f' => ASCII_CLASSES[c as usize],
         '\u{2018}' | '\u{2019}' => Wb::MidNumLet,
         '\u{c0}'..='\u{d6}' | '\u{d8}'..='\u{f6}' | '\u{f8}'..='\u{24f}' => Wb::Letter,
-        '\u{a0}' | '«' | '»' | '°' | '–' | '—' | '“' | '”' | '…' | '€' => Wb::Other,
+        '\u{a0}' | '«' | '»' | '°' | '–' | '—' | '“' | '”' | '…' | '€' | '£' | '•' => {
+            Wb::Other
+        }
         _ => return None,
     })
 }
@@ -295,7 +385,8 @@ fn class_at(run: &str, i: usize) -> Option<(Wb, usize)> {
 /// WB8-WB10, WB13a, WB13b); MidLetter and MidNumLet join two letters (WB6,
 /// WB7), MidNum and MidNumLet two digits (WB11, WB12); everything else is
 /// a segment of its own, and a word is a segment with a letter or digit.
-fn next_known_word<'a>(run: &'a str, pos: &mut usize) -> Option<(usize, &'a str)> {
+/// The word comes with its [`Shape`].
+fn next_known_word<'a>(run: &'a str, pos: &mut usize) -> Option<(usize, &'a str, Shape)> {
     let core = |k: Wb| matches!(k, Wb::Letter | Wb::Digit | Wb::Joiner);
     loop {
         let mut start = *pos;
@@ -307,12 +398,22 @@ fn next_known_word<'a>(run: &'a str, pos: &mut usize) -> Option<(usize, &'a str)
             start += len;
         };
         let mut alnum = prev != Wb::Joiner;
-        let mut end = start + first_len;
         let bytes = run.as_bytes();
+        // The first character; the byte loop below reads the others.
+        let mut flags = match bytes.get(start) {
+            Some(&b) if first_len == 1 => ASCII_KINDS[usize::from(b)],
+            _ => Shape::WIDE,
+        };
+        let mut end = start + first_len;
         loop {
             // ASCII letters and digits, most of a word, a byte at a time.
             let from = end;
-            while bytes.get(end).is_some_and(|&b| is_ascii_alnum(b)) {
+            while let Some(&b) = bytes.get(end) {
+                let kind = ASCII_KINDS[usize::from(b)];
+                if kind == 0 {
+                    break;
+                }
+                flags |= kind;
                 end += 1;
             }
             if end > from {
@@ -336,13 +437,19 @@ fn next_known_word<'a>(run: &'a str, pos: &mut usize) -> Option<(usize, &'a str)
                 break;
             }
             alnum |= matches!(k, Wb::Letter | Wb::Digit);
+            if k == Wb::MidNumLet {
+                flags |= Shape::STOP;
+            }
+            if len > 1 {
+                flags |= Shape::WIDE;
+            }
             prev = k;
             end += len;
         }
         *pos = end;
         // "_" and "__" are segments without a letter or digit.
         if alnum {
-            return Some((start, &run[start..end]));
+            return Some((start, &run[start..end], Shape(flags)));
         }
     }
 }
@@ -490,6 +597,26 @@ pub fn normalize_push(word: &str, out: &mut String) {
     }
 }
 
+/// [`normalize_push`] of a token from [`Tokens::next_shaped`], which skips
+/// what its [`Shape`] settles: a plain word has no elided article and no
+/// curly apostrophe, and an ASCII one is lowercased by its bytes if it has
+/// a capital.
+pub(crate) fn normalize_shaped_push(word: &str, shape: Shape, out: &mut String) {
+    if !shape.plain() {
+        normalize_push(word, out);
+    } else if shape.ascii() {
+        let start = out.len();
+        out.push_str(word);
+        if !shape.lower() {
+            out[start..].make_ascii_lowercase();
+        }
+    } else {
+        for c in word.chars() {
+            push_lowercase(c, out);
+        }
+    }
+}
+
 /// `c` lowercased onto `out`, as `char::to_lowercase` does, but without
 /// its tables for ASCII and Latin-1: À-Þ (but ×) are the upper case of
 /// à-þ, 32 code points on, and ß-ÿ are lower case. Always inlined: it runs
@@ -615,7 +742,7 @@ mod tests {
     /// º µ · are not plain letters or are not known), French quotes,
     /// dashes and spaces, and the first characters past Latin Extended-B.
     const LATIN_CHARS: &str = "aé\u{c0}\u{d6}\u{d7}\u{d8}\u{f6}\u{f7}\u{f8}\u{ff}\u{100}œŒ\u{17f}\
-         \u{180}\u{24f}\u{250}\u{2d8}ªºµ·©\u{2018}’'.:,;1_ «»–—“”…€°\u{a0}\u{202f}\u{ad}\u{301}";
+         \u{180}\u{24f}\u{250}\u{2d8}ªºµ·©\u{2018}’'.:,;1_ «»–—“”…€£•°\u{a0}\u{202f}\u{ad}\u{301}";
 
     fn text_of(chars: &str, len: usize) -> impl Strategy<Value = String> + use<> {
         let chars: Vec<char> = chars.chars().collect();
@@ -733,6 +860,32 @@ mod tests {
         ) {
             let fast: Vec<Token<'_>> = tokens(&text).collect();
             prop_assert_eq!(fast, tokens_reference(&text));
+        }
+
+        #[test]
+        fn shaped_tokens_normalise_as_normalize_says(
+            text in prop_oneof![
+                segmentation_text(),
+                "([A-Za-zéÉÀÿĀİȺß]{1,6}[.’' ,_1]{0,2}(l'|d’|Qu'|jusqu’)?){0,12}",
+            ]
+        ) {
+            let mut shaped = tokens(&text);
+            let mut found = Vec::new();
+            while let Some((t, shape)) = shaped.next_shaped() {
+                found.push(t);
+                let (mut fast, mut reference) = (String::from("x"), String::from("x"));
+                normalize_shaped_push(t.text, shape, &mut fast);
+                normalize_push(t.text, &mut reference);
+                prop_assert_eq!(&fast, &reference, "{:?} {:?}", t.text, shape);
+                prop_assert!(!shape.ascii() || t.text.is_ascii());
+                if shape.plain() {
+                    prop_assert_eq!(
+                        shape.lower(),
+                        !t.text.bytes().any(|b| b.is_ascii_uppercase())
+                    );
+                }
+            }
+            prop_assert_eq!(found, tokens_reference(&text));
         }
 
         #[test]
