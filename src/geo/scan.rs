@@ -299,7 +299,7 @@ mod tests {
             let mut end = i + len;
             loop {
                 // Letters and digits of ASCII a byte at a time; others decoded.
-                while bytes.get(end).is_some_and(|&b| words::is_ascii_alnum(b)) {
+                while bytes.get(end).is_some_and(u8::is_ascii_alphanumeric) {
                     end += 1;
                 }
                 match char_at(text, end) {

@@ -260,25 +260,6 @@ enum Wb {
     Other,
 }
 
-/// Whether each byte is an ASCII letter or digit: one load where
-/// `u8::is_ascii_alphanumeric` takes three range checks, in the loops that
-/// run over every letter of a text.
-static ASCII_ALNUM: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = (b as u8).is_ascii_alphanumeric();
-        b += 1;
-    }
-    table
-};
-
-/// `b.is_ascii_alphanumeric()`, by [`ASCII_ALNUM`].
-#[inline]
-pub(crate) fn is_ascii_alnum(b: u8) -> bool {
-    ASCII_ALNUM[usize::from(b)]
-}
-
 /// The [`Shape`] flag of each byte that is an ASCII letter or digit, 0
 /// for any other: the word scan ORs them together to learn the shape of a
 /// word in the one pass that finds its end.
