@@ -266,19 +266,19 @@ pub(crate) fn glued_stops(s: &str, word: Range<usize>) -> Vec<usize> {
     }
 }
 
-/// [`glued_stops`] of a word that holds a full stop.
-fn stops_in_word(s: &str, word: Range<usize>) -> Vec<usize> {
-    // From the start of the whitespace-delimited token (the URL and address
-    // test needs it; no further back than the splitter looks) to two
-    // characters past the word (what follows a stop).
+/// The bytes of `s` the glued-stop tests of the word `s[word]` read: from
+/// the start of its whitespace-delimited token (the URL and address test
+/// needs it; no further back than the splitter looks) to two characters
+/// past the word (what follows a stop). `None` for a token too long to be
+/// prose, where the splitter does not cut either.
+fn stop_window(s: &str, word: &Range<usize>) -> Option<Range<usize>> {
     let mut from = word.start;
     for (n, c) in s[..word.start].chars().rev().enumerate() {
         if c.is_whitespace() {
             break;
         }
         if n >= TOKEN_LOOKBACK {
-            // Too long to be prose: the splitter does not cut it either.
-            return Vec::new();
+            return None;
         }
         from -= c.len_utf8();
     }
@@ -288,7 +288,18 @@ fn stops_in_word(s: &str, word: Range<usize>) -> Vec<usize> {
             .take(2)
             .map(char::len_utf8)
             .sum::<usize>();
-    // The tests read no further than this window, on either side.
+    Some(from..to)
+}
+
+/// [`glued_stops`] of a word that holds a full stop.
+fn stops_in_word(s: &str, word: Range<usize>) -> Vec<usize> {
+    let Some(Range {
+        start: from,
+        end: to,
+    }) = stop_window(s, &word)
+    else {
+        return Vec::new();
+    };
     let window = &s[from..to];
     window
         .bytes()
@@ -609,41 +620,21 @@ mod tests {
             false
         }
 
-        /// Byte offsets of the glued stops inside the word `s[word]` at which
-        /// [`split`] ends a sentence ("jeudi.Le" is one UAX#29 word). The tokenizer
-        /// cuts words there too, so features see "jeudi" and "Le" and no word
-        /// straddles two sentences.
+        /// The glued stops of the word `s[word]`, read from a table of the
+        /// characters of its window (`stop_window`, shared with the code
+        /// under test).
         pub(super) fn glued_stops(s: &str, word: Range<usize>) -> Vec<usize> {
-            // Most words hold no full stop: answered here, inlined into the
-            // tokenizer's loop. A byte loop: words are short, a memchr call costs more.
-            match s.get(word.clone()) {
-                Some(w) if w.bytes().any(|b| b == b'.') => stops_in_word(s, word),
-                _ => Vec::new(),
-            }
-        }
-
-        /// [`glued_stops`] of a word that holds a full stop.
-        fn stops_in_word(s: &str, word: Range<usize>) -> Vec<usize> {
-            // From the start of the whitespace-delimited token (the URL and address
-            // test needs it; no further back than the splitter looks) to two
-            // characters past the word (what follows a stop).
-            let mut from = word.start;
-            for (n, c) in s[..word.start].chars().rev().enumerate() {
-                if c.is_whitespace() {
-                    break;
-                }
-                if n >= TOKEN_LOOKBACK {
-                    // Too long to be prose: the splitter does not cut it either.
-                    return Vec::new();
-                }
-                from -= c.len_utf8();
-            }
-            let to = word.end
-                + s[word.end..]
-                    .chars()
-                    .take(2)
-                    .map(char::len_utf8)
-                    .sum::<usize>();
+            let window = s
+                .get(word.clone())
+                .filter(|w| w.contains('.'))
+                .and_then(|_| super::super::stop_window(s, &word));
+            let Some(Range {
+                start: from,
+                end: to,
+            }) = window
+            else {
+                return Vec::new();
+            };
             let cs: Vec<(usize, char)> = s[from..to]
                 .char_indices()
                 .map(|(b, c)| (from + b, c))
