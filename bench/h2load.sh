@@ -16,9 +16,11 @@
 # our server's calls by its own metrics (grpc_server_handled_total by code),
 # the peer's by the DATA bytes h2load received, which are one fixed-size
 # message per successful call and none for a failed one. The server runs
-# with --max-concurrent-calls 128 so that the 64 calls in flight from one
-# address fit in its per-address share (half the slots); at the default 64,
-# half of them would be refused and measured as refusals.
+# with --max-concurrent-calls 256 so that the 64 calls in flight from one
+# address fit in its per-address share (half the slots) with room to spare:
+# a call's slot is freed just after its answer leaves, and h2load sends the
+# next call on the answer. At the default 64, half of them would be
+# refused and measured as refusals.
 #
 # bench/load.sh measures the same ratio with the project's own Rust load
 # generator, 16 calls in flight, over varied bbc-en dispatches: the two
@@ -89,7 +91,7 @@ fi
 
 port=$(free_port) metrics=$(free_port)
 "$bin" serve --listen "127.0.0.1:$port" --metrics-listen "127.0.0.1:$metrics" \
-  --max-concurrent-calls 128 >"$work/server.log" 2>&1 &
+  --max-concurrent-calls 256 >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 300); do
   "$bin" healthcheck --addr "http://127.0.0.1:$port" --timeout 1 >/dev/null 2>&1 && break
