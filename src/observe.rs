@@ -104,7 +104,7 @@ where
         Box::pin(async move {
             let mut guard = guard;
             let response = response.await?;
-            if let Some(code) = grpc_status(response.headers()) {
+            if let Some(code) = final_status(response.headers()) {
                 // A trailers-only answer (an error): its status is final,
                 // report it before the client can see it.
                 if let Some(mut g) = guard.take() {
@@ -193,6 +193,29 @@ impl<B: Body + Unpin, O: Observer> Body for ObservedBody<B, O> {
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
     }
+}
+
+/// The status of a trailers-only answer, with one correction: when the
+/// client hangs up before it has sent the whole request, tonic answers
+/// UNKNOWN, "h2 protocol error: error reading a body from connection"
+/// (percent-encoded), and that is a call the client abandoned: CANCELLED,
+/// as for a call abandoned later.
+fn final_status(headers: &http::HeaderMap) -> Option<Code> {
+    let code = grpc_status(headers)?;
+    let unread = || {
+        headers
+            .get("grpc-message")
+            .and_then(|m| m.to_str().ok())
+            .is_some_and(|m| {
+                m.replace("%20", " ")
+                    .contains("error reading a body from connection")
+            })
+    };
+    Some(if code == Code::Unknown && unread() {
+        Code::Cancelled
+    } else {
+        code
+    })
 }
 
 fn grpc_status(headers: &http::HeaderMap) -> Option<Code> {

@@ -182,3 +182,61 @@ async fn a_call_cut_by_its_client_deadline_counts_as_deadline_exceeded() {
     assert_eq!(seen, Some(1.0));
     server.shutdown().await.expect("clean stop");
 }
+
+#[tokio::test]
+async fn a_call_whose_client_hangs_up_before_sending_it_whole_counts_as_canceled() {
+    let (server, metrics) = spawn_with(test_state(), true).await;
+    let metrics = metrics.expect("metrics port");
+    for (service, method) in [
+        ("grpc.health.v1.Health", "Check"),
+        ("dispatch.v1.DispatchTaggerService", "Classify"),
+    ] {
+        let labels = format!(r#"{{grpc_service="{service}",grpc_method="{method}""#);
+        let series = |name: &str, code: Option<&str>| match code {
+            Some(code) => format!(r#"{name}{labels},grpc_code="{code}"}}"#),
+            None => format!("{name}{labels}}}"),
+        };
+        let tcp = tokio::net::TcpStream::connect(server.addr)
+            .await
+            .expect("connects");
+        let (client, conn) = h2::client::handshake(tcp).await.expect("h2 handshake");
+        let conn = tokio::spawn(conn);
+        let mut client = client.ready().await.expect("ready");
+        let req = http::Request::post(format!("http://{}/{service}/{method}", server.addr))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(())
+            .expect("request");
+        let (_response, mut body) = client.send_request(req, false).expect("stream opens");
+        // A frame header that announces 10 bytes, and 2 of them.
+        body.send_data(bytes::Bytes::from_static(&[0, 0, 0, 0, 10, 8, 1]), false)
+            .expect("send");
+        // Hang up once the server holds the call, so that it has one to count.
+        let in_flight = series("grpc_server_in_flight", None);
+        let mut held = false;
+        for _ in 0..500 {
+            let (_, page) = http_get(metrics, "/metrics").await;
+            if sample(&page, &in_flight) == Some(1.0) {
+                held = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(held, "{method}: the server never held the half-sent call");
+        conn.abort();
+        let _ = conn.await;
+        drop((client, body));
+        let handled = |code| series("grpc_server_handled_total", Some(code));
+        let mut page = String::new();
+        for _ in 0..500 {
+            page = http_get(metrics, "/metrics").await.1;
+            if sample(&page, &in_flight) == Some(0.0) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(sample(&page, &handled("Canceled")), Some(1.0), "{method}");
+        assert_eq!(sample(&page, &handled("Unknown")), None, "{method}");
+    }
+    server.shutdown().await.expect("clean stop");
+}
