@@ -49,7 +49,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/common.sh
+. bench/common.sh
 
 if [ -z "${BIN:-}" ]; then
   echo "== build (release)" >&2
@@ -77,16 +78,7 @@ EOF
 
 if [ "$quick" = 0 ]; then
   peer_port=$(free_port)
-  echo "== Python peer on 127.0.0.1:$peer_port (training at start-up)" >&2
-  python3 bench/peer_grpc_python.py --port "$peer_port" --data "$shared/data" \
-    >"$work/peer.out" 2>"$work/peer.err" &
-  peer_pid=$!
-  for _ in $(seq 600); do
-    grep -q SERVING "$work/peer.out" 2>/dev/null && break
-    kill -0 "$peer_pid" 2>/dev/null || { cat "$work/peer.err" >&2; echo "peer died" >&2; exit 1; }
-    sleep 0.2
-  done
-  grep -q SERVING "$work/peer.out" || { echo "peer not serving after 120 s" >&2; exit 1; }
+  start_python_peer "$peer_port" "$work" "$shared/data"
 fi
 
 port=$(free_port) metrics=$(free_port)

@@ -48,7 +48,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/common.sh
+. bench/common.sh
 now_ms() { date +%s%3N; }
 server_cpu=() client_cpu=()
 if [ "$pin" = 1 ]; then server_cpu=(taskset -c 0); client_cpu=(taskset -c 1); fi
@@ -62,17 +63,7 @@ fi
 
 if [ "$quick" = 0 ]; then
   peer_port=$(free_port)
-  echo "== Python peer on 127.0.0.1:$peer_port (training at start-up)" >&2
-  "${client_cpu[@]}" python3 bench/peer_grpc_python.py --port "$peer_port" --data "$shared/data" \
-    >"$work/peer.out" 2>"$work/peer.err" &
-  peer_pid=$!
-  for _ in $(seq 600); do
-    grep -q SERVING "$work/peer.out" 2>/dev/null && break
-    kill -0 "$peer_pid" 2>/dev/null || { cat "$work/peer.err" >&2; echo "peer died" >&2; exit 1; }
-    sleep 0.2
-  done
-  grep -q SERVING "$work/peer.out" || { echo "peer not serving after 120 s" >&2; exit 1; }
-  cat "$work/peer.err" >&2
+  start_python_peer "$peer_port" "$work" "$shared/data" "${client_cpu[@]}"
 fi
 
 port=$(free_port)
