@@ -22,3 +22,17 @@ start_python_peer() { # PORT WORK DATA [PREFIX...]
   grep -q SERVING "$work/peer.out" || { echo "peer not serving after 120 s" >&2; exit 1; }
   cat "$work/peer.err" >&2
 }
+
+# Waits until the dispatch-tagger BIN serving on 127.0.0.1:PORT answers a
+# health check; exits with its log (LOG) if process PID dies first or it
+# does not serve within 20 s.
+wait_serving() { # BIN PORT PID LOG
+  local bin=$1 port=$2 pid=$3 log=$4
+  for _ in $(seq 400); do
+    "$bin" healthcheck --addr "http://127.0.0.1:$port" --timeout 1 >/dev/null 2>&1 && return 0
+    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; echo "server died" >&2; exit 1; }
+    sleep 0.05
+  done
+  echo "server not serving after 20 s" >&2
+  exit 1
+}

@@ -85,11 +85,7 @@ port=$(free_port) metrics=$(free_port)
 "$bin" serve --listen "127.0.0.1:$port" --metrics-listen "127.0.0.1:$metrics" \
   --max-concurrent-calls 256 >"$work/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 300); do
-  "$bin" healthcheck --addr "http://127.0.0.1:$port" --timeout 1 >/dev/null 2>&1 && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; echo "server died" >&2; exit 1; }
-  sleep 0.1
-done
+wait_serving "$bin" "$port" "$server_pid" "$work/server.log"
 
 # Calls of `method` our server has finished, and of them those not OK.
 handled() { # method

@@ -31,7 +31,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/common.sh
+. bench/common.sh
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$server_pid/status"; }
 
 cargo build --release --locked --bin dispatch-tagger --example loadgen >&2
@@ -52,11 +53,7 @@ PY
 port=$(free_port)
 "$bin" serve --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 200); do
-  "$bin" healthcheck --addr "http://127.0.0.1:$port" --timeout 1 >/dev/null 2>&1 && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; echo "hostile: server died" >&2; exit 1; }
-  sleep 0.05
-done
+wait_serving "$bin" "$port" "$server_pid" "$work/server.log"
 sleep 1
 idle=$(rss_mb)
 
