@@ -7,7 +7,10 @@
 #   bench/h2load.sh            10 s per run, with the Python peer
 #   bench/h2load.sh --quick    2 s per run, no Python peer
 #
-# Env: CONNECTIONS (16), STREAMS (4 per connection), SECS, SHARED
+# Env: ROUNDS (1): health and Classify runs alternate this many times and
+# the ratio printed is the median of the rounds' ratios (health alone
+# moves by a quarter between runs a minute apart on a shared machine);
+# CONNECTIONS (16), STREAMS (4 per connection), SECS, SHARED
 # (../shared), BIN (serve this dispatch-tagger binary instead of building
 # this checkout's). Needs h2load (Debian: apt-get install nghttp2-client).
 #
@@ -28,11 +31,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-secs=${SECS:-10} quick=0
+secs=${SECS:-10} quick=0 rounds=${ROUNDS:-1}
 for a in "$@"; do
   case "$a" in
     --quick) secs=${SECS:-2} quick=1 ;;
-    -h|--help) sed -n 2,25p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,28p "$0"; exit 0 ;;
     *) echo "unknown option: $a" >&2; exit 2 ;;
   esac
 done
@@ -114,17 +117,19 @@ calls_for() { # url body
 
 base=http://127.0.0.1:$port
 results=()
-for mode in health classify; do
-  if [ "$mode" = health ]; then path=/grpc.health.v1.Health/Check method=Check
-  else path=/dispatch.v1.DispatchTaggerService/Classify method=Classify; fi
-  n=$(calls_for "$base$path" "$work/$mode.bin")
-  read -r n0 bad0 < <(handled "$method")
-  echo "== ours $mode: $n calls, $conns connections x $streams streams" >&2
-  read -r done rps _ < <(h2 "$base$path" "$work/$mode.bin" -n "$n" -c "$conns" -m "$streams")
-  read -r n1 bad1 < <(handled "$method")
-  [ "$done" = "$n" ] && [ $(( n1 - n0 )) = "$n" ] && [ "$bad1" = "$bad0" ] ||
-    { echo "ours $mode: h2load saw $done of $n calls, the server $(( n1 - n0 )), $(( bad1 - bad0 )) not OK (its log says why)" >&2; exit 1; }
-  results+=("ours $mode $rps $n")
+for round in $(seq "$rounds"); do
+  for mode in health classify; do
+    if [ "$mode" = health ]; then path=/grpc.health.v1.Health/Check method=Check
+    else path=/dispatch.v1.DispatchTaggerService/Classify method=Classify; fi
+    n=$(calls_for "$base$path" "$work/$mode.bin")
+    read -r n0 bad0 < <(handled "$method")
+    echo "== round $round, ours $mode: $n calls, $conns connections x $streams streams" >&2
+    read -r done rps _ < <(h2 "$base$path" "$work/$mode.bin" -n "$n" -c "$conns" -m "$streams")
+    read -r n1 bad1 < <(handled "$method")
+    [ "$done" = "$n" ] && [ $(( n1 - n0 )) = "$n" ] && [ "$bad1" = "$bad0" ] ||
+      { echo "ours $mode: h2load saw $done of $n calls, the server $(( n1 - n0 )), $(( bad1 - bad0 )) not OK (its log says why)" >&2; exit 1; }
+    results+=("ours $mode $rps $n $round")
+  done
 done
 
 if [ "$quick" = 0 ]; then
@@ -138,16 +143,26 @@ if [ "$quick" = 0 ]; then
   read -r done rps bytes < <(h2 "$url" "$work/classify.bin" -n "$n" -c "$conns" -m "$streams")
   [ "$done" = "$n" ] && [ "$bytes" = $(( n * size )) ] ||
     { echo "python classify: $done of $n calls, $(( bytes / size )) with an answer" >&2; exit 1; }
-  results+=("python classify $rps $n")
+  results+=("python classify $rps $n 0")
 fi
 
 echo
 echo "h2load, about ${secs} s per run, $conns connections x $streams streams, the example dispatch ($(nproc) CPUs shared by server and h2load)"
-printf '%s\n' "${results[@]}" | awk '
-  { printf "%-8s %-10s %12.1f req/s  (%d calls, all OK)\n", $1, $2, $3, $4; tp[$1 "/" $2] = $3 }
-  END {
-    r = tp["ours/classify"] / tp["ours/health"]
-    printf "classify/health throughput       %8.3f   target >= 0.25  %s\n", r, (r >= 0.25 ? "ok" : "MISSED")
-    if ("python/classify" in tp) { r = tp["ours/classify"] / tp["python/classify"]
-      printf "ours/python classify throughput  %8.2f   target >= 50    %s\n", r, (r >= 50 ? "ok" : "MISSED") }
-  }'
+printf '%s\n' "${results[@]}" | python3 -c '
+import statistics, sys
+runs = [line.split() for line in sys.stdin]
+tp = {}
+for who, mode, rps, n, rnd in runs:
+    label = f"{who} {mode}" + (f" (round {rnd})" if who == "ours" else "")
+    print(f"{label:<28} {float(rps):12.1f} req/s  ({n} calls, all OK)")
+    tp.setdefault((who, mode), []).append(float(rps))
+ratios = [c / h for c, h in zip(tp["ours", "classify"], tp["ours", "health"])]
+r = statistics.median(ratios)
+each = ", ".join(f"{x:.3f}" for x in ratios)
+verdict = lambda ok: "ok" if ok else "MISSED"
+print(f"classify/health throughput       {r:8.3f}   target >= 0.25  {verdict(r >= 0.25)}"
+      + (f"  (median of {len(ratios)} rounds: {each})" if len(ratios) > 1 else ""))
+if ("python", "classify") in tp:
+    r = statistics.median(tp["ours", "classify"]) / tp["python", "classify"][0]
+    print(f"ours/python classify throughput  {r:8.2f}   target >= 50    {verdict(r >= 50)}")
+'
