@@ -29,6 +29,21 @@ pub fn sample(body: &str, series: &str) -> Option<f64> {
     })
 }
 
+/// The metrics page once `done` holds for it, or the last one read after
+/// about 5 s: the server counts a call when it sees the call end, which
+/// the client does not wait for.
+async fn metrics_when(addr: std::net::SocketAddr, done: impl Fn(&str) -> bool) -> String {
+    let mut page = String::new();
+    for _ in 0..500 {
+        page = http_get(addr, "/metrics").await.1;
+        if done(&page) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    page
+}
+
 const SVC: &str = r#"grpc_service="dispatch.v1.DispatchTaggerService""#;
 
 fn handled(method: &str, code: &str) -> String {
@@ -169,17 +184,9 @@ async fn a_call_cut_by_its_client_deadline_counts_as_deadline_exceeded() {
     // The client gives up on its own clock; wait (bounded) for the server
     // to see the call end.
     let series = handled("Classify", "DeadlineExceeded");
-    let mut seen = None;
-    for _ in 0..500 {
-        let (_, body) = http_get(metrics, "/metrics").await;
-        seen = sample(&body, &series);
-        if seen.is_some() {
-            assert_eq!(sample(&body, &handled("Classify", "Canceled")), None);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert_eq!(seen, Some(1.0));
+    let page = metrics_when(metrics, |p| sample(p, &series).is_some()).await;
+    assert_eq!(sample(&page, &series), Some(1.0));
+    assert_eq!(sample(&page, &handled("Classify", "Canceled")), None);
     server.shutdown().await.expect("clean stop");
 }
 
@@ -213,28 +220,17 @@ async fn a_call_whose_client_hangs_up_before_sending_it_whole_counts_as_canceled
             .expect("send");
         // Hang up once the server holds the call, so that it has one to count.
         let in_flight = series("grpc_server_in_flight", None);
-        let mut held = false;
-        for _ in 0..500 {
-            let (_, page) = http_get(metrics, "/metrics").await;
-            if sample(&page, &in_flight) == Some(1.0) {
-                held = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        assert!(held, "{method}: the server never held the half-sent call");
+        let held = |p: &str| sample(p, &in_flight) == Some(1.0);
+        let page = metrics_when(metrics, held).await;
+        assert!(
+            held(&page),
+            "{method}: the server never held the half-sent call"
+        );
         conn.abort();
         let _ = conn.await;
         drop((client, body));
         let handled = |code| series("grpc_server_handled_total", Some(code));
-        let mut page = String::new();
-        for _ in 0..500 {
-            page = http_get(metrics, "/metrics").await.1;
-            if sample(&page, &in_flight) == Some(0.0) {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        let page = metrics_when(metrics, |p| sample(p, &in_flight) == Some(0.0)).await;
         assert_eq!(sample(&page, &handled("Canceled")), Some(1.0), "{method}");
         assert_eq!(sample(&page, &handled("Unknown")), None, "{method}");
     }
