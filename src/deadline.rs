@@ -67,6 +67,7 @@ where
                 response = response => Ok(response?.map(|body| {
                     Body::new(DeadlineBody {
                         inner: body,
+                        deadline,
                         sleep: Box::pin(tokio::time::sleep_until(deadline)),
                         done: false,
                     })
@@ -81,6 +82,9 @@ where
 /// deadline passes before the body's own end.
 struct DeadlineBody {
     inner: Body,
+    deadline: Instant,
+    /// Wakes the body at the deadline; the timer rounds up to its next
+    /// tick (a millisecond), so the clock itself is read as well.
     sleep: Pin<Box<Sleep>>,
     done: bool,
 }
@@ -97,8 +101,9 @@ impl http_body::Body for DeadlineBody {
             return Poll::Ready(None);
         }
         // The deadline first, so that a stream with answers always ready
-        // still ends on time.
-        if self.sleep.as_mut().poll(cx).is_pending() {
+        // still ends on time, and an answer ready within the timer's tick
+        // after the deadline is not sent as a success.
+        if Instant::now() < self.deadline && self.sleep.as_mut().poll(cx).is_pending() {
             let frame = ready!(Pin::new(&mut self.inner).poll_frame(cx));
             if frame.is_none() {
                 self.done = true;
