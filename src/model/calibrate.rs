@@ -1,24 +1,29 @@
 //! Probability calibration of the topic head, as applied to one dispatch:
-//! per language group, a softmax over the one-vs-rest logits with a
-//! temperature, then Platt scaling of each label's log-odds.
+//! per language group, a per-label offset that takes the training corpora's
+//! label mix out of the logits, a softmax with a temperature, then Platt
+//! scaling of each label's log-odds.
 //!
 //! ```text
-//! q_l = softmax(t * z)_l
+//! q_l = softmax(t * (z + d))_l
 //! p_l = sigmoid(a * ln(q_l / (1 - q_l)) + b)
 //! ```
 //!
-//! Both maps are monotone in `z_l` for a fixed document, so the ranking of
-//! a document's labels, and hence top-1 accuracy, is unchanged. How the
-//! maps are fitted is `crate::train::calibrate`'s business.
+//! The offsets `d` move a label up or down for every document alike (a
+//! label the corpora file often loses its head start); the two maps after
+//! them are monotone in `z_l + d_l`. How the offsets and maps are fitted is
+//! `crate::train::calibrate`'s business.
 
 use serde::{Deserialize, Serialize};
 
 use crate::text::Lang;
 
 /// Calibration of one language group.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupCalibration {
-    /// Softmax temperature factor applied to the logits.
+    /// Offset added to each label's logit before the softmax, in label
+    /// order; empty for none.
+    pub offsets: Vec<f32>,
+    /// Softmax temperature factor applied to the offset logits.
     pub t: f32,
     /// Platt slope on the softmax log-odds.
     pub a: f32,
@@ -31,6 +36,7 @@ pub struct GroupCalibration {
 impl GroupCalibration {
     /// No change to the scores' ranking; softmax at t = 1, Platt identity.
     pub const IDENTITY: GroupCalibration = GroupCalibration {
+        offsets: Vec::new(),
         t: 1.0,
         a: 1.0,
         b: 0.0,
@@ -62,10 +68,13 @@ impl Calibration {
     /// Calibrated probabilities from a document's logits (in label order).
     pub fn apply(&self, lang: Lang, z: &[f32]) -> Vec<f32> {
         let g = self.group(lang);
-        softmax(z, g.t)
-            .into_iter()
-            .map(|q| platt(g.a, g.b, q))
-            .collect()
+        let q = if g.offsets.len() == z.len() {
+            let shifted: Vec<f32> = z.iter().zip(&g.offsets).map(|(v, d)| v + d).collect();
+            softmax(&shifted, g.t)
+        } else {
+            softmax(z, g.t)
+        };
+        q.into_iter().map(|q| platt(g.a, g.b, q)).collect()
     }
 }
 

@@ -23,7 +23,7 @@ use crate::{Error, Result};
 pub const MAGIC: &[u8; 8] = b"DTAGMDL\x1a";
 /// The format this build writes and reads; files of other versions are
 /// refused with a hint.
-pub const FORMAT_VERSION: u32 = 9;
+pub const FORMAT_VERSION: u32 = 10;
 
 /// Largest model file read, in bytes (the shipped model is 3.5 MB).
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
@@ -200,6 +200,24 @@ fn load_head(
         return Err(format!(
             "{what} head: weights do not match the {n_features} features"
         ));
+    }
+    if let Some(c) = &s.calibration {
+        for g in [&c.fr, &c.en, &c.und] {
+            if !(g.offsets.is_empty() || g.offsets.len() == n) {
+                return Err(format!(
+                    "{what} head: {} calibration offsets for {n} labels",
+                    g.offsets.len()
+                ));
+            }
+            if !g
+                .offsets
+                .iter()
+                .chain([&g.t, &g.a, &g.b])
+                .all(|v| v.is_finite())
+            {
+                return Err(format!("{what} head: a calibration value is not finite"));
+            }
+        }
     }
     let head = Head {
         labels: s.labels,
@@ -436,6 +454,7 @@ pub(crate) mod tests {
             calibration: None,
         };
         let g = |t: f32| GroupCalibration {
+            offsets: vec![-0.2, 0.2],
             t,
             a: 0.7,
             b: 0.4,
@@ -563,9 +582,9 @@ pub(crate) mod tests {
         bytes[0] = b'X';
         assert!(reason(&bytes).contains("magic"));
         let mut bytes = encode(&tiny()).unwrap();
-        bytes[8] = 10;
-        assert!(reason(&bytes).contains("format version 10"));
-        for old in [1, 8] {
+        bytes[8] = 11;
+        assert!(reason(&bytes).contains("format version 11"));
+        for old in [1, 9] {
             let mut bytes = encode(&tiny()).unwrap();
             bytes[8] = old;
             let r = reason(&bytes);
@@ -575,5 +594,23 @@ pub(crate) mod tests {
             );
         }
         assert!(reason(b"hello").contains("magic"));
+    }
+
+    /// A model whose topic calibration does not fit its labels, with the
+    /// file's checksum right: refused with the reason, not served.
+    #[test]
+    fn calibration_offsets_of_another_label_count_are_refused() {
+        let mut m = tiny();
+        if let Some(c) = &mut m.topics.calibration {
+            c.en.offsets = vec![0.5; 3];
+        }
+        let r = reason(&encode(&m).unwrap());
+        assert!(r.contains("3 calibration offsets for 2 labels"), "{r}");
+        let mut m = tiny();
+        if let Some(c) = &mut m.topics.calibration {
+            c.fr.offsets = vec![f32::NAN, 0.0];
+        }
+        let r = reason(&encode(&m).unwrap());
+        assert!(r.contains("not finite"), "{r}");
     }
 }

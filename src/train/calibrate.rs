@@ -4,6 +4,11 @@
 //!
 //! Every source in a group weighs the same in the fit, so a corpus of
 //! thousands of records does not set the scale of one of hundreds.
+//!
+//! With a prior correction, each group first gets per-label offsets that
+//! take the slice's label mix out of the logits (a label the corpora file
+//! often starts ahead of one they rarely file, whatever the dispatch says);
+//! the temperature and Platt maps are fitted on the offset logits.
 
 use std::collections::BTreeMap;
 
@@ -143,12 +148,54 @@ fn top_logit(r: &SliceRecord, g: &GroupCalibration) -> (f64, bool) {
     (logit(f64::from(qb)), best == r.gold)
 }
 
-/// Fits one group's calibration on its slice records: the softmax
-/// temperature of least weighted NLL, then Platt on the top label.
-pub fn fit_group(recs: &[SliceRecord]) -> GroupCalibration {
+/// Per-label offsets `-tau ln pi_l`, centred on zero, where `pi_l` is the
+/// weighted mean of softmax(z)_l over the records: the label mix the head
+/// scores a group with. Empty when `tau` is 0 or there are no records.
+fn label_mix_offsets(recs: &[SliceRecord], tau: f64) -> Vec<f32> {
+    let Some(first) = recs.first() else {
+        return Vec::new();
+    };
+    if tau == 0.0 {
+        return Vec::new();
+    }
+    let mut pi = vec![0.0f64; first.z.len()];
+    let mut total = 0.0;
+    for r in recs {
+        for (p, q) in pi.iter_mut().zip(softmax(&r.z, 1.0)) {
+            *p += r.weight * f64::from(q);
+        }
+        total += r.weight;
+    }
+    // A label no record gives any share still gets a finite offset.
+    let d: Vec<f64> = pi
+        .iter()
+        .map(|p| -tau * (p / total).max(1e-6).ln())
+        .collect();
+    let mean = d.iter().sum::<f64>() / d.len() as f64;
+    d.iter().map(|v| (v - mean) as f32).collect()
+}
+
+/// Fits one group's calibration on its slice records: the label-mix
+/// offsets at `prior_correction`, the softmax temperature of least weighted
+/// NLL on the offset logits, then Platt on the top label.
+pub fn fit_group(recs: &[SliceRecord], prior_correction: f64) -> GroupCalibration {
     if recs.is_empty() {
         return GroupCalibration::IDENTITY;
     }
+    let offsets = label_mix_offsets(recs, prior_correction);
+    let shifted: Vec<SliceRecord>;
+    let recs = if offsets.is_empty() {
+        recs
+    } else {
+        shifted = recs
+            .iter()
+            .map(|r| SliceRecord {
+                z: r.z.iter().zip(&offsets).map(|(v, d)| v + d).collect(),
+                ..r.clone()
+            })
+            .collect();
+        &shifted
+    };
     let mut g = GroupCalibration {
         t: fit_temperature(recs) as f32,
         n: recs.len() as u32,
@@ -164,6 +211,7 @@ pub fn fit_group(recs: &[SliceRecord]) -> GroupCalibration {
     let (a, b) = fit_platt(&top);
     g.a = a as f32;
     g.b = b as f32;
+    g.offsets = offsets;
     g
 }
 
@@ -203,7 +251,7 @@ pub(crate) fn fit_slice(
                 ..r.clone()
             })
             .collect();
-        fit_group(&recs)
+        fit_group(&recs, cal.prior_correction)
     };
     SliceFit {
         calibration: Calibration {
@@ -284,9 +332,9 @@ mod tests {
     #[test]
     fn calibrated_top_score_matches_the_hit_rate() {
         let recs = overconfident();
-        let g = fit_group(&recs);
+        let g = fit_group(&recs, 0.0);
         let c = Calibration {
-            fr: g,
+            fr: g.clone(),
             en: GroupCalibration::IDENTITY,
             und: GroupCalibration::IDENTITY,
         };
@@ -299,8 +347,48 @@ mod tests {
         assert!((p[0] - 0.5).abs() < 1e-6);
     }
 
+    /// Label 0 is filed three times as often as label 1, and the head has
+    /// learned the mix: an ambiguous document leans to label 0 until the
+    /// mix is taken out.
+    #[test]
+    fn the_prior_correction_takes_the_label_mix_out() {
+        let recs: Vec<SliceRecord> = (0..400)
+            .map(|i| {
+                let common = i % 4 != 0;
+                SliceRecord {
+                    z: if common {
+                        vec![1.0, 0.0]
+                    } else {
+                        vec![0.0, 1.0]
+                    },
+                    gold: usize::from(!common),
+                    weight: 1.0,
+                }
+            })
+            .collect();
+        let calibration = |g: GroupCalibration| Calibration {
+            fr: g.clone(),
+            en: g.clone(),
+            und: g,
+        };
+        let plain = calibration(fit_group(&recs, 0.0));
+        let fair = calibration(fit_group(&recs, 1.0));
+        assert!(plain.fr.offsets.is_empty());
+        let d = &fair.fr.offsets;
+        assert!(d[1] > d[0] && (d[0] + d[1]).abs() < 1e-6, "{d:?}");
+        let ambiguous = [0.3, 0.0];
+        let p = plain.apply(Lang::Fr, &ambiguous);
+        assert!(p[0] > p[1], "{p:?}");
+        let p = fair.apply(Lang::Fr, &ambiguous);
+        assert!(p[1] > p[0], "{p:?}");
+        // A clear document keeps its label.
+        let p = fair.apply(Lang::Fr, &[3.0, 0.0]);
+        assert!(p[0] > p[1], "{p:?}");
+    }
+
     #[test]
     fn identity_on_empty_slices() {
-        assert_eq!(fit_group(&[]), GroupCalibration::IDENTITY);
+        assert_eq!(fit_group(&[], 0.0), GroupCalibration::IDENTITY);
+        assert_eq!(fit_group(&[], 1.0), GroupCalibration::IDENTITY);
     }
 }

@@ -202,6 +202,14 @@ pub struct CalibrationRecipe {
     /// Refit the head on all training rows after calibrating.
     #[serde(default = "yes")]
     pub refit: bool,
+    /// How much of the training corpora's label mix is taken out of the
+    /// scores, in [0, 2]: each label's logit gets `-prior_correction * ln
+    /// pi`, `pi` the label's mean softmax share over the language group's
+    /// slice records, before the temperature and Platt maps are fitted.
+    /// 0 keeps the mix the corpora taught; 1 scores as if every label were
+    /// equally common.
+    #[serde(default)]
+    pub prior_correction: f64,
 }
 
 impl CalibrationRecipe {
@@ -268,6 +276,14 @@ impl Recipe {
                     head.briefs
                 ));
             }
+        }
+        if let Some(c) = &self.topics.calibration
+            && !(0.0..=2.0).contains(&c.prior_correction)
+        {
+            return Err(format!(
+                "[topics.calibration] prior_correction is {}; use 0 to 2",
+                c.prior_correction
+            ));
         }
         if self.regions.briefs != 0.0 {
             return Err("[regions] briefs: only the topic head trains on briefs".into());
@@ -358,6 +374,18 @@ mod tests {
             let old = text.replacen(after, &format!("{after}\n{key}"), 1);
             let err = toml::from_str::<Recipe>(&old).unwrap_err().to_string();
             assert!(err.contains("unknown field"), "{key}: {err}");
+        }
+    }
+
+    #[test]
+    fn prior_correction_is_bounded() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes/default.toml");
+        let mut r = Recipe::load(&path).unwrap();
+        for bad in [-0.5, 2.5, f64::NAN] {
+            if let Some(c) = &mut r.topics.calibration {
+                c.prior_correction = bad;
+            }
+            assert!(r.check().unwrap_err().contains("prior_correction"), "{bad}");
         }
     }
 
