@@ -68,22 +68,32 @@ impl Calibration {
     /// Calibrated probabilities from a document's logits (in label order).
     pub fn apply(&self, lang: Lang, z: &[f32]) -> Vec<f32> {
         let g = self.group(lang);
-        let q = if g.offsets.len() == z.len() {
-            let shifted: Vec<f32> = z.iter().zip(&g.offsets).map(|(v, d)| v + d).collect();
-            softmax(&shifted, g.t)
-        } else {
-            softmax(z, g.t)
-        };
-        q.into_iter().map(|q| platt(g.a, g.b, q)).collect()
+        softmax_shifted(z, &g.offsets, g.t)
+            .into_iter()
+            .map(|q| platt(g.a, g.b, q))
+            .collect()
     }
 }
 
 /// softmax(t z).
 pub(crate) fn softmax(z: &[f32], t: f32) -> Vec<f32> {
-    let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(t * v));
-    let e: Vec<f32> = z.iter().map(|&v| (t * v - max).exp()).collect();
+    softmax_shifted(z, &[], t)
+}
+
+/// softmax(t (z + d)), `d` the offsets; no offsets (or a count that does
+/// not match, which a loaded model never has) is softmax(t z).
+fn softmax_shifted(z: &[f32], d: &[f32], t: f32) -> Vec<f32> {
+    let d = |k: usize| if d.len() == z.len() { d[k] } else { 0.0 };
+    let mut e: Vec<f32> = z.iter().enumerate().map(|(k, &v)| t * (v + d(k))).collect();
+    let max = e.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    for v in &mut e {
+        *v = (*v - max).exp();
+    }
     let sum: f32 = e.iter().sum();
-    e.into_iter().map(|v| v / sum).collect()
+    for v in &mut e {
+        *v /= sum;
+    }
+    e
 }
 
 pub(crate) fn logit(q: f64) -> f64 {
