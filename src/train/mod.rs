@@ -205,6 +205,12 @@ fn fit_topics(
         slice_records: slice.records,
         fraction: cal.fraction,
         refit: cal.refit,
+        labels: topics
+            .head
+            .labels()
+            .iter()
+            .map(|l| l.code.clone())
+            .collect(),
         calibration: slice.calibration.clone(),
     };
     if cal.refit {

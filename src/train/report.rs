@@ -8,7 +8,7 @@ use serde::Serialize;
 
 pub use super::corpus::CorpusCount;
 use super::eval::EvalReport;
-use crate::model::calibrate::Calibration;
+use crate::model::calibrate::{Calibration, GroupCalibration};
 
 /// One label's fit.
 #[derive(Debug, Clone, Serialize)]
@@ -168,6 +168,25 @@ impl CalibrationReport {
                 k.n, k.t, k.a, k.b
             )?;
         }
+        let groups = [&c.calibration.fr, &c.calibration.en, &c.calibration.und];
+        if groups.iter().all(|g| g.offsets.is_empty()) {
+            return Ok(());
+        }
+        writeln!(
+            f,
+            "  label-mix offsets (added to the logits):\n  {:<18} {:>7} {:>7} {:>7}",
+            "label", "fr", "en", "und"
+        )?;
+        let offset = |g: &GroupCalibration, k: usize| g.offsets.get(k).copied().unwrap_or(0.0);
+        for (k, code) in c.labels.iter().enumerate() {
+            writeln!(
+                f,
+                "  {code:<18} {:>+7.3} {:>+7.3} {:>+7.3}",
+                offset(groups[0], k),
+                offset(groups[1], k),
+                offset(groups[2], k)
+            )?;
+        }
         Ok(())
     }
 }
@@ -181,6 +200,63 @@ pub struct CalibrationReport {
     pub fraction: f64,
     /// Whether the head was refitted on every record afterwards.
     pub refit: bool,
+    /// The head's label codes, in the order of the offsets.
+    pub labels: Vec<String>,
     /// The fitted maps.
     pub calibration: Calibration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(offsets: Vec<f32>) -> GroupCalibration {
+        GroupCalibration {
+            offsets,
+            t: 1.5,
+            a: 1.0,
+            b: 0.0,
+            n: 10,
+        }
+    }
+
+    fn report(fr: Vec<f32>, en: Vec<f32>, und: Vec<f32>) -> String {
+        let c = CalibrationReport {
+            slice_records: 30,
+            fraction: 0.2,
+            refit: true,
+            labels: vec!["medtop:04000000".into(), "medtop:09000000".into()],
+            calibration: Calibration {
+                fr: group(fr),
+                en: group(en),
+                und: group(und),
+            },
+        };
+        struct Show<'a>(&'a CalibrationReport);
+        impl fmt::Display for Show<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt_calibration(f)
+            }
+        }
+        Show(&c).to_string()
+    }
+
+    #[test]
+    fn the_calibration_section_lists_each_labels_offsets_per_language() {
+        let text = report(vec![-0.5, 0.5], vec![-0.25, 0.25], vec![-0.4, 0.4]);
+        let economy = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("medtop:04000000"))
+            .expect("a line for economy");
+        let cols: Vec<&str> = economy.split_whitespace().collect();
+        assert_eq!(cols, ["medtop:04000000", "-0.500", "-0.250", "-0.400"]);
+        assert!(text.contains("medtop:09000000     +0.500  +0.250  +0.400"));
+    }
+
+    #[test]
+    fn no_offsets_no_offset_table() {
+        let text = report(vec![], vec![], vec![]);
+        assert!(text.contains("softmax t 1.500"));
+        assert!(!text.contains("offsets"), "{text}");
+    }
 }
