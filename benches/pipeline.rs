@@ -299,6 +299,7 @@ fn options(lang: Option<Lang>) -> ClassifyOptions {
         max_regions: 4,
         min_score: None,
         explain: false,
+        home_country: None,
     }
 }
 

@@ -78,6 +78,20 @@ print("  places", [(p["countryCode"], p["mentions"]) for p in r["places"]])
 PY
 pass "Classify: politics/conflict first, Western Asia in the first two regions, SY most mentioned"
 
+# A dispatch that names no country, from a desk whose home is Canada (the
+# README's call, as printed there).
+grpcurl -plaintext -d '{"text":"Le gouvernement a présenté mercredi son projet de loi de finances.","homeCountry":"CA"}' \
+  "$ADDR" dispatch.v1.DispatchTaggerService/Classify >"$WORK/home.json"
+python3 - "$WORK/home.json" <<'PY' || fail "Classify with homeCountry: $(cat "$WORK/home.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+codes = [g["code"] for g in r["regions"]]
+assert {"019", "021"} <= set(codes[:2]), codes
+assert not r.get("places"), r.get("places")
+print("  regions", [(t["code"], round(t["score"], 3)) for t in r["regions"]])
+PY
+pass "Classify with homeCountry CA: a dispatch naming no country is in the Americas"
+
 # Summarize the French example.
 grpcurl -plaintext -d @ "$ADDR" dispatch.v1.DispatchTaggerService/Summarize <"$WORK/aleppo.json" >"$WORK/summary.json"
 python3 - "$WORK/summary.json" "$EXAMPLE" <<'PY' || fail "Summarize answer: $(cat "$WORK/summary.json")"

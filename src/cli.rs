@@ -16,7 +16,7 @@ use crate::config::{ClassifyArgs, EvalArgs, HealthcheckArgs, SummarizeArgs, Trai
 use crate::cutoff::Deadline;
 use crate::grpc::{self, pb};
 use crate::model::Model;
-use crate::tagger::{Limits, Tagger};
+use crate::tagger::{self, Limits, Tagger};
 use crate::{Error, Result};
 
 /// Loads `path`, or the embedded default model when `None`.
@@ -160,6 +160,8 @@ fn answer_each<T: Serialize>(
 /// `classify`: for each input record, the `ClassifyResponse` the gRPC
 /// service answers to the same request, as proto3 JSON on one line.
 pub fn classify(args: &ClassifyArgs) -> Result<()> {
+    // A malformed flag fails the run at once rather than every record.
+    tagger::home_country(&args.home_country)?;
     answer_each(
         &args.input,
         args.model.as_deref(),
@@ -174,6 +176,7 @@ pub fn classify(args: &ClassifyArgs) -> Result<()> {
                 max_regions: args.max_regions,
                 min_score: args.min_score,
                 explain: args.explain,
+                home_country: args.home_country.clone(),
             };
             grpc::classify_request(request, limits)?.run(tagger, &Deadline::none())
         },

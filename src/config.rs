@@ -400,6 +400,10 @@ pub struct ClassifyArgs {
     /// Include evidence terms.
     #[arg(long, env = "DISPATCH_EXPLAIN")]
     pub explain: bool,
+    /// Country a record that names none is about (ISO 3166-1 alpha-2, e.g.
+    /// FR); empty = the model's home region per language.
+    #[arg(long, env = "DISPATCH_HOME_COUNTRY", default_value = "")]
+    pub home_country: String,
 }
 
 /// Flags of `summarize`.

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::cutoff::Deadline;
+use crate::geo::PlaceCount;
 use crate::model::{LabelScore, Model};
 use crate::prepare::prepare_observed;
 use crate::stage::Stage;
@@ -65,6 +66,9 @@ pub struct ClassifyOptions {
     pub min_score: Option<f32>,
     /// Return evidence terms.
     pub explain: bool,
+    /// ISO 3166-1 alpha-2 code (upper case) of the country a dispatch that
+    /// names none is about; `None` = the model's home region per language.
+    pub home_country: Option<String>,
 }
 
 /// One returned label.
@@ -193,6 +197,24 @@ pub fn max_chars(asked: u32, max: usize) -> Result<usize> {
     }
 }
 
+/// Checks a `homeCountry`: empty means none, otherwise two ASCII letters
+/// (an ISO 3166-1 alpha-2 code, any case), returned in upper case. Whether
+/// the model's gazetteer knows the country is checked when the dispatch is
+/// tagged.
+pub fn home_country(asked: &str) -> Result<Option<String>> {
+    let code = asked.trim();
+    if code.is_empty() {
+        return Ok(None);
+    }
+    if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
+        let shown: String = code.chars().take(16).collect();
+        return Err(Error::invalid(format!(
+            "homeCountry is {shown:?}; use an ISO 3166-1 alpha-2 code such as \"FR\" or \"CA\", or leave it empty"
+        )));
+    }
+    Ok(Some(code.to_ascii_uppercase()))
+}
+
 /// Checks a `minScore`: 0 means none, otherwise a probability.
 pub fn min_score(asked: f32) -> Result<Option<f32>> {
     if !asked.is_finite() || !(0.0..=1.0).contains(&asked) {
@@ -221,9 +243,32 @@ impl Tagger {
     }
 
     /// Tags one dispatch.
+    ///
+    /// # Panics
+    ///
+    /// When `opts.home_country` is a country the model's gazetteer does not
+    /// know; [`Tagger::classify_within`] answers that with an error.
     pub fn classify(&self, title: &str, text: &str, opts: &ClassifyOptions) -> Classification {
         self.classify_within(title, text, opts, &Deadline::none(), &mut |_| {})
-            .expect("work without a deadline is never stopped")
+            .expect("work without a deadline stops only on an unknown home country")
+    }
+
+    /// The place a dispatch that names none is read as naming: the home
+    /// country once, or nothing. An error when the gazetteer does not know
+    /// the country.
+    fn home_place(&self, home_country: Option<&str>) -> Result<Vec<PlaceCount>> {
+        let Some(code) = home_country else {
+            return Ok(Vec::new());
+        };
+        match self.model.gazetteer().country(code) {
+            Some(c) => Ok(vec![PlaceCount {
+                iso2: c.iso2.clone(),
+                mentions: 1,
+            }]),
+            None => Err(Error::invalid(format!(
+                "homeCountry {code:?} is not a country this model knows; use an ISO 3166-1 alpha-2 code such as \"FR\" or \"CA\""
+            ))),
+        }
     }
 
     /// Tags one dispatch unless `deadline` passes first: it is checked
@@ -239,17 +284,20 @@ impl Tagger {
         deadline: &Deadline,
         done: &mut (impl FnMut(Stage) + ?Sized),
     ) -> Result<Classification> {
+        let home = self.home_place(opts.home_country.as_deref())?;
         deadline.check()?;
         let prepared = prepare_observed(title, text, opts.language, self.model.gazetteer(), done);
         deadline.check()?;
         let explain = if opts.explain { EVIDENCE_TERMS } else { 0 };
+        let mut input = prepared.input();
+        if input.places.is_empty() {
+            input.places = &home;
+        }
         let choice = (
             (opts.max_topics, opts.min_score),
             (opts.max_regions, opts.min_score),
         );
-        let prediction = self
-            .model
-            .predict_chosen(&prepared.input(), explain, choice, done);
+        let prediction = self.model.predict_chosen(&input, explain, choice, done);
         deadline.check()?;
         let topics = prediction.topics.into_iter().map(Tag::from).collect();
         let regions = prediction.regions.into_iter().map(Tag::from).collect();
@@ -398,6 +446,81 @@ mod tests {
         assert_eq!(max_chars(300, MAX_CHARS).unwrap(), 300);
         let err = max_chars(20_000, MAX_CHARS).unwrap_err().to_string();
         assert!(err.contains("maxChars is 20000"), "{err}");
+    }
+
+    #[test]
+    fn a_home_country_is_two_letters_in_any_case() {
+        assert_eq!(home_country("").unwrap(), None);
+        assert_eq!(home_country(" ").unwrap(), None);
+        assert_eq!(home_country("ca").unwrap().as_deref(), Some("CA"));
+        assert_eq!(home_country(" Fr ").unwrap().as_deref(), Some("FR"));
+        for bad in ["FRA", "F", "F1", "é"] {
+            let err = home_country(bad).unwrap_err().to_string();
+            assert!(
+                err.contains("homeCountry") && err.contains("alpha-2"),
+                "{err}"
+            );
+        }
+        let err = home_country(&"x".repeat(10_000)).unwrap_err().to_string();
+        assert!(err.len() < 150, "{err}");
+    }
+
+    fn regions_of(c: &Classification) -> Vec<&str> {
+        c.regions.iter().map(|t| t.code.as_str()).collect()
+    }
+
+    #[test]
+    fn a_dispatch_that_names_no_place_is_tagged_with_the_callers_home_country() {
+        let tagger = Tagger::new(Arc::new(crate::model::Model::embedded().unwrap()));
+        let opts = |home: Option<&str>| ClassifyOptions {
+            language: None,
+            max_topics: 3,
+            max_regions: 4,
+            min_score: None,
+            explain: false,
+            home_country: home.map(str::to_string),
+        };
+        // A French science brief that names no country: the model's own
+        // answer is the home region of its French training stories.
+        let frog = "Des chercheurs ont découvert une nouvelle espèce de grenouille qui \
+                    brille sous la lumière ultraviolette, selon une étude publiée lundi.";
+        let plain = tagger.classify("", frog, &opts(None));
+        assert!(plain.places.is_empty());
+        assert_eq!(regions_of(&plain)[0], "155", "{:?}", plain.regions);
+        // A Canadian desk says so: Northern America and the Americas.
+        let canada = tagger.classify("", frog, &opts(Some("CA")));
+        let got = regions_of(&canada);
+        assert!(got.contains(&"021") && got.contains(&"019"), "{got:?}");
+        assert!(!got.contains(&"155") && !got.contains(&"150"), "{got:?}");
+        assert!(
+            canada.places.is_empty(),
+            "the home country is not a place named"
+        );
+        assert_eq!(canada.topics, plain.topics, "topics do not depend on it");
+        // A dispatch that names a country keeps its own regions.
+        let aleppo = include_str!("../tests/data/aleppo-fr.txt");
+        let named = tagger.classify("", aleppo, &opts(None));
+        let homed = tagger.classify("", aleppo, &opts(Some("CA")));
+        assert_eq!(homed.regions, named.regions);
+        assert_eq!(homed.places[0].iso2, "SY");
+    }
+
+    #[test]
+    fn a_home_country_the_model_does_not_know_is_refused() {
+        let tagger = Tagger::new(Arc::new(crate::model::Model::embedded().unwrap()));
+        let opts = ClassifyOptions {
+            language: None,
+            max_topics: 3,
+            max_regions: 4,
+            min_score: None,
+            explain: false,
+            home_country: Some("ZZ".into()),
+        };
+        let err = tagger
+            .classify_within("", "Alep", &opts, &Deadline::none(), &mut |_| {})
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+        assert!(err.to_string().contains("\"ZZ\""), "{err}");
     }
 
     #[test]

@@ -39,6 +39,33 @@ fn run_cli(args: &[&str], records: &[Value]) -> (Vec<String>, String) {
 }
 
 #[tokio::test]
+async fn classify_applies_the_home_country_as_the_service_does() {
+    let server = spawn_server().await;
+    let mut client = server.client().await;
+    let text = "Le gouvernement a présenté mercredi son projet de loi de finances.";
+    let answer = client
+        .classify(ClassifyRequest {
+            id: "b".into(),
+            text: text.into(),
+            home_country: "CA".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("classify")
+        .into_inner();
+    let want = serde_json::to_string(&answer).expect("proto3 JSON");
+    let record = json!({"id": "b", "text": text});
+    let (lines, _) = run_cli(
+        &["classify", "--home-country", "ca"],
+        std::slice::from_ref(&record),
+    );
+    assert_eq!(lines, [want.as_str()]);
+    let (plain, _) = run_cli(&["classify"], &[record]);
+    assert_ne!(plain, lines, "the home country changes the regions");
+    server.shutdown().await.expect("clean stop");
+}
+
+#[tokio::test]
 async fn classify_prints_the_proto3_json_of_the_grpc_answer() {
     let server = spawn_server().await;
     let mut client = server.client().await;

@@ -196,6 +196,20 @@ async fn bad_input_gets_invalid_argument_saying_what_to_fix() {
             },
             "id is 300 bytes",
         ),
+        (
+            ClassifyRequest {
+                home_country: "FRA".into(),
+                ..aleppo("x")
+            },
+            "homeCountry is \"FRA\"",
+        ),
+        (
+            ClassifyRequest {
+                home_country: "zz".into(),
+                ..aleppo("x")
+            },
+            "homeCountry \"ZZ\" is not a country",
+        ),
     ];
     for (req, needle) in cases {
         let status = client.classify(req).await.expect_err("rejected");
@@ -299,6 +313,42 @@ async fn stream_answers_every_request_in_order_with_its_id() {
     }
     let expected: Vec<String> = (0..20).map(|i| format!("doc-{i}")).collect();
     assert_eq!(ids, expected);
+    server.shutdown().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn a_home_country_tags_a_dispatch_that_names_no_place_in_both_calls() {
+    let server = spawn_server().await;
+    let mut client = server.client().await;
+    let request = ClassifyRequest {
+        id: "budget".into(),
+        text: "Le gouvernement a présenté mercredi son projet de loi de finances.".into(),
+        home_country: "ca".into(),
+        ..Default::default()
+    };
+    let unary = client
+        .classify(request.clone())
+        .await
+        .expect("classify")
+        .into_inner();
+    let codes: Vec<&str> = unary.regions.iter().map(|t| t.code.as_str()).collect();
+    assert!(
+        codes.starts_with(&["019", "021"]) || codes.starts_with(&["021", "019"]),
+        "the Americas and Northern America first: {codes:?}"
+    );
+    assert!(!codes.contains(&"155"), "not Western Europe: {codes:?}");
+    assert!(unary.places.is_empty(), "{:?}", unary.places);
+    let mut answers = client
+        .classify_stream(tokio_stream::iter([ClassifyStreamRequest::from(request)]))
+        .await
+        .expect("stream opens")
+        .into_inner();
+    let streamed = answers
+        .message()
+        .await
+        .expect("no error")
+        .expect("one answer");
+    assert_eq!(streamed.regions, unary.regions);
     server.shutdown().await.expect("clean stop");
 }
 

@@ -293,6 +293,7 @@ fn wire_items_are_tagged_right_on_content_words() {
         max_regions: 4,
         min_score: None,
         explain: true,
+        home_country: None,
     };
     let items = items();
     let function = [("en", function_words("en")), ("fr", function_words("fr"))];
@@ -456,6 +457,7 @@ fn french_and_english_versions_get_the_same_top_topic() {
         max_regions: 1,
         min_score: None,
         explain: false,
+        home_country: None,
     };
     let pairs: Vec<Pair> = PARALLEL
         .lines()
@@ -519,6 +521,7 @@ fn a_two_topic_item_gets_one_of_its_topics_first() {
         max_regions: 1,
         min_score: None,
         explain: false,
+        home_country: None,
     };
     let items: Vec<Item> = TWO_TOPICS
         .lines()

@@ -30,6 +30,7 @@ fuzz_target!(|data: &[u8]| {
             max_regions: 5,
             min_score: None,
             explain: true,
+            home_country: None,
         };
         let _ = tagger.classify("", text, &options);
     }

@@ -32,6 +32,7 @@ fn steps(text: &str) -> u64 {
         max_regions: 4,
         min_score: None,
         explain: true,
+        home_country: None,
     };
     work::take();
     tagger().classify("", text, &opts);

@@ -83,6 +83,7 @@ pub(crate) fn classify_request(req: pb::ClassifyRequest, limits: &Limits) -> Res
         )?,
         min_score: tagger::min_score(req.min_score)?,
         explain: req.explain,
+        home_country: tagger::home_country(&req.home_country)?,
     };
     Ok(ClassifyCall {
         id: req.id,
@@ -231,6 +232,7 @@ impl From<pb::ClassifyStreamRequest> for pb::ClassifyRequest {
             max_regions: r.max_regions,
             min_score: r.min_score,
             explain: r.explain,
+            home_country: r.home_country,
         }
     }
 }
@@ -259,6 +261,7 @@ impl From<pb::ClassifyRequest> for pb::ClassifyStreamRequest {
             max_regions: r.max_regions,
             min_score: r.min_score,
             explain: r.explain,
+            home_country: r.home_country,
         }
     }
 }
