@@ -204,6 +204,24 @@ async fn the_bad_input_matrix_gets_the_documented_statuses() {
             Code::InvalidArgument,
             "minScore",
         ),
+        (
+            "a home country of three letters",
+            ClassifyRequest {
+                home_country: "FRA".into(),
+                ..classify(ALEPPO_FR)
+            },
+            Code::InvalidArgument,
+            "homeCountry",
+        ),
+        (
+            "a home country nobody has",
+            ClassifyRequest {
+                home_country: "ZZ".into(),
+                ..classify(ALEPPO_FR)
+            },
+            Code::InvalidArgument,
+            "homeCountry",
+        ),
     ];
     for (case, req, code, needle) in cases {
         match client.classify(req).await {
