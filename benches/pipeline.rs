@@ -300,6 +300,7 @@ fn options(lang: Option<Lang>) -> ClassifyOptions {
         min_score: None,
         explain: false,
         home_country: None,
+        candidate_topics: Vec::new(),
     }
 }
 

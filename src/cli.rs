@@ -47,7 +47,8 @@ pub fn train(args: &TrainArgs) -> Result<()> {
 /// `eval`: per-corpus and per-label figures on labelled files.
 pub fn eval(args: &EvalArgs) -> Result<()> {
     let model = load_model(args.model.as_deref())?;
-    let report = crate::train::evaluate(&model, &args.data)?;
+    let among = candidate_mask(&model, &args.candidate_topics)?;
+    let report = crate::train::evaluate(&model, &args.data, among.as_deref())?;
     if args.json {
         let json = serde_json::to_string_pretty(&report)
             .map_err(|e| Error::Internal(format!("report to JSON: {e}")))?;
@@ -56,6 +57,20 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         println!("{report}");
     }
     Ok(())
+}
+
+/// The topic mask of `--candidate-topics` (`None` when none is given); an
+/// error names a code the model does not know.
+fn candidate_mask(model: &Model, codes: &[String]) -> Result<Option<Vec<bool>>> {
+    let codes = tagger::candidate_topics(codes)?;
+    if codes.is_empty() {
+        return Ok(None);
+    }
+    model.topic_mask(&codes).map(Some).map_err(|code| {
+        Error::invalid(format!(
+            "--candidate-topics has {code:?}, not a topic this model knows (`GetModelInfo` lists them)"
+        ))
+    })
 }
 
 /// One input record of `classify` / `summarize` (the shared JSON Lines
@@ -162,6 +177,9 @@ fn answer_each<T: Serialize>(
 pub fn classify(args: &ClassifyArgs) -> Result<()> {
     // A malformed flag fails the run at once rather than every record.
     tagger::home_country(&args.home_country)?;
+    if !args.candidate_topics.is_empty() {
+        candidate_mask(&load_model(args.model.as_deref())?, &args.candidate_topics)?;
+    }
     answer_each(
         &args.input,
         args.model.as_deref(),
@@ -177,6 +195,7 @@ pub fn classify(args: &ClassifyArgs) -> Result<()> {
                 min_score: args.min_score,
                 explain: args.explain,
                 home_country: args.home_country.clone(),
+                candidate_topics: args.candidate_topics.clone(),
             };
             grpc::classify_request(request, limits)?.run(tagger, &Deadline::none())
         },

@@ -377,6 +377,10 @@ pub struct EvalArgs {
     /// Print the report as JSON.
     #[arg(long, env = "DISPATCH_JSON")]
     pub json: bool,
+    /// Topic codes every record's topic is chosen among, comma-separated
+    /// (as `classify --candidate-topics`); none = every topic.
+    #[arg(long, env = "DISPATCH_CANDIDATE_TOPICS", value_delimiter = ',')]
+    pub candidate_topics: Vec<String>,
 }
 
 /// Flags of `classify`.
@@ -404,6 +408,10 @@ pub struct ClassifyArgs {
     /// FR); empty = the model's home region per language.
     #[arg(long, env = "DISPATCH_HOME_COUNTRY", default_value = "")]
     pub home_country: String,
+    /// Topic codes to choose among, comma-separated (e.g.
+    /// medtop:15000000,medtop:11000000); none = every topic.
+    #[arg(long, env = "DISPATCH_CANDIDATE_TOPICS", value_delimiter = ',')]
+    pub candidate_topics: Vec<String>,
 }
 
 /// Flags of `summarize`.

@@ -52,6 +52,10 @@ pub const MAX_ID_BYTES: usize = 256;
 pub const MAX_TITLE_BYTES: usize = 4096;
 /// Longest `language` hint accepted, in bytes (a BCP 47 tag).
 pub const MAX_LANGUAGE_BYTES: usize = 35;
+/// Most `candidateTopics` codes accepted.
+pub const MAX_CANDIDATE_TOPICS: usize = 64;
+/// Longest `candidateTopics` code accepted, in bytes.
+pub const MAX_TOPIC_CODE_BYTES: usize = 64;
 
 /// A classify call's options, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +73,8 @@ pub struct ClassifyOptions {
     /// ISO 3166-1 alpha-2 code (upper case) of the country a dispatch that
     /// names none is about; `None` = the model's home region per language.
     pub home_country: Option<String>,
+    /// Topic codes the answer is chosen among; empty = every topic.
+    pub candidate_topics: Vec<String>,
 }
 
 /// One returned label.
@@ -215,6 +221,33 @@ pub fn home_country(asked: &str) -> Result<Option<String>> {
     Ok(Some(code.to_ascii_uppercase()))
 }
 
+/// Checks `candidateTopics`: at most [`MAX_CANDIDATE_TOPICS`] codes of at
+/// most [`MAX_TOPIC_CODE_BYTES`] bytes, none blank; returned trimmed.
+/// Whether the model knows each code is checked when the dispatch is
+/// tagged.
+pub fn candidate_topics(asked: &[String]) -> Result<Vec<String>> {
+    if asked.len() > MAX_CANDIDATE_TOPICS {
+        return Err(Error::invalid(format!(
+            "candidateTopics has {} codes; use at most {MAX_CANDIDATE_TOPICS}, or none for every topic",
+            asked.len()
+        )));
+    }
+    asked
+        .iter()
+        .enumerate()
+        .map(|(k, code)| {
+            let code = code.trim();
+            if code.is_empty() || code.len() > MAX_TOPIC_CODE_BYTES {
+                let shown: String = code.chars().take(16).collect();
+                return Err(Error::invalid(format!(
+                    "candidateTopics[{k}] is {shown:?}; use topic codes such as \"medtop:15000000\" (GetModelInfo lists them)"
+                )));
+            }
+            Ok(code.to_string())
+        })
+        .collect()
+}
+
 /// Checks a `minScore`: 0 means none, otherwise a probability.
 pub fn min_score(asked: f32) -> Result<Option<f32>> {
     if !asked.is_finite() || !(0.0..=1.0).contains(&asked) {
@@ -247,10 +280,11 @@ impl Tagger {
     /// # Panics
     ///
     /// When `opts.home_country` is a country the model's gazetteer does not
-    /// know; [`Tagger::classify_within`] answers that with an error.
+    /// know, or `opts.candidate_topics` holds a topic the model does not;
+    /// [`Tagger::classify_within`] answers those with an error.
     pub fn classify(&self, title: &str, text: &str, opts: &ClassifyOptions) -> Classification {
         self.classify_within(title, text, opts, &Deadline::none(), &mut |_| {})
-            .expect("work without a deadline stops only on an unknown home country")
+            .expect("work without a deadline stops only on an unknown home country or topic")
     }
 
     /// The place a dispatch that names none is read as naming: the home
@@ -271,6 +305,19 @@ impl Tagger {
         }
     }
 
+    /// The topic mask of `candidate_topics` (`None` when empty); an error
+    /// names the first code the model does not know.
+    fn topic_mask(&self, candidate_topics: &[String]) -> Result<Option<Vec<bool>>> {
+        if candidate_topics.is_empty() {
+            return Ok(None);
+        }
+        self.model.topic_mask(candidate_topics).map(Some).map_err(|code| {
+            Error::invalid(format!(
+                "candidateTopics has {code:?}, not a topic this model knows; GetModelInfo lists its topic codes (\"medtop:15000000\" is sport)"
+            ))
+        })
+    }
+
     /// Tags one dispatch unless `deadline` passes first: it is checked
     /// between stages, and the work stops at the first check past it.
     /// `done` is called as each stage ends (clean, language, places,
@@ -285,6 +332,7 @@ impl Tagger {
         done: &mut (impl FnMut(Stage) + ?Sized),
     ) -> Result<Classification> {
         let home = self.home_place(opts.home_country.as_deref())?;
+        let among = self.topic_mask(&opts.candidate_topics)?;
         deadline.check()?;
         let prepared = prepare_observed(title, text, opts.language, self.model.gazetteer(), done);
         deadline.check()?;
@@ -297,7 +345,9 @@ impl Tagger {
             (opts.max_topics, opts.min_score),
             (opts.max_regions, opts.min_score),
         );
-        let prediction = self.model.predict_chosen(&input, explain, choice, done);
+        let prediction = self
+            .model
+            .predict_chosen(&input, explain, choice, among.as_deref(), done);
         deadline.check()?;
         let topics = prediction.topics.into_iter().map(Tag::from).collect();
         let regions = prediction.regions.into_iter().map(Tag::from).collect();
@@ -479,6 +529,7 @@ mod tests {
             min_score: None,
             explain: false,
             home_country: home.map(str::to_string),
+            candidate_topics: Vec::new(),
         };
         // A French science brief that names no country: the model's own
         // answer is the home region of its French training stories.
@@ -515,12 +566,84 @@ mod tests {
             min_score: None,
             explain: false,
             home_country: Some("ZZ".into()),
+            candidate_topics: Vec::new(),
         };
         let err = tagger
             .classify_within("", "Alep", &opts, &Deadline::none(), &mut |_| {})
             .unwrap_err();
         assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
         assert!(err.to_string().contains("\"ZZ\""), "{err}");
+    }
+
+    #[test]
+    fn candidate_topics_are_codes_within_limits() {
+        assert!(candidate_topics(&[]).unwrap().is_empty());
+        assert_eq!(
+            candidate_topics(&[" medtop:15000000 ".into()]).unwrap(),
+            ["medtop:15000000"]
+        );
+        let err = candidate_topics(&["medtop:15000000".into(), "  ".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("candidateTopics[1]"), "{err}");
+        let err = candidate_topics(&["x".repeat(10_000)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.len() < 150, "{err}");
+        let many = vec!["medtop:15000000".to_string(); MAX_CANDIDATE_TOPICS + 1];
+        let err = candidate_topics(&many).unwrap_err().to_string();
+        assert!(err.contains("at most 64"), "{err}");
+    }
+
+    #[test]
+    fn candidate_topics_choose_the_best_of_a_desks_sections() {
+        let tagger = Tagger::new(Arc::new(crate::model::Model::embedded().unwrap()));
+        let aleppo = include_str!("../tests/data/aleppo-fr.txt");
+        let opts = |candidates: &[&str]| ClassifyOptions {
+            language: None,
+            max_topics: 20,
+            max_regions: 4,
+            min_score: Some(1e-6),
+            explain: false,
+            home_country: None,
+            candidate_topics: candidates.iter().map(|c| c.to_string()).collect(),
+        };
+        let all = tagger.classify("", aleppo, &opts(&[]));
+        // Every topic as a candidate is no restriction at all.
+        let every: Vec<&str> = tagger
+            .model()
+            .meta()
+            .topics
+            .iter()
+            .map(|l| l.code.as_str())
+            .collect();
+        assert_eq!(tagger.classify("", aleppo, &opts(&every)), all);
+        // A desk with economy and politics: politics, scored as if the
+        // model knew those two only, so higher than among all 17; regions
+        // and places as before.
+        let desk = tagger.classify("", aleppo, &opts(&["medtop:04000000", "medtop:11000000"]));
+        let codes: Vec<&str> = desk.topics.iter().map(|t| t.code.as_str()).collect();
+        assert_eq!(codes, ["medtop:11000000", "medtop:04000000"]);
+        let score = |c: &Classification, code: &str| {
+            c.topics.iter().find(|t| t.code == code).map(|t| t.score)
+        };
+        assert!(
+            score(&desk, "medtop:11000000") > score(&all, "medtop:11000000"),
+            "{desk:?}"
+        );
+        assert_eq!(desk.regions, all.regions);
+        assert_eq!(desk.places, all.places);
+        let err = tagger
+            .classify_within(
+                "",
+                aleppo,
+                &opts(&["medtop:11000000", "medtop:99999999"]),
+                &Deadline::none(),
+                &mut |_| {},
+            )
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+        assert!(err.to_string().contains("\"medtop:99999999\""), "{err}");
     }
 
     #[test]

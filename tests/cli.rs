@@ -66,6 +66,57 @@ async fn classify_applies_the_home_country_as_the_service_does() {
 }
 
 #[tokio::test]
+async fn classify_chooses_among_candidate_topics_as_the_service_does() {
+    let server = spawn_server().await;
+    let mut client = server.client().await;
+    let desk = ["medtop:04000000", "medtop:11000000"];
+    let answer = client
+        .classify(ClassifyRequest {
+            id: "a".into(),
+            text: ALEPPO_FR.into(),
+            candidate_topics: desk.iter().map(|c| c.to_string()).collect(),
+            ..Default::default()
+        })
+        .await
+        .expect("classify")
+        .into_inner();
+    let want = serde_json::to_string(&answer).expect("proto3 JSON");
+    let record = json!({"id": "a", "text": ALEPPO_FR});
+    let (lines, _) = run_cli(
+        &["classify", "--candidate-topics", &desk.join(",")],
+        &[record],
+    );
+    assert_eq!(lines, [want.as_str()]);
+    server.shutdown().await.expect("clean stop");
+}
+
+#[test]
+fn an_unknown_candidate_topic_fails_the_run_with_one_line() {
+    for cmd in [
+        &["classify", "--candidate-topics", "medtop:11000000,politics"][..],
+        &[
+            "eval",
+            "--candidate-topics",
+            "politics",
+            "--data",
+            "x.jsonl",
+        ][..],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dispatch-tagger"))
+            .args(cmd)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("binary runs");
+        assert!(!out.status.success(), "{cmd:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--candidate-topics has \"politics\", not a topic this model knows"),
+            "{cmd:?}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn classify_prints_the_proto3_json_of_the_grpc_answer() {
     let server = spawn_server().await;
     let mut client = server.client().await;

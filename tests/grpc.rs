@@ -210,6 +210,20 @@ async fn bad_input_gets_invalid_argument_saying_what_to_fix() {
             },
             "homeCountry \"ZZ\" is not a country",
         ),
+        (
+            ClassifyRequest {
+                candidate_topics: vec!["medtop:11000000".into(), "sport".into()],
+                ..aleppo("x")
+            },
+            "candidateTopics has \"sport\", not a topic this model knows",
+        ),
+        (
+            ClassifyRequest {
+                candidate_topics: vec!["medtop:11000000".into(); 65],
+                ..aleppo("x")
+            },
+            "candidateTopics has 65 codes",
+        ),
     ];
     for (req, needle) in cases {
         let status = client.classify(req).await.expect_err("rejected");
@@ -349,6 +363,46 @@ async fn a_home_country_tags_a_dispatch_that_names_no_place_in_both_calls() {
         .expect("no error")
         .expect("one answer");
     assert_eq!(streamed.regions, unary.regions);
+    server.shutdown().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn candidate_topics_choose_among_a_desks_sections_in_both_calls() {
+    let server = spawn_server().await;
+    let mut client = server.client().await;
+    // A desk that files under politics and economy only.
+    let desk = ["medtop:04000000", "medtop:11000000"];
+    let request = ClassifyRequest {
+        text: "Manchester United beat Arsenal 2-1 at Old Trafford on Saturday, \
+               the club's chairman said after a board meeting on the sale of shares."
+            .into(),
+        candidate_topics: desk.iter().map(|c| c.to_string()).collect(),
+        max_topics: 5,
+        ..Default::default()
+    };
+    let unary = client
+        .classify(request.clone())
+        .await
+        .expect("classify")
+        .into_inner();
+    assert!(!unary.topics.is_empty());
+    for t in &unary.topics {
+        assert!(
+            desk.contains(&t.code.as_str()),
+            "{t:?} is not a desk section"
+        );
+    }
+    let mut answers = client
+        .classify_stream(tokio_stream::iter([ClassifyStreamRequest::from(request)]))
+        .await
+        .expect("stream opens")
+        .into_inner();
+    let streamed = answers
+        .message()
+        .await
+        .expect("no error")
+        .expect("one answer");
+    assert_eq!(streamed.topics, unary.topics);
     server.shutdown().await.expect("clean stop");
 }
 

@@ -222,6 +222,33 @@ async fn the_bad_input_matrix_gets_the_documented_statuses() {
             Code::InvalidArgument,
             "homeCountry",
         ),
+        (
+            "a candidate topic the model does not know",
+            ClassifyRequest {
+                candidate_topics: vec!["medtop:99999999".into()],
+                ..classify(ALEPPO_FR)
+            },
+            Code::InvalidArgument,
+            "candidateTopics",
+        ),
+        (
+            "a blank candidate topic",
+            ClassifyRequest {
+                candidate_topics: vec![" ".into()],
+                ..classify(ALEPPO_FR)
+            },
+            Code::InvalidArgument,
+            "candidateTopics[0]",
+        ),
+        (
+            "a million candidate topics",
+            ClassifyRequest {
+                candidate_topics: vec!["medtop:11000000".into(); 1_000_000],
+                ..classify(ALEPPO_FR)
+            },
+            Code::ResourceExhausted,
+            "",
+        ),
     ];
     for (case, req, code, needle) in cases {
         match client.classify(req).await {

@@ -294,6 +294,7 @@ fn wire_items_are_tagged_right_on_content_words() {
         min_score: None,
         explain: true,
         home_country: None,
+        candidate_topics: Vec::new(),
     };
     let items = items();
     let function = [("en", function_words("en")), ("fr", function_words("fr"))];
@@ -458,6 +459,7 @@ fn french_and_english_versions_get_the_same_top_topic() {
         min_score: None,
         explain: false,
         home_country: None,
+        candidate_topics: Vec::new(),
     };
     let pairs: Vec<Pair> = PARALLEL
         .lines()
@@ -522,6 +524,7 @@ fn a_two_topic_item_gets_one_of_its_topics_first() {
         min_score: None,
         explain: false,
         home_country: None,
+        candidate_topics: Vec::new(),
     };
     let items: Vec<Item> = TWO_TOPICS
         .lines()

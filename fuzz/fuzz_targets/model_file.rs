@@ -31,6 +31,7 @@ fuzz_target!(|data: &[u8]| {
             min_score: None,
             explain: true,
             home_country: None,
+            candidate_topics: Vec::new(),
         };
         let _ = tagger.classify("", text, &options);
     }

@@ -33,6 +33,7 @@ fn steps(text: &str) -> u64 {
         min_score: None,
         explain: true,
         home_country: None,
+        candidate_topics: Vec::new(),
     };
     work::take();
     tagger().classify("", text, &opts);

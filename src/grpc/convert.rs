@@ -84,6 +84,7 @@ pub(crate) fn classify_request(req: pb::ClassifyRequest, limits: &Limits) -> Res
         min_score: tagger::min_score(req.min_score)?,
         explain: req.explain,
         home_country: tagger::home_country(&req.home_country)?,
+        candidate_topics: tagger::candidate_topics(&req.candidate_topics)?,
     };
     Ok(ClassifyCall {
         id: req.id,
@@ -233,6 +234,7 @@ impl From<pb::ClassifyStreamRequest> for pb::ClassifyRequest {
             min_score: r.min_score,
             explain: r.explain,
             home_country: r.home_country,
+            candidate_topics: r.candidate_topics,
         }
     }
 }
@@ -262,6 +264,7 @@ impl From<pb::ClassifyRequest> for pb::ClassifyStreamRequest {
             min_score: r.min_score,
             explain: r.explain,
             home_country: r.home_country,
+            candidate_topics: r.candidate_topics,
         }
     }
 }

@@ -67,10 +67,20 @@ impl Calibration {
 
     /// Calibrated probabilities from a document's logits (in label order).
     pub fn apply(&self, lang: Lang, z: &[f32]) -> Vec<f32> {
+        self.apply_among(lang, z, None)
+    }
+
+    /// [`Calibration::apply`] for a document known to be about one of the
+    /// labels `among` marks (in label order; `None` = every label): the
+    /// softmax runs over those labels only, so their probabilities are
+    /// conditional on that knowledge, and every other label gets 0.
+    pub fn apply_among(&self, lang: Lang, z: &[f32], among: Option<&[bool]>) -> Vec<f32> {
         let g = self.group(lang);
-        softmax_shifted(z, &g.offsets, g.t)
+        let kept = |k: usize| among.is_none_or(|m| m.get(k).copied().unwrap_or(false));
+        softmax_shifted_among(z, &g.offsets, g.t, &kept)
             .into_iter()
-            .map(|q| platt(g.a, g.b, q))
+            .enumerate()
+            .map(|(k, q)| if kept(k) { platt(g.a, g.b, q) } else { 0.0 })
             .collect()
     }
 }
@@ -83,11 +93,24 @@ pub(crate) fn softmax(z: &[f32], t: f32) -> Vec<f32> {
 /// softmax(t (z + d)), `d` the offsets; no offsets (or a count that does
 /// not match, which a loaded model never has) is softmax(t z).
 fn softmax_shifted(z: &[f32], d: &[f32], t: f32) -> Vec<f32> {
+    softmax_shifted_among(z, d, t, &|_| true)
+}
+
+/// [`softmax_shifted`] over the labels `kept` marks; the others get 0 (all
+/// of them when none is kept).
+fn softmax_shifted_among(z: &[f32], d: &[f32], t: f32, kept: &dyn Fn(usize) -> bool) -> Vec<f32> {
     let d = |k: usize| if d.len() == z.len() { d[k] } else { 0.0 };
     let mut e: Vec<f32> = z.iter().enumerate().map(|(k, &v)| t * (v + d(k))).collect();
-    let max = e.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    for v in &mut e {
-        *v = (*v - max).exp();
+    let max = e
+        .iter()
+        .enumerate()
+        .filter(|&(k, _)| kept(k))
+        .fold(f32::NEG_INFINITY, |m, (_, &v)| m.max(v));
+    if max == f32::NEG_INFINITY {
+        return vec![0.0; e.len()];
+    }
+    for (k, v) in e.iter_mut().enumerate() {
+        *v = if kept(k) { (*v - max).exp() } else { 0.0 };
     }
     let sum: f32 = e.iter().sum();
     for v in &mut e {
@@ -117,4 +140,51 @@ pub(crate) fn top(scores: &[f32]) -> (usize, f32) {
 /// Logistic function.
 pub fn sigmoid(z: f32) -> f32 {
     1.0 / (1.0 + (-z).exp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn calibration() -> Calibration {
+        let g = GroupCalibration {
+            offsets: vec![0.3, -0.2, 0.0, 0.1],
+            t: 0.8,
+            a: 0.7,
+            b: 0.2,
+            n: 100,
+        };
+        Calibration {
+            fr: g.clone(),
+            en: g.clone(),
+            und: g,
+        }
+    }
+
+    #[test]
+    fn every_label_among_the_candidates_is_no_restriction() {
+        let z = [1.5, -0.3, 0.2, 2.0];
+        let c = calibration();
+        let all = c.apply(Lang::Fr, &z);
+        assert_eq!(c.apply_among(Lang::Fr, &z, Some(&[true; 4])), all);
+        assert_eq!(c.apply_among(Lang::Fr, &z, None), all);
+    }
+
+    #[test]
+    fn candidates_share_the_softmax_and_keep_their_order() {
+        let z = [1.5, -0.3, 0.2, 2.0];
+        let mut c = calibration();
+        let all = c.apply(Lang::En, &z);
+        let among = c.apply_among(Lang::En, &z, Some(&[true, false, true, false]));
+        assert_eq!((among[1], among[3]), (0.0, 0.0));
+        assert!(among[0] > all[0] && among[2] > all[2], "{among:?}");
+        assert!(among[0] > among[2]);
+        // With the identity Platt map the candidates' probabilities add up to 1.
+        c.en.a = 1.0;
+        c.en.b = 0.0;
+        let q = c.apply_among(Lang::En, &z, Some(&[true, false, true, false]));
+        assert!((q[0] + q[2] - 1.0).abs() < 1e-6, "{q:?}");
+        // No candidate at all: nothing scores.
+        assert_eq!(c.apply_among(Lang::En, &z, Some(&[false; 4])), [0.0; 4]);
+    }
 }

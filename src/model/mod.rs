@@ -405,13 +405,20 @@ impl Head {
     }
 
     /// Every label's index and probability from a document's raw scores,
-    /// best first (ties by code).
-    fn ranked(&self, raw: &RawScores) -> Vec<(usize, f32)> {
+    /// best first (ties by code); with `among`, only the labels it marks,
+    /// scored as the document's answer is known to be one of them
+    /// ([`calibrate::Calibration::apply_among`]).
+    fn ranked(&self, raw: &RawScores, among: Among<'_>) -> Vec<(usize, f32)> {
         let probs: Vec<f32> = match &self.calibration {
-            Some(c) => c.apply(raw.lang, &raw.z),
+            Some(c) => c.apply_among(raw.lang, &raw.z, among),
             None => raw.z.iter().map(|&v| calibrate::sigmoid(v)).collect(),
         };
-        let mut out: Vec<(usize, f32)> = probs.into_iter().enumerate().collect();
+        let kept = |l: usize| among.is_none_or(|m| m.get(l).copied().unwrap_or(false));
+        let mut out: Vec<(usize, f32)> = probs
+            .into_iter()
+            .enumerate()
+            .filter(|&(l, _)| kept(l))
+            .collect();
         out.sort_by(|&(a, pa), &(b, pb)| {
             pb.total_cmp(&pa)
                 .then_with(|| self.labels[a].code.cmp(&self.labels[b].code))
@@ -449,8 +456,9 @@ impl Head {
         raw: &RawScores,
         row: (&[u32], &[f32]),
         explain: usize,
+        among: Among<'_>,
     ) -> Vec<LabelScore> {
-        self.ranked(raw)
+        self.ranked(raw, among)
             .into_iter()
             .map(|r| self.label_score(features, row, explain, r))
             .collect()
@@ -466,8 +474,9 @@ impl Head {
         row: (&[u32], &[f32]),
         explain: usize,
         choice: Choice,
+        among: Among<'_>,
     ) -> Vec<LabelScore> {
-        let ranked = self.ranked(raw);
+        let ranked = self.ranked(raw, among);
         select::chosen_by(&ranked, choice, |&(l, p)| (p, self.passes(l, p)))
             .map(|&r| self.label_score(features, row, explain, r))
             .collect()
@@ -482,6 +491,10 @@ impl Head {
         }
     }
 }
+
+/// The labels of a head a document is known to be about, by label index
+/// (`None`: any of them).
+pub type Among<'a> = Option<&'a [bool]>;
 
 /// A document's topic scores before calibration, as serving computes them:
 /// the one scoring path that serving, evaluation and training share.
@@ -718,33 +731,67 @@ impl Model {
 
     /// Scores every label; `explain` is how many evidence terms per label.
     pub fn predict(&self, input: &ModelInput<'_>, explain: usize) -> Prediction {
+        self.predict_among(input, explain, None)
+    }
+
+    /// [`Model::predict`] for a document known to be about one of the topics
+    /// `topics_among` marks (in [`ModelMeta::topics`] order; `None` = any):
+    /// only those topics are scored, as [`Model::topic_mask`] explains.
+    pub fn predict_among(
+        &self,
+        input: &ModelInput<'_>,
+        explain: usize,
+        topics_among: Among<'_>,
+    ) -> Prediction {
         let ((idx, val), t, r) = self.raw(input, &mut |_| {});
         let row = (idx.as_slice(), val.as_slice());
         let f = &self.features;
         Prediction {
-            topics: self.topics.score(f, &t, row, explain),
-            regions: self.regions.score(f, &r, row, explain),
+            topics: self.topics.score(f, &t, row, explain, topics_among),
+            regions: self.regions.score(f, &r, row, explain, None),
         }
+    }
+
+    /// The mask of [`Model::predict_among`] for topic codes: `Err` names the
+    /// first code the model does not know. A caller that files under a fixed
+    /// set of topics (a desk's sections) gets the best of those, with
+    /// probabilities that add up over them as if the model knew only them.
+    pub fn topic_mask<S: AsRef<str>>(&self, codes: &[S]) -> std::result::Result<Vec<bool>, String> {
+        let labels = self.topics.labels();
+        let mut mask = vec![false; labels.len()];
+        for code in codes {
+            let code = code.as_ref();
+            match labels.iter().position(|l| l.code == code) {
+                Some(k) => mask[k] = true,
+                None => return Err(code.to_string()),
+            }
+        }
+        Ok(mask)
     }
 
     /// The labels of each head a caller gets ([`select::chosen`] with
     /// `choice` per head, topics then regions): the same scores as
     /// [`Model::predict`] followed by the choice, without copying or
     /// explaining the labels left out; calls `done` when the features are
-    /// built.
+    /// built. `topics_among` is [`Model::predict_among`]'s.
     pub fn predict_chosen(
         &self,
         input: &ModelInput<'_>,
         explain: usize,
         (topics, regions): (Choice, Choice),
+        topics_among: Among<'_>,
         done: &mut (impl FnMut(Stage) + ?Sized),
     ) -> Prediction {
         let ((idx, val), t, r) = self.raw(input, done);
         let row = (idx.as_slice(), val.as_slice());
         let f = &self.features;
         Prediction {
-            topics: self.topics.chosen_scores(f, &t, row, explain, topics),
-            regions: self.regions.chosen_scores(f, &r, row, explain, regions),
+            topics: self
+                .topics
+                .chosen_scores(f, &t, row, explain, topics, topics_among),
+            regions: self
+                .regions
+                .chosen_scores(f, &r, row, explain, regions, None),
         }
     }
 
@@ -823,7 +870,8 @@ mod tests {
             let p = prepare("", text, lang, m.gazetteer());
             for (explain, choice) in [(0, (3, None)), (4, (20, None)), (2, (5, Some(0.01)))] {
                 let all = m.predict(&p.input(), explain);
-                let kept = m.predict_chosen(&p.input(), explain, (choice, choice), &mut |_| {});
+                let kept =
+                    m.predict_chosen(&p.input(), explain, (choice, choice), None, &mut |_| {});
                 let pick = |s: &[LabelScore]| -> Vec<LabelScore> {
                     select::chosen(s, choice.0, choice.1).cloned().collect()
                 };

@@ -17,7 +17,7 @@ use super::corpus::brief_text;
 use super::data::{Record, read_records, split_name};
 use crate::Result;
 use crate::model::select::chosen;
-use crate::model::{LabelScore, MetricValue, Model, Prediction};
+use crate::model::{Among, LabelScore, MetricValue, Model, Prediction};
 use crate::prepare::prepare;
 
 /// One label's figures.
@@ -178,21 +178,27 @@ impl fmt::Display for EvalReport {
     }
 }
 
-/// Predictions for records, prepared exactly as serving prepares them.
-pub(crate) fn predict_records(model: &Model, records: &[Record]) -> Vec<Prediction> {
+/// Predictions for records, prepared exactly as serving prepares them;
+/// topics among `among` ([`Model::predict_among`]).
+pub(crate) fn predict_records(
+    model: &Model,
+    records: &[Record],
+    among: Among<'_>,
+) -> Vec<Prediction> {
     records
         .par_iter()
         .map(|r| {
             let p = prepare(&r.title, &r.text, r.lang_hint(), model.gazetteer());
-            model.predict(&p.input(), 0)
+            model.predict_among(&p.input(), 0, among)
         })
         .collect()
 }
 
-/// Evaluates a model on corpus files. A file that is the model's holdout
-/// source (e.g. `reuters-en-train`) is scored on its held-out records only,
-/// under the holdout's name (`reuters-en-dev`).
-pub fn evaluate(model: &Model, files: &[PathBuf]) -> Result<EvalReport> {
+/// Evaluates a model on corpus files, topics chosen among `among` (as a
+/// caller's `candidateTopics`; `None` = every topic). A file that is the
+/// model's holdout source (e.g. `reuters-en-train`) is scored on its
+/// held-out records only, under the holdout's name (`reuters-en-dev`).
+pub fn evaluate(model: &Model, files: &[PathBuf], among: Among<'_>) -> Result<EvalReport> {
     let mut report = EvalReport {
         model_version: model.meta().version.clone(),
         splits: Vec::new(),
@@ -206,9 +212,9 @@ pub fn evaluate(model: &Model, files: &[PathBuf]) -> Result<EvalReport> {
             records.retain(|r| carve.held_out(&r.id));
             name = carve.dev_name.clone();
         }
-        let preds = predict_records(model, &records);
+        let preds = predict_records(model, &records, among);
         let mut split = split_report(model, &name, &records, &preds);
-        split.short_long = short_long(model, &records, &preds);
+        split.short_long = short_long(model, &records, &preds, among);
         if split.regions.is_some() {
             let lookup = gazetteer_predictions(model, &records);
             split.gazetteer_regions = task_report(
@@ -226,7 +232,12 @@ pub fn evaluate(model: &Model, files: &[PathBuf]) -> Result<EvalReport> {
 
 /// Top topics of each story and of its brief (title and lead, as training
 /// makes briefs), compared; `None` when no record is longer than its brief.
-fn short_long(model: &Model, records: &[Record], preds: &[Prediction]) -> Option<Agreement> {
+fn short_long(
+    model: &Model,
+    records: &[Record],
+    preds: &[Prediction],
+    among: Among<'_>,
+) -> Option<Agreement> {
     let top = |p: &Prediction| p.topics.first().map(|s| s.code.clone());
     let pairs: Vec<(usize, Option<String>)> = records
         .par_iter()
@@ -235,7 +246,7 @@ fn short_long(model: &Model, records: &[Record], preds: &[Prediction]) -> Option
             let story = prepare(&r.title, &r.text, r.lang_hint(), model.gazetteer());
             let lead = brief_text(&story)?;
             let brief = prepare(&r.title, &lead, r.lang_hint(), model.gazetteer());
-            Some((i, top(&model.predict(&brief.input(), 0))))
+            Some((i, top(&model.predict_among(&brief.input(), 0, among))))
         })
         .collect();
     if pairs.is_empty() {

@@ -255,7 +255,7 @@ fn tune_and_measure(
     let mut dev: Vec<DevSplit> = dev
         .into_iter()
         .map(|(name, records)| {
-            let preds = predict_records(&model, &records);
+            let preds = predict_records(&model, &records, None);
             DevSplit {
                 name,
                 records,
