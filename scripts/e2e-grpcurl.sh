@@ -92,6 +92,18 @@ print("  regions", [(t["code"], round(t["score"], 3)) for t in r["regions"]])
 PY
 pass "Classify with homeCountry CA: a dispatch naming no country is in the Americas"
 
+# A desk with three sections (the README's call, as printed there).
+grpcurl -plaintext -d '{"text":"Le PSG a été racheté par un fonds qatari pour 70 millions d euros.","candidateTopics":["medtop:04000000","medtop:11000000","medtop:15000000"]}' \
+  "$ADDR" dispatch.v1.DispatchTaggerService/Classify >"$WORK/desk.json"
+python3 - "$WORK/desk.json" <<'PY' || fail "Classify with candidateTopics: $(cat "$WORK/desk.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+codes = [t["code"] for t in r["topics"]]
+assert codes and set(codes) <= {"medtop:04000000", "medtop:11000000", "medtop:15000000"}, codes
+print("  topics", [(t["code"], round(t["score"], 3)) for t in r["topics"]])
+PY
+pass "Classify with candidateTopics: topics among the desk's three sections only"
+
 # Summarize the French example.
 grpcurl -plaintext -d @ "$ADDR" dispatch.v1.DispatchTaggerService/Summarize <"$WORK/aleppo.json" >"$WORK/summary.json"
 python3 - "$WORK/summary.json" "$EXAMPLE" <<'PY' || fail "Summarize answer: $(cat "$WORK/summary.json")"
