@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -102,6 +102,75 @@ fn open_input(path: &Path) -> Result<Box<dyn BufRead>> {
     })
 }
 
+/// Where `classify` / `summarize` read their dispatches.
+enum Input<'a> {
+    /// One JSON Lines file (or stdin), one record per line.
+    Lines(&'a Path),
+    /// Plain-text files (or stdin), each one dispatch.
+    Texts(&'a [PathBuf]),
+}
+
+impl<'a> Input<'a> {
+    fn of(lines: &'a Path, texts: &'a [PathBuf]) -> Self {
+        if texts.is_empty() {
+            Input::Lines(lines)
+        } else {
+            Input::Texts(texts)
+        }
+    }
+}
+
+/// Runs `f` on every dispatch of `input`, a record's missing `lang` taken
+/// from `language`; a bad one is reported on stderr with its line (or
+/// file), its id and the message a gRPC status would carry, and skipped.
+/// Returns (dispatches done, skipped).
+fn for_each_dispatch(
+    input: &Input<'_>,
+    language: &str,
+    mut f: impl FnMut(InputRecord) -> Result<()>,
+) -> Result<(usize, usize)> {
+    let mut f = |mut rec: InputRecord| {
+        if rec.lang.is_empty() {
+            rec.lang = language.to_string();
+        }
+        f(rec)
+    };
+    match input {
+        Input::Lines(path) => for_each_record(path, f),
+        Input::Texts(paths) => {
+            let (mut done, mut bad) = (0, 0);
+            for path in *paths {
+                let id = path.display().to_string();
+                let mut bytes = Vec::new();
+                open_input(path)?
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| Error::io(path, e))?;
+                let outcome = match String::from_utf8(bytes) {
+                    Ok(text) => f(InputRecord {
+                        id: id.clone(),
+                        title: String::new(),
+                        text,
+                        lang: String::new(),
+                    }),
+                    Err(e) => Err(Error::invalid(format!(
+                        "not UTF-8 (byte {}): convert it first, e.g. with iconv",
+                        e.utf8_error().valid_up_to()
+                    ))),
+                };
+                match outcome {
+                    Ok(()) => done += 1,
+                    Err(Error::Io { path, source }) => return Err(Error::Io { path, source }),
+                    Err(e) => {
+                        bad += 1;
+                        eprintln!("{id}: skipped: {e}");
+                    }
+                }
+            }
+            Ok((done, bad))
+        }
+    }
+}
+
 /// Runs `f` on every record; bad lines are reported on stderr with their
 /// number, the record's id and the message a gRPC status would carry, and
 /// skipped. Returns (records done, lines skipped).
@@ -119,6 +188,12 @@ fn for_each_record(
         }
         let (id, outcome) = match serde_json::from_str::<InputRecord>(&line) {
             Ok(rec) => (Some(rec.id.clone()), f(rec)),
+            Err(e) if !line.trim_start().starts_with('{') => (
+                None,
+                Err(Error::invalid(format!(
+                    "not a record: {e} (input is JSON Lines, one object per line; a plain-text dispatch goes in with --text FILE)"
+                ))),
+            ),
             Err(e) => (None, Err(Error::invalid(format!("not a record: {e}")))),
         };
         match outcome {
@@ -151,11 +226,11 @@ fn limits() -> Limits {
     }
 }
 
-/// Answers every record of `input` with `answer` (the gRPC request path of
-/// one call) and prints each answer as proto3 JSON on one line; `what`
+/// Answers every dispatch of `input` with `answer` (the gRPC request path
+/// of one call) and prints each answer as proto3 JSON on one line; `what`
 /// names the work in the closing log line.
 fn answer_each<T: Serialize>(
-    input: &Path,
+    (input, language): (Input<'_>, &str),
     model: Option<&Path>,
     what: &str,
     answer: impl Fn(InputRecord, &Tagger, &Limits) -> Result<T>,
@@ -164,7 +239,7 @@ fn answer_each<T: Serialize>(
     let limits = limits();
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let (done, bad) = for_each_record(input, |rec| {
+    let (done, bad) = for_each_dispatch(&input, language, |rec| {
         write_line(&mut out, &answer(rec, &tagger, &limits)?)
     })?;
     out.flush().map_err(|e| Error::io("<stdout>", e))?;
@@ -176,12 +251,13 @@ fn answer_each<T: Serialize>(
 /// service answers to the same request, as proto3 JSON on one line.
 pub fn classify(args: &ClassifyArgs) -> Result<()> {
     // A malformed flag fails the run at once rather than every record.
+    crate::text::Lang::from_hint(&args.language)?;
     tagger::home_country(&args.home_country)?;
     if !args.candidate_topics.is_empty() {
         candidate_mask(&load_model(args.model.as_deref())?, &args.candidate_topics)?;
     }
     answer_each(
-        &args.input,
+        (Input::of(&args.input, &args.text), &args.language),
         args.model.as_deref(),
         "classified",
         |rec, tagger, limits| {
@@ -205,8 +281,9 @@ pub fn classify(args: &ClassifyArgs) -> Result<()> {
 /// `summarize`: for each input record, the `SummarizeResponse` the gRPC
 /// service answers to the same request, as proto3 JSON on one line.
 pub fn summarize(args: &SummarizeArgs) -> Result<()> {
+    crate::text::Lang::from_hint(&args.language)?;
     answer_each(
-        &args.input,
+        (Input::of(&args.input, &args.text), &args.language),
         args.model.as_deref(),
         "summarized",
         |rec, tagger, limits| {

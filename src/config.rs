@@ -392,6 +392,14 @@ pub struct ClassifyArgs {
     /// JSON Lines input (.jsonl or .jsonl.gz); "-" reads stdin.
     #[arg(long, env = "DISPATCH_INPUT", default_value = "-")]
     pub input: PathBuf,
+    /// Plain-text files instead, each one dispatch as scraped (its id is the
+    /// path as given; "-" reads stdin whole).
+    #[arg(long, num_args = 1.., conflicts_with = "input")]
+    pub text: Vec<PathBuf>,
+    /// Language hint ("fr" or "en") of --text files and of records without
+    /// `lang`; empty = detect it.
+    #[arg(long, env = "DISPATCH_LANGUAGE", default_value = "")]
+    pub language: String,
     /// Topics per record at most (0 = the default).
     #[arg(long, env = "DISPATCH_MAX_TOPICS", default_value_t = crate::tagger::DEFAULT_MAX_TOPICS as u32)]
     pub max_topics: u32,
@@ -423,6 +431,14 @@ pub struct SummarizeArgs {
     /// JSON Lines input (.jsonl or .jsonl.gz); "-" reads stdin.
     #[arg(long, env = "DISPATCH_INPUT", default_value = "-")]
     pub input: PathBuf,
+    /// Plain-text files instead, each one dispatch as scraped (its id is the
+    /// path as given; "-" reads stdin whole).
+    #[arg(long, num_args = 1.., conflicts_with = "input")]
+    pub text: Vec<PathBuf>,
+    /// Language hint ("fr" or "en") of --text files and of records without
+    /// `lang`; empty = detect it.
+    #[arg(long, env = "DISPATCH_LANGUAGE", default_value = "")]
+    pub language: String,
     /// Sentences per summary (0 = the default).
     #[arg(long, env = "DISPATCH_MAX_SENTENCES", default_value_t = crate::tagger::DEFAULT_MAX_SENTENCES as u32)]
     pub max_sentences: u32,

@@ -210,3 +210,70 @@ async fn a_bad_record_gets_the_status_message_with_its_line_and_id() {
     assert!(stderr.lines().any(|l| l == klingon), "{stderr}");
     server.shutdown().await.expect("clean stop");
 }
+
+#[tokio::test]
+async fn plain_text_files_are_one_dispatch_each() {
+    let server = spawn_server().await;
+    let mut client = server.client().await;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/aleppo-fr.txt");
+    let text = std::fs::read_to_string(path).expect("example dispatch");
+    let classified = client
+        .classify(ClassifyRequest {
+            id: path.into(),
+            text: text.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("classify")
+        .into_inner();
+    let summarized = client
+        .summarize(SummarizeRequest {
+            id: path.into(),
+            text: text.clone(),
+            language: "fr".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("summarize")
+        .into_inner();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let latin1 = dir.path().join("latin1.txt");
+    std::fs::write(&latin1, b"Le pr\xe9sident a parl\xe9.").expect("write");
+    let latin1 = latin1.to_str().expect("UTF-8 path");
+    let (lines, err) = run_cli(&["classify", "--text", latin1, path], &[]);
+    assert_eq!(
+        lines,
+        [serde_json::to_string(&classified).expect("JSON").as_str()]
+    );
+    assert!(
+        err.contains(&format!("{latin1}: skipped: not UTF-8")),
+        "{err}"
+    );
+    let (lines, _) = run_cli(&["summarize", "--text", path, "--language", "fr"], &[]);
+    assert_eq!(
+        lines,
+        [serde_json::to_string(&summarized).expect("JSON").as_str()]
+    );
+    server.shutdown().await.expect("clean stop");
+}
+
+#[test]
+fn plain_text_on_the_json_lines_input_says_to_use_text() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dispatch-tagger"))
+        .arg("classify")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(ALEPPO_FR.as_bytes()).expect("write");
+    drop(stdin);
+    let out = child.wait_with_output().expect("binary runs");
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("a plain-text dispatch goes in with --text FILE"),
+        "{err}"
+    );
+}
