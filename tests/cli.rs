@@ -39,54 +39,47 @@ fn run_cli(args: &[&str], records: &[Value]) -> (Vec<String>, String) {
 }
 
 #[tokio::test]
-async fn classify_applies_the_home_country_as_the_service_does() {
+async fn classify_flags_ask_what_the_request_fields_ask() {
     let server = spawn_server().await;
     let mut client = server.client().await;
-    let text = "Le gouvernement a présenté mercredi son projet de loi de finances.";
-    let answer = client
-        .classify(ClassifyRequest {
-            id: "b".into(),
-            text: text.into(),
-            home_country: "CA".into(),
-            ..Default::default()
-        })
-        .await
-        .expect("classify")
-        .into_inner();
-    let want = serde_json::to_string(&answer).expect("proto3 JSON");
-    let record = json!({"id": "b", "text": text});
-    let (lines, _) = run_cli(
-        &["classify", "--home-country", "ca"],
-        std::slice::from_ref(&record),
-    );
-    assert_eq!(lines, [want.as_str()]);
-    let (plain, _) = run_cli(&["classify"], &[record]);
-    assert_ne!(plain, lines, "the home country changes the regions");
-    server.shutdown().await.expect("clean stop");
-}
-
-#[tokio::test]
-async fn classify_chooses_among_candidate_topics_as_the_service_does() {
-    let server = spawn_server().await;
-    let mut client = server.client().await;
+    let budget = "Le gouvernement a présenté mercredi son projet de loi de finances.";
     let desk = ["medtop:04000000", "medtop:11000000"];
-    let answer = client
-        .classify(ClassifyRequest {
-            id: "a".into(),
-            text: ALEPPO_FR.into(),
-            candidate_topics: desk.iter().map(|c| c.to_string()).collect(),
-            ..Default::default()
-        })
-        .await
-        .expect("classify")
-        .into_inner();
-    let want = serde_json::to_string(&answer).expect("proto3 JSON");
-    let record = json!({"id": "a", "text": ALEPPO_FR});
-    let (lines, _) = run_cli(
-        &["classify", "--candidate-topics", &desk.join(",")],
-        &[record],
-    );
-    assert_eq!(lines, [want.as_str()]);
+    let cases = [
+        (
+            vec!["--home-country", "ca"],
+            ClassifyRequest {
+                text: budget.into(),
+                home_country: "CA".into(),
+                ..Default::default()
+            },
+        ),
+        (
+            vec!["--candidate-topics", "medtop:04000000,medtop:11000000"],
+            ClassifyRequest {
+                text: ALEPPO_FR.into(),
+                candidate_topics: desk.iter().map(|c| c.to_string()).collect(),
+                ..Default::default()
+            },
+        ),
+    ];
+    for (flags, request) in cases {
+        let record = json!({"id": "a", "text": request.text});
+        let answer = client
+            .classify(ClassifyRequest {
+                id: "a".into(),
+                ..request
+            })
+            .await
+            .expect("classify")
+            .into_inner();
+        let want = serde_json::to_string(&answer).expect("proto3 JSON");
+        let mut args = vec!["classify"];
+        args.extend(flags);
+        let (lines, _) = run_cli(&args, std::slice::from_ref(&record));
+        assert_eq!(lines, [want.as_str()], "{args:?}");
+        let (plain, _) = run_cli(&["classify"], &[record]);
+        assert_ne!(plain, lines, "{args:?} changes the answer");
+    }
     server.shutdown().await.expect("clean stop");
 }
 

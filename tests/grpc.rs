@@ -4,10 +4,13 @@
 use std::time::Duration;
 
 use dispatch_tagger::grpc::SERVICE_NAME;
+use dispatch_tagger::grpc::pb::dispatch_tagger_service_client::DispatchTaggerServiceClient;
 use dispatch_tagger::grpc::pb::{
-    ClassifyRequest, ClassifyStreamRequest, GetModelInfoRequest, SummarizeRequest,
+    ClassifyRequest, ClassifyResponse, ClassifyStreamRequest, ClassifyStreamResponse,
+    GetModelInfoRequest, SummarizeRequest,
 };
 use tonic::Code;
+use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -330,28 +333,17 @@ async fn stream_answers_every_request_in_order_with_its_id() {
     server.shutdown().await.expect("clean stop");
 }
 
-#[tokio::test]
-async fn a_home_country_tags_a_dispatch_that_names_no_place_in_both_calls() {
-    let server = spawn_server().await;
-    let mut client = server.client().await;
-    let request = ClassifyRequest {
-        id: "budget".into(),
-        text: "Le gouvernement a présenté mercredi son projet de loi de finances.".into(),
-        home_country: "ca".into(),
-        ..Default::default()
-    };
+/// The answers to `request` as a unary call and as the one request of a
+/// stream.
+async fn unary_and_streamed(
+    client: &mut DispatchTaggerServiceClient<Channel>,
+    request: ClassifyRequest,
+) -> (ClassifyResponse, ClassifyStreamResponse) {
     let unary = client
         .classify(request.clone())
         .await
         .expect("classify")
         .into_inner();
-    let codes: Vec<&str> = unary.regions.iter().map(|t| t.code.as_str()).collect();
-    assert!(
-        codes.starts_with(&["019", "021"]) || codes.starts_with(&["021", "019"]),
-        "the Americas and Northern America first: {codes:?}"
-    );
-    assert!(!codes.contains(&"155"), "not Western Europe: {codes:?}");
-    assert!(unary.places.is_empty(), "{:?}", unary.places);
     let mut answers = client
         .classify_stream(tokio_stream::iter([ClassifyStreamRequest::from(request)]))
         .await
@@ -362,6 +354,27 @@ async fn a_home_country_tags_a_dispatch_that_names_no_place_in_both_calls() {
         .await
         .expect("no error")
         .expect("one answer");
+    (unary, streamed)
+}
+
+#[tokio::test]
+async fn a_home_country_tags_a_dispatch_that_names_no_place_in_both_calls() {
+    let server = spawn_server().await;
+    let mut client = server.client().await;
+    let request = ClassifyRequest {
+        id: "budget".into(),
+        text: "Le gouvernement a présenté mercredi son projet de loi de finances.".into(),
+        home_country: "ca".into(),
+        ..Default::default()
+    };
+    let (unary, streamed) = unary_and_streamed(&mut client, request).await;
+    let codes: Vec<&str> = unary.regions.iter().map(|t| t.code.as_str()).collect();
+    assert!(
+        codes.starts_with(&["019", "021"]) || codes.starts_with(&["021", "019"]),
+        "the Americas and Northern America first: {codes:?}"
+    );
+    assert!(!codes.contains(&"155"), "not Western Europe: {codes:?}");
+    assert!(unary.places.is_empty(), "{:?}", unary.places);
     assert_eq!(streamed.regions, unary.regions);
     server.shutdown().await.expect("clean stop");
 }
@@ -380,11 +393,7 @@ async fn candidate_topics_choose_among_a_desks_sections_in_both_calls() {
         max_topics: 5,
         ..Default::default()
     };
-    let unary = client
-        .classify(request.clone())
-        .await
-        .expect("classify")
-        .into_inner();
+    let (unary, streamed) = unary_and_streamed(&mut client, request).await;
     assert!(!unary.topics.is_empty());
     for t in &unary.topics {
         assert!(
@@ -392,16 +401,6 @@ async fn candidate_topics_choose_among_a_desks_sections_in_both_calls() {
             "{t:?} is not a desk section"
         );
     }
-    let mut answers = client
-        .classify_stream(tokio_stream::iter([ClassifyStreamRequest::from(request)]))
-        .await
-        .expect("stream opens")
-        .into_inner();
-    let streamed = answers
-        .message()
-        .await
-        .expect("no error")
-        .expect("one answer");
     assert_eq!(streamed.topics, unary.topics);
     server.shutdown().await.expect("clean stop");
 }
