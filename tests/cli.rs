@@ -15,6 +15,13 @@ use crate::common::{ALEPPO_FR, spawn_server};
 /// Runs the real binary with `args`, the `records` as JSON Lines on stdin;
 /// (stdout lines, stderr).
 fn run_cli(args: &[&str], records: &[Value]) -> (Vec<String>, String) {
+    let lines: String = records.iter().map(|r| format!("{r}\n")).collect();
+    run_with_stdin(args, lines.as_bytes())
+}
+
+/// Runs the real binary with `args` and `input` on stdin; it must succeed.
+/// (stdout lines, stderr).
+fn run_with_stdin(args: &[&str], input: &[u8]) -> (Vec<String>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dispatch-tagger"))
         .args(args)
         .env_remove("RUST_LOG")
@@ -24,9 +31,7 @@ fn run_cli(args: &[&str], records: &[Value]) -> (Vec<String>, String) {
         .spawn()
         .expect("binary starts");
     let mut stdin = child.stdin.take().expect("stdin");
-    for record in records {
-        writeln!(stdin, "{record}").expect("write a record");
-    }
+    stdin.write_all(input).expect("write the input");
     drop(stdin);
     let out = child.wait_with_output().expect("binary runs");
     assert!(out.status.success(), "{args:?}: {out:?}");
@@ -252,19 +257,8 @@ async fn plain_text_files_are_one_dispatch_each() {
 
 #[test]
 fn plain_text_on_the_json_lines_input_says_to_use_text() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dispatch-tagger"))
-        .arg("classify")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary starts");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(ALEPPO_FR.as_bytes()).expect("write");
-    drop(stdin);
-    let out = child.wait_with_output().expect("binary runs");
-    assert!(out.stdout.is_empty());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (lines, err) = run_with_stdin(&["classify"], ALEPPO_FR.as_bytes());
+    assert!(lines.is_empty(), "{lines:?}");
     assert!(
         err.contains("a plain-text dispatch goes in with --text FILE"),
         "{err}"
