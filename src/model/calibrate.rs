@@ -76,7 +76,13 @@ impl Calibration {
     /// conditional on that knowledge, and every other label gets 0.
     pub fn apply_among(&self, lang: Lang, z: &[f32], among: Option<&[bool]>) -> Vec<f32> {
         let g = self.group(lang);
-        let kept = |k: usize| among.is_none_or(|m| m.get(k).copied().unwrap_or(false));
+        let Some(among) = among else {
+            return softmax_shifted(z, &g.offsets, g.t)
+                .into_iter()
+                .map(|q| platt(g.a, g.b, q))
+                .collect();
+        };
+        let kept = |k: usize| among.get(k).copied().unwrap_or(false);
         softmax_shifted_among(z, &g.offsets, g.t, &kept)
             .into_iter()
             .enumerate()
@@ -93,7 +99,17 @@ pub(crate) fn softmax(z: &[f32], t: f32) -> Vec<f32> {
 /// softmax(t (z + d)), `d` the offsets; no offsets (or a count that does
 /// not match, which a loaded model never has) is softmax(t z).
 fn softmax_shifted(z: &[f32], d: &[f32], t: f32) -> Vec<f32> {
-    softmax_shifted_among(z, d, t, &|_| true)
+    let d = |k: usize| if d.len() == z.len() { d[k] } else { 0.0 };
+    let mut e: Vec<f32> = z.iter().enumerate().map(|(k, &v)| t * (v + d(k))).collect();
+    let max = e.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    for v in &mut e {
+        *v = (*v - max).exp();
+    }
+    let sum: f32 = e.iter().sum();
+    for v in &mut e {
+        *v /= sum;
+    }
+    e
 }
 
 /// [`softmax_shifted`] over the labels `kept` marks; the others get 0 (all

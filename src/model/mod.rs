@@ -413,12 +413,10 @@ impl Head {
             Some(c) => c.apply_among(raw.lang, &raw.z, among),
             None => raw.z.iter().map(|&v| calibrate::sigmoid(v)).collect(),
         };
-        let kept = |l: usize| among.is_none_or(|m| m.get(l).copied().unwrap_or(false));
-        let mut out: Vec<(usize, f32)> = probs
-            .into_iter()
-            .enumerate()
-            .filter(|&(l, _)| kept(l))
-            .collect();
+        let mut out: Vec<(usize, f32)> = probs.into_iter().enumerate().collect();
+        if let Some(among) = among {
+            out.retain(|&(l, _)| among.get(l).copied().unwrap_or(false));
+        }
         out.sort_by(|&(a, pa), &(b, pb)| {
             pb.total_cmp(&pa)
                 .then_with(|| self.labels[a].code.cmp(&self.labels[b].code))
