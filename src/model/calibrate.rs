@@ -42,6 +42,23 @@ impl GroupCalibration {
         b: 0.0,
         n: 0,
     };
+
+    /// Platt map of the softmax over the labels `kept` marks; every other
+    /// label gets 0. Generic in `kept`, so the call that keeps every label
+    /// compiles without a per-label test.
+    fn calibrated(&self, z: &[f32], kept: impl Fn(usize) -> bool + Copy) -> Vec<f32> {
+        softmax_shifted(z, &self.offsets, self.t, kept)
+            .into_iter()
+            .enumerate()
+            .map(|(k, q)| {
+                if kept(k) {
+                    platt(self.a, self.b, q)
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    }
 }
 
 /// A head's calibration: per language, and a fallback for `und`.
@@ -76,45 +93,22 @@ impl Calibration {
     /// conditional on that knowledge, and every other label gets 0.
     pub fn apply_among(&self, lang: Lang, z: &[f32], among: Option<&[bool]>) -> Vec<f32> {
         let g = self.group(lang);
-        let Some(among) = among else {
-            return softmax_shifted(z, &g.offsets, g.t)
-                .into_iter()
-                .map(|q| platt(g.a, g.b, q))
-                .collect();
-        };
-        let kept = |k: usize| among.get(k).copied().unwrap_or(false);
-        softmax_shifted_among(z, &g.offsets, g.t, &kept)
-            .into_iter()
-            .enumerate()
-            .map(|(k, q)| if kept(k) { platt(g.a, g.b, q) } else { 0.0 })
-            .collect()
+        match among {
+            None => g.calibrated(z, |_| true),
+            Some(among) => g.calibrated(z, |k| among.get(k).copied().unwrap_or(false)),
+        }
     }
 }
 
 /// softmax(t z).
 pub(crate) fn softmax(z: &[f32], t: f32) -> Vec<f32> {
-    softmax_shifted(z, &[], t)
+    softmax_shifted(z, &[], t, |_| true)
 }
 
-/// softmax(t (z + d)), `d` the offsets; no offsets (or a count that does
-/// not match, which a loaded model never has) is softmax(t z).
-fn softmax_shifted(z: &[f32], d: &[f32], t: f32) -> Vec<f32> {
-    let d = |k: usize| if d.len() == z.len() { d[k] } else { 0.0 };
-    let mut e: Vec<f32> = z.iter().enumerate().map(|(k, &v)| t * (v + d(k))).collect();
-    let max = e.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    for v in &mut e {
-        *v = (*v - max).exp();
-    }
-    let sum: f32 = e.iter().sum();
-    for v in &mut e {
-        *v /= sum;
-    }
-    e
-}
-
-/// [`softmax_shifted`] over the labels `kept` marks; the others get 0 (all
-/// of them when none is kept).
-fn softmax_shifted_among(z: &[f32], d: &[f32], t: f32, kept: &dyn Fn(usize) -> bool) -> Vec<f32> {
+/// softmax(t (z + d)) over the labels `kept` marks, the others 0 (all of
+/// them when none is kept); `d` the offsets, and no offsets (or a count
+/// that does not match, which a loaded model never has) is no shift.
+fn softmax_shifted(z: &[f32], d: &[f32], t: f32, kept: impl Fn(usize) -> bool) -> Vec<f32> {
     let d = |k: usize| if d.len() == z.len() { d[k] } else { 0.0 };
     let mut e: Vec<f32> = z.iter().enumerate().map(|(k, &v)| t * (v + d(k))).collect();
     let max = e
