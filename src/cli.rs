@@ -12,7 +12,9 @@ use std::time::Duration;
 use flate2::read::MultiGzDecoder;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ClassifyArgs, EvalArgs, HealthcheckArgs, SummarizeArgs, TrainArgs};
+use crate::config::{
+    ClassifyArgs, DispatchInput, EvalArgs, HealthcheckArgs, SummarizeArgs, TrainArgs,
+};
 use crate::cutoff::Deadline;
 use crate::grpc::{self, pb};
 use crate::model::Model;
@@ -226,20 +228,21 @@ fn limits() -> Limits {
     }
 }
 
-/// Answers every dispatch of `input` with `answer` (the gRPC request path
-/// of one call) and prints each answer as proto3 JSON on one line; `what`
+/// Answers every dispatch `dispatches` names with `answer` (the gRPC
+/// request path of one call, on `model`) and prints each answer as proto3 JSON on one line; `what`
 /// names the work in the closing log line.
 fn answer_each<T: Serialize>(
-    (input, language): (Input<'_>, &str),
-    model: Option<&Path>,
+    dispatches: &DispatchInput,
+    model: Model,
     what: &str,
     answer: impl Fn(InputRecord, &Tagger, &Limits) -> Result<T>,
 ) -> Result<()> {
-    let tagger = Tagger::new(Arc::new(load_model(model)?));
+    let input = Input::of(&dispatches.input, &dispatches.text);
+    let tagger = Tagger::new(Arc::new(model));
     let limits = limits();
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let (done, bad) = for_each_dispatch(&input, language, |rec| {
+    let (done, bad) = for_each_dispatch(&input, &dispatches.language, |rec| {
         write_line(&mut out, &answer(rec, &tagger, &limits)?)
     })?;
     out.flush().map_err(|e| Error::io("<stdout>", e))?;
@@ -251,14 +254,13 @@ fn answer_each<T: Serialize>(
 /// service answers to the same request, as proto3 JSON on one line.
 pub fn classify(args: &ClassifyArgs) -> Result<()> {
     // A malformed flag fails the run at once rather than every record.
-    crate::text::Lang::from_hint(&args.language)?;
+    crate::text::Lang::from_hint(&args.dispatches.language)?;
     tagger::home_country(&args.home_country)?;
-    if !args.candidate_topics.is_empty() {
-        candidate_mask(&load_model(args.model.as_deref())?, &args.candidate_topics)?;
-    }
+    let model = load_model(args.dispatches.model.as_deref())?;
+    candidate_mask(&model, &args.candidate_topics)?;
     answer_each(
-        (Input::of(&args.input, &args.text), &args.language),
-        args.model.as_deref(),
+        &args.dispatches,
+        model,
         "classified",
         |rec, tagger, limits| {
             let request = pb::ClassifyRequest {
@@ -281,10 +283,10 @@ pub fn classify(args: &ClassifyArgs) -> Result<()> {
 /// `summarize`: for each input record, the `SummarizeResponse` the gRPC
 /// service answers to the same request, as proto3 JSON on one line.
 pub fn summarize(args: &SummarizeArgs) -> Result<()> {
-    crate::text::Lang::from_hint(&args.language)?;
+    crate::text::Lang::from_hint(&args.dispatches.language)?;
     answer_each(
-        (Input::of(&args.input, &args.text), &args.language),
-        args.model.as_deref(),
+        &args.dispatches,
+        load_model(args.dispatches.model.as_deref())?,
         "summarized",
         |rec, tagger, limits| {
             let request = pb::SummarizeRequest {

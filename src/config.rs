@@ -386,20 +386,8 @@ pub struct EvalArgs {
 /// Flags of `classify`.
 #[derive(Debug, Clone, Args)]
 pub struct ClassifyArgs {
-    /// Model file; the embedded default model when absent.
-    #[arg(long, env = "DISPATCH_MODEL")]
-    pub model: Option<PathBuf>,
-    /// JSON Lines input (.jsonl or .jsonl.gz); "-" reads stdin.
-    #[arg(long, env = "DISPATCH_INPUT", default_value = "-")]
-    pub input: PathBuf,
-    /// Plain-text files instead, each one dispatch as scraped (its id is the
-    /// path as given; "-" reads stdin whole).
-    #[arg(long, num_args = 1.., conflicts_with = "input")]
-    pub text: Vec<PathBuf>,
-    /// Language hint ("fr" or "en") of --text files and of records without
-    /// `lang`; empty = detect it.
-    #[arg(long, env = "DISPATCH_LANGUAGE", default_value = "")]
-    pub language: String,
+    #[command(flatten)]
+    pub dispatches: DispatchInput,
     /// Topics per record at most (0 = the default).
     #[arg(long, env = "DISPATCH_MAX_TOPICS", default_value_t = crate::tagger::DEFAULT_MAX_TOPICS as u32)]
     pub max_topics: u32,
@@ -422,9 +410,9 @@ pub struct ClassifyArgs {
     pub candidate_topics: Vec<String>,
 }
 
-/// Flags of `summarize`.
+/// The model and the dispatches `classify` and `summarize` read.
 #[derive(Debug, Clone, Args)]
-pub struct SummarizeArgs {
+pub struct DispatchInput {
     /// Model file; the embedded default model when absent.
     #[arg(long, env = "DISPATCH_MODEL")]
     pub model: Option<PathBuf>,
@@ -439,6 +427,13 @@ pub struct SummarizeArgs {
     /// `lang`; empty = detect it.
     #[arg(long, env = "DISPATCH_LANGUAGE", default_value = "")]
     pub language: String,
+}
+
+/// Flags of `summarize`.
+#[derive(Debug, Clone, Args)]
+pub struct SummarizeArgs {
+    #[command(flatten)]
+    pub dispatches: DispatchInput,
     /// Sentences per summary (0 = the default).
     #[arg(long, env = "DISPATCH_MAX_SENTENCES", default_value_t = crate::tagger::DEFAULT_MAX_SENTENCES as u32)]
     pub max_sentences: u32,
