@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Interop check of the release binary with the clients other teams use:
 # the example clients of examples/clients (grpcio and @grpc/grpc-js) classify
-# and summarize the French example, stream the sample file, send a gzip
-# request each, and each streams N one-line dispatches (default 20,000) on
-# one ClassifyStream, answered in full and in order. Installs the clients'
-# packages itself (pip, npm ci).
+# and summarize the French example, send a gzip request, classify for a desk
+# (`candidateTopics`) and get INVALID_ARGUMENT for a topic code the model
+# does not know, stream the sample file, and each streams N one-line
+# dispatches (default 20,000) on one ClassifyStream, answered in full and in
+# order. Installs the clients' packages itself (pip, npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,6 +65,15 @@ for client in PY JS; do
   "${run[@]}" classify "$EXAMPLE" --addr "$ADDR" --gzip >"$WORK/gzip.out" 2>&1 \
     && grep -q '^places: *Syria' "$WORK/gzip.out" || fail "$name gzip classify: $(cat "$WORK/gzip.out")"
   pass "$name: Classify with a gzip-compressed request"
+  "${run[@]}" classify "$EXAMPLE" --addr "$ADDR" --language fr \
+    --candidate-topics medtop:04000000,medtop:11000000 >"$WORK/desk.out" 2>&1 \
+    && grep -q '^topics: *politics [0-9.]*$' "$WORK/desk.out" || fail "$name desk classify: $(cat "$WORK/desk.out")"
+  pass "$name: Classify for a desk of economy and politics (politics alone, not conflict)"
+  if "${run[@]}" classify "$EXAMPLE" --addr "$ADDR" --candidate-topics sport >"$WORK/bad.out" 2>&1 \
+    || ! grep -q '^error: INVALID_ARGUMENT: candidateTopics has "sport"' "$WORK/bad.out"; then
+    fail "$name classify with an unknown candidate topic: $(cat "$WORK/bad.out")"
+  fi
+  pass "$name: an unknown candidate topic is INVALID_ARGUMENT"
   "${run[@]}" summarize "$EXAMPLE" --addr "$ADDR" >"$WORK/summary.out" 2>&1 \
     && [ -s "$WORK/summary.out" ] || fail "$name summarize: $(cat "$WORK/summary.out")"
   pass "$name: Summarize of the French example"

@@ -9,7 +9,10 @@
 //
 // --addr HOST:PORT picks the server (default localhost:50051), --gzip
 // compresses requests (answers then come gzip-compressed too), --timeout S
-// sets the call's deadline in seconds.
+// sets the call's deadline in seconds, --language fr|en gives the language
+// hint and --candidate-topics CODES the topic codes a desk files under
+// (comma-separated, e.g. medtop:04000000,medtop:11000000): topics are then
+// chosen among those only.
 'use strict';
 
 const fs = require('fs');
@@ -21,16 +24,18 @@ const protoLoader = require('@grpc/proto-loader');
 const PROTO_ROOT = path.join(__dirname, '..', '..', '..', 'proto');
 
 function parseArgs(argv) {
-  const args = { addr: 'localhost:50051', gzip: false, timeout: null, rest: [] };
+  const args = { addr: 'localhost:50051', gzip: false, timeout: null, language: '', candidateTopics: [], rest: [] };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--addr') args.addr = argv[++i];
     else if (argv[i] === '--gzip') args.gzip = true;
     else if (argv[i] === '--timeout') args.timeout = Number(argv[++i]);
+    else if (argv[i] === '--language') args.language = argv[++i];
+    else if (argv[i] === '--candidate-topics') args.candidateTopics = argv[++i].split(',').filter((c) => c);
     else args.rest.push(argv[i]);
   }
   const [command, file] = args.rest;
   if (!['classify', 'summarize', 'stream'].includes(command) || !file) {
-    console.error('usage: node client.js classify|summarize|stream FILE [--addr HOST:PORT] [--gzip] [--timeout S]');
+    console.error('usage: node client.js classify|summarize|stream FILE [--addr HOST:PORT] [--gzip] [--timeout S] [--language fr|en] [--candidate-topics CODES]');
     process.exit(2);
   }
   return { ...args, command, file };
@@ -61,7 +66,8 @@ const tags = (list) => list.map((t) => `${t.name} ${t.score.toFixed(2)}`).join('
 function classify(stub, args) {
   const text = fs.readFileSync(args.file, 'utf8');
   const id = path.parse(args.file).name;
-  stub.Classify({ id, text }, callOptions(args), (err, answer) => {
+  const request = { id, text, language: args.language, candidateTopics: args.candidateTopics };
+  stub.Classify(request, callOptions(args), (err, answer) => {
     if (err) return fail(err);
     console.log(`language: ${answer.language}`);
     console.log(`topics:   ${tags(answer.topics)}`);
@@ -97,7 +103,13 @@ async function stream(stub, args) {
   for await (const line of lines) {
     if (!line.trim()) continue;
     const r = JSON.parse(line);
-    const request = { id: r.id || '', title: r.title || '', text: r.text || '', language: r.language || '' };
+    const request = {
+      id: r.id || '',
+      title: r.title || '',
+      text: r.text || '',
+      language: r.language || args.language,
+      candidateTopics: args.candidateTopics,
+    };
     if (!call.write(request)) await new Promise((resolve) => call.once('drain', resolve));
   }
   call.end();

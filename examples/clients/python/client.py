@@ -8,7 +8,10 @@
 
 `--addr` picks the server (default localhost:50051), `--gzip` compresses
 requests (answers then come gzip-compressed too), `--timeout` sets the
-call's deadline in seconds.
+call's deadline in seconds, `--language` gives the language hint ("fr" or
+"en") and `--candidate-topics` the topic codes a desk files under
+(comma-separated, e.g. medtop:04000000,medtop:11000000): topics are then
+chosen among those only.
 """
 
 import argparse
@@ -29,7 +32,9 @@ def tags(tags):
 
 def classify(stub, args, **call):
     text = Path(args.file).read_text(encoding="utf-8")
-    answer = stub.Classify(pb.ClassifyRequest(id=Path(args.file).stem, text=text), **call)
+    answer = stub.Classify(pb.ClassifyRequest(
+        id=Path(args.file).stem, text=text, language=args.language,
+        candidate_topics=args.candidate_topics), **call)
     print(f"language: {answer.language}")
     print(f"topics:   {tags(answer.topics)}")
     print(f"regions:  {tags(answer.regions)}")
@@ -42,21 +47,22 @@ def summarize(stub, args, **call):
     print(answer.summary)
 
 
-def requests(path):
+def requests(args):
     """One ClassifyStreamRequest per JSON line, read as the stream is sent."""
-    with open(path, encoding="utf-8") as lines:
+    with open(args.file, encoding="utf-8") as lines:
         for line in lines:
             if line.strip():
                 r = json.loads(line)
                 yield pb.ClassifyStreamRequest(
                     id=r.get("id", ""), title=r.get("title", ""),
-                    text=r.get("text", ""), language=r.get("language", ""))
+                    text=r.get("text", ""), language=r.get("language", args.language),
+                    candidate_topics=args.candidate_topics)
 
 
 def stream(stub, args, **call):
     # grpcio sends the requests from its own thread as fast as HTTP/2 flow
     # control allows, while this loop reads the answers (in request order).
-    for answer in stub.ClassifyStream(requests(args.file), **call):
+    for answer in stub.ClassifyStream(requests(args), **call):
         top = answer.topics[0].code if answer.topics else "-"
         region = answer.regions[0].code if answer.regions else "-"
         print(f"{answer.id}\t{answer.language}\t{top}\t{region}")
@@ -69,6 +75,10 @@ def main():
     parser.add_argument("--addr", default="localhost:50051")
     parser.add_argument("--gzip", action="store_true", help="compress requests with gzip")
     parser.add_argument("--timeout", type=float, help="deadline of the call, in seconds")
+    parser.add_argument("--language", default="", help='language hint, "fr" or "en"')
+    parser.add_argument("--candidate-topics", default="",
+                        type=lambda codes: [c for c in codes.split(",") if c],
+                        help="topic codes to choose among, comma-separated")
     args = parser.parse_args()
 
     call = {"timeout": args.timeout}
