@@ -229,8 +229,8 @@ fn limits() -> Limits {
 }
 
 /// Answers every dispatch `dispatches` names with `answer` (the gRPC
-/// request path of one call, on `model`) and prints each answer as proto3 JSON on one line; `what`
-/// names the work in the closing log line.
+/// request path of one call, on `model`) and prints each answer as proto3
+/// JSON on one line; `what` names the work in the closing log line.
 fn answer_each<T: Serialize>(
     dispatches: &DispatchInput,
     model: Model,
