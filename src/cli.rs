@@ -193,10 +193,17 @@ fn for_each_record(
             Err(e) if !line.trim_start().starts_with('{') => (
                 None,
                 Err(Error::invalid(format!(
-                    "not a record: {e} (input is JSON Lines, one object per line; a plain-text dispatch goes in with --text FILE)"
+                    "not a record: {} (input is JSON Lines, one object per line; a plain-text dispatch goes in with --text FILE)",
+                    crate::error::json_unquoted(&e)
                 ))),
             ),
-            Err(e) => (None, Err(Error::invalid(format!("not a record: {e}")))),
+            Err(e) => (
+                None,
+                Err(Error::invalid(format!(
+                    "not a record: {}",
+                    crate::error::json_unquoted(&e)
+                ))),
+            ),
         };
         match outcome {
             Ok(()) => done += 1,

@@ -58,6 +58,33 @@ pub enum Error {
 /// Result with the core [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// A JSON error's message without the values it quotes: serde names an
+/// unexpected string by its content (`invalid type: string "..."`), and a
+/// dispatch's text does not go to the log.
+pub(crate) fn json_unquoted(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            out.push(c);
+            continue;
+        }
+        // Skip to the closing quote; a backslash escapes the next character.
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    chars.next();
+                }
+                '"' => break,
+                _ => {}
+            }
+        }
+        out.push_str("\"…\"");
+    }
+    out
+}
+
 impl Error {
     /// Shorthand for [`Error::InvalidInput`].
     pub fn invalid(msg: impl Into<String>) -> Self {
@@ -78,5 +105,29 @@ impl Error {
             path: path.into(),
             reason: reason.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(json: &str) -> String {
+        let e = serde_json::from_str::<Vec<u8>>(json).expect_err("not a byte list");
+        json_unquoted(&e)
+    }
+
+    #[test]
+    fn a_json_error_names_a_string_by_its_type_not_its_words() {
+        let m = message(r#""le \"président\" a parlé""#);
+        assert_eq!(
+            m,
+            "invalid type: string \"…\", expected a sequence at line 1 column 28"
+        );
+        // Other messages pass as they are.
+        assert_eq!(
+            message("[1, true]"),
+            "invalid type: boolean `true`, expected u8 at line 1 column 8"
+        );
     }
 }

@@ -263,4 +263,11 @@ fn plain_text_on_the_json_lines_input_says_to_use_text() {
         err.contains("a plain-text dispatch goes in with --text FILE"),
         "{err}"
     );
+    // A quoted line of the dispatch parses as a JSON string: the report
+    // names its type, not its words.
+    assert!(
+        err.contains("invalid type: string \"…\", expected struct InputRecord"),
+        "{err}"
+    );
+    assert!(!err.contains("armée syrienne"), "{err}");
 }

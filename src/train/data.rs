@@ -97,8 +97,10 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>> {
         if line.trim().is_empty() {
             continue;
         }
-        let rec: Record = serde_json::from_str(&line)
-            .map_err(|e| Error::data(path, format!("line {}: {e}", i + 1)))?;
+        let rec: Record = serde_json::from_str(&line).map_err(|e| {
+            let reason = crate::error::json_unquoted(&e);
+            Error::data(path, format!("line {}: {reason}", i + 1))
+        })?;
         out.push(rec);
     }
     Ok(out)
