@@ -18,6 +18,8 @@
 # runs) live in ${DISPATCH_CI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dispatch-tagger-ci},
 # outside the repository; everything works from an empty cache.
 #   --fresh   wipe that cache first (the from-nothing path: debootstrap, stand-ins, cold build)
+#   --binary-out PATH   copy the image's dispatch-tagger to PATH (CI runs its
+#             end-to-end checks on the binary it ships instead of building it twice)
 # Storage driver: native overlay when the backing filesystem supports it (much
 # faster than vfs, which copies every layer whole), else vfs;
 # DISPATCH_CI_STORAGE_DRIVER=vfs forces vfs.
@@ -27,11 +29,15 @@ cd "$(dirname "$0")/.."
 REPO=$PWD
 
 FRESH=0
-for arg in "$@"; do
-  case $arg in
+BINARY_OUT=""
+usage() { echo "usage: $0 [--fresh] [--binary-out PATH]" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+  case $1 in
     --fresh) FRESH=1 ;;
-    *) echo "usage: $0 [--fresh]" >&2; exit 2 ;;
+    --binary-out) [ $# -ge 2 ] || usage; BINARY_OUT=$2; shift ;;
+    *) usage ;;
   esac
+  shift
 done
 
 T_START=$EPOCHREALTIME
@@ -54,7 +60,7 @@ cleanup() {
     echo "container-test: FAIL: unexpected exit $rc during: ${STEP:-setup}" >&2
   fi
   if [ "$PODMAN_READY" = 1 ]; then
-    podman rm -f -t 0 "$CTR" >/dev/null 2>&1 || true
+    podman rm -f -t 0 "$CTR" "$CTR-bin" >/dev/null 2>&1 || true
     podman rmi -f "$TAG" "$WARM_TAG" >/dev/null 2>&1 || true
     # Dangling build layers go; the base images and the chain behind the
     # builder-cache tag (with the dependency layer) stay for the next run.
@@ -406,6 +412,17 @@ say "built in ${T_FIRST}s ($FIRST_KIND; $CACHED steps from cache)"
 LOG=$WORK/build-builder-cache.log
 podman build "${BUILD_ARGS[@]}" --target builder -t "$BUILDER_CACHE_TAG" . >"$LOG" 2>&1 \
   || fail "tagging the builder stage for the next run failed"
+
+if [ -n "$BINARY_OUT" ]; then
+  LOG=$WORK/binary-out.log
+  mkdir -p "$(dirname "$BINARY_OUT")"
+  podman create --name "$CTR-bin" "$TAG" >"$LOG" 2>&1 || fail "podman create (to copy the binary out) failed"
+  podman cp "$CTR-bin:/usr/local/bin/dispatch-tagger" "$BINARY_OUT" >>"$LOG" 2>&1 \
+    || fail "podman cp of the image's binary to $BINARY_OUT failed"
+  podman rm -f "$CTR-bin" >/dev/null 2>&1 || true
+  "$BINARY_OUT" --version >>"$LOG" 2>&1 || fail "the image's binary does not run on this host"
+  say "the image's binary copied to $BINARY_OUT ($(tail -n 1 "$LOG"))"
+fi
 
 SIZE=$(podman image inspect --format '{{.Size}}' "$TAG")
 SIZE_MB=$(awk -v s="$SIZE" 'BEGIN { printf "%.1f", s / 1e6 }')
