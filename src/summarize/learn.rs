@@ -41,6 +41,8 @@ pub struct Doc {
     pub chars: Vec<usize>,
     /// Hash of each sentence's text (exact repeats).
     pub text_hash: Vec<u64>,
+    /// Whether each sentence is a bare quotation ([`super::is_bare_quote`]).
+    pub bare_quote: Vec<bool>,
     /// ROUGE tokens of each sentence.
     pub tokens: Vec<Vec<u64>>,
     /// ROUGE tokens of the reference summary.
@@ -190,6 +192,7 @@ pub fn prepare(
         x: analysis.features.iter().map(|f| f.x).collect(),
         sim,
         chars: analysis.features.iter().map(|f| f.chars).collect(),
+        bare_quote: analysis.features.iter().map(|f| f.bare_quote).collect(),
         text_hash: sentences
             .iter()
             .map(|s| {
@@ -356,6 +359,7 @@ pub fn pick(doc: &Doc, scorer: &Scorer, k: usize) -> Vec<usize> {
     let scores: Vec<f32> = doc.x.iter().map(|x| scorer.score(x)).collect();
     select(
         &scores,
+        |i| doc.bare_quote[i],
         |i| doc.chars[i],
         |i, j| doc.sim[i * n + j],
         |i, j| doc.text_hash[i] == doc.text_hash[j],

@@ -144,6 +144,9 @@ pub struct Features {
     pub x: [f32; N_FEATURES],
     /// Characters.
     pub chars: usize,
+    /// The sentence is one quotation and nothing else ([`is_bare_quote`]):
+    /// who said it is in the sentence before.
+    pub bare_quote: bool,
 }
 
 /// Picks body sentences of `text` within `budget`, in document order.
@@ -190,6 +193,7 @@ pub fn summarize_with(
         .collect();
     let picked = select(
         &scores,
+        |i| analysis.features[i].bare_quote,
         |i| analysis.features[i].chars,
         |i, j| graph::cosine(&analysis.vectors[i], &analysis.vectors[j]),
         |i, j| text[analysis.features[i].range.clone()] == text[analysis.features[j].range.clone()],
@@ -217,10 +221,12 @@ fn sigmoid(z: f32) -> f32 {
 /// Indices of the best-scoring sentences within `budget`, in document order:
 /// a sentence more similar than the scorer's `redundancy` to one already
 /// chosen, or equal to it, is skipped, and so is one whose characters (plus
-/// one space) do not fit the character budget; after the first, sentences
-/// scoring under the scorer's `floor` are not added.
+/// one space) do not fit the character budget, and one that `follows` marks
+/// (a bare quotation) unless the sentence before it is already chosen; after
+/// the first, sentences scoring under the scorer's `floor` are not added.
 fn select(
     scores: &[f32],
+    follows: impl Fn(usize) -> bool,
     chars: impl Fn(usize) -> usize,
     similarity: impl Fn(usize, usize) -> f32,
     same_text: impl Fn(usize, usize) -> bool,
@@ -239,6 +245,9 @@ fn select(
             .iter()
             .any(|&c| same_text(c, i) || similarity(c, i) > scorer.redundancy)
         {
+            continue;
+        }
+        if follows(i) && (i == 0 || !chosen.contains(&(i - 1))) {
             continue;
         }
         // The joined summary puts one space between sentences.
@@ -476,8 +485,31 @@ impl Document<'_> {
             if i == 0 { (chars as f32).ln_1p() } else { 0.0 },
             self.summary_words[i],
         ];
-        Features { range, x, chars }
+        Features {
+            range,
+            x,
+            chars,
+            bare_quote: is_bare_quote(sentence),
+        }
     }
+}
+
+/// Whether `sentence` is a quotation and nothing else (`"Il faut empêcher
+/// que...".`): it opens with a quotation mark, its only closing mark ends
+/// it, before the full stop. A summary gives such a sentence only with the
+/// sentence before it, which names the speaker.
+pub fn is_bare_quote(sentence: &str) -> bool {
+    let s = sentence.trim();
+    let Some(inner) = s.strip_prefix(['"', '«', '“']) else {
+        return false;
+    };
+    let Some(inner) = inner
+        .trim_end_matches(['.', '!', '?', '…', ' '])
+        .strip_suffix(['"', '»', '”'])
+    else {
+        return false;
+    };
+    !inner.contains(['"', '«', '“', '»', '”'])
 }
 
 /// The content words of `s` as the sentence vectors see them (normalised,
@@ -710,6 +742,42 @@ mod tests {
                 assert!(!s.contains(junk), "{junk:?} in summary");
             }
         }
+    }
+
+    #[test]
+    fn a_quotation_alone_comes_with_the_sentence_that_names_its_speaker() {
+        assert!(is_bare_quote(
+            "\"Il faut empêcher que les terroristes reprennent des forces\"."
+        ));
+        assert!(is_bare_quote("« Nous ne céderons pas. »"));
+        assert!(is_bare_quote("“We will not give up.”"));
+        // Attributed in the sentence itself, or quoting a few words only.
+        assert!(!is_bare_quote(
+            "\"La victoire a un message\", a déclaré le président iranien."
+        ));
+        assert!(!is_bare_quote(
+            "Il a salué la \"victoire de l'armée syrienne\"."
+        ));
+        assert!(!is_bare_quote("\"Non\", dit-il, \"jamais\"."));
+        // The example's second quotation names its speaker in the sentence
+        // before: every summary that holds it holds that sentence too, and
+        // three sentences take the speaker's.
+        let quote = "\"Il faut empêcher";
+        let speaker = "\"La victoire de l'armée syrienne a pour message";
+        for n in 1..=6 {
+            let picked = summary(ALEPPO, Lang::Fr, n);
+            if picked.iter().any(|s| s.starts_with(quote)) {
+                assert!(
+                    picked.iter().any(|s| s.starts_with(speaker)),
+                    "{n}: {picked:?}"
+                );
+            }
+        }
+        assert!(
+            summary(ALEPPO, Lang::Fr, 3)
+                .iter()
+                .any(|s| s.starts_with(speaker))
+        );
     }
 
     #[test]
