@@ -190,20 +190,18 @@ fn for_each_record(
         }
         let (id, outcome) = match serde_json::from_str::<InputRecord>(&line) {
             Ok(rec) => (Some(rec.id.clone()), f(rec)),
-            Err(e) if !line.trim_start().starts_with('{') => (
-                None,
-                Err(Error::invalid(format!(
-                    "not a record: {} (input is JSON Lines, one object per line; a plain-text dispatch goes in with --text FILE)",
-                    crate::error::json_unquoted(&e)
-                ))),
-            ),
-            Err(e) => (
-                None,
-                Err(Error::invalid(format!(
-                    "not a record: {}",
-                    crate::error::json_unquoted(&e)
-                ))),
-            ),
+            Err(e) => {
+                let hint = if line.trim_start().starts_with('{') {
+                    ""
+                } else {
+                    " (input is JSON Lines, one object per line; a plain-text dispatch goes in with --text FILE)"
+                };
+                let why = crate::error::json_unquoted(&e);
+                (
+                    None,
+                    Err(Error::invalid(format!("not a record: {why}{hint}"))),
+                )
+            }
         };
         match outcome {
             Ok(()) => done += 1,
