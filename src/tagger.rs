@@ -411,10 +411,13 @@ impl Tagger {
     ) -> Result<Summary> {
         deadline.check()?;
         // Not `prepare`: places are not needed here and finding them costs
-        // as much as the summary itself.
+        // as much as the summary itself. The text is folded as `prepare`
+        // folds it, and the chosen sentences' offsets mapped back to the
+        // caller's text.
+        let folded = text::fold::fold_mapped(text);
+        let (title, text) = (text::fold::fold(title.trim()), folded.as_str());
         let cleaned = text::clean(text);
         deadline.check()?;
-        let title = title.trim();
         done(Stage::Clean);
         let lang = language.unwrap_or_else(|| {
             let both = format!("{title}\n{}", cleaned.body_text(text));
@@ -422,14 +425,17 @@ impl Tagger {
         });
         done(Stage::Language);
         deadline.check()?;
-        let sentences = summarize::summarize(
+        let mut sentences = summarize::summarize(
             text,
             &cleaned,
             lang,
             self.model.as_ref(),
-            Some(title),
+            Some(&title),
             budget,
         );
+        for s in &mut sentences {
+            (s.start, s.end) = (folded.original(s.start), folded.original(s.end));
+        }
         done(Stage::Summary);
         Ok(Summary {
             language: lang,
@@ -554,6 +560,96 @@ mod tests {
         let homed = tagger.classify("", aleppo, &opts(Some("CA")));
         assert_eq!(homed.regions, named.regions);
         assert_eq!(homed.places[0].iso2, "SY");
+    }
+
+    #[test]
+    fn soft_hyphens_and_decomposed_accents_get_the_tags_of_plain_text() {
+        use unicode_normalization::UnicodeNormalization;
+        let tagger = Tagger::new(Arc::new(crate::model::Model::embedded().unwrap()));
+        let opts = ClassifyOptions {
+            language: None,
+            max_topics: 3,
+            max_regions: 4,
+            min_score: None,
+            explain: false,
+            home_country: None,
+            candidate_topics: Vec::new(),
+        };
+        let aleppo = include_str!("../tests/data/aleppo-fr.txt");
+        // As a web page hyphenates: a soft hyphen after the third letter
+        // of every word of seven letters or more ("syr\u{ad}ienne").
+        let hyphenated: String = aleppo
+            .split(' ')
+            .map(|w| {
+                let letters = w.chars().filter(|c| c.is_alphabetic()).count();
+                if letters >= 7 && w.chars().take(3).all(char::is_alphabetic) {
+                    let cut = w.char_indices().nth(3).map_or(w.len(), |(i, _)| i);
+                    format!("{}\u{ad}{}", &w[..cut], &w[cut..])
+                } else {
+                    w.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(hyphenated.matches('\u{ad}').count() > 50);
+        let decomposed: String = aleppo.nfd().collect();
+        assert_ne!(decomposed, aleppo);
+        let plain = tagger.classify("", aleppo, &opts);
+        assert_eq!(plain.places[0].iso2, "SY");
+        for text in [&hyphenated, &decomposed] {
+            assert_eq!(tagger.classify("", text, &opts), plain);
+        }
+        // The same sentences, at offsets into the text as sent.
+        let summary = |text: &str| -> Vec<(usize, String)> {
+            let s = tagger.summarize("", text, None, Budget::sentences(3));
+            s.sentences
+                .iter()
+                .map(|c| (c.index, text[c.start..c.end].replace('\u{ad}', "")))
+                .collect()
+        };
+        let expected = summary(aleppo);
+        assert_eq!(summary(&hyphenated), expected);
+        let composed: Vec<_> = summary(&decomposed)
+            .into_iter()
+            .map(|(i, s)| (i, s.nfc().collect::<String>()))
+            .collect();
+        assert_eq!(composed, expected);
+    }
+
+    #[test]
+    fn a_dispatch_the_model_cannot_read_gets_no_tags_rather_than_its_priors() {
+        let tagger = Tagger::new(Arc::new(crate::model::Model::embedded().unwrap()));
+        let opts = |home: Option<&str>| ClassifyOptions {
+            language: None,
+            max_topics: 3,
+            max_regions: 4,
+            min_score: None,
+            explain: false,
+            home_country: home.map(str::to_string),
+            candidate_topics: Vec::new(),
+        };
+        // Aleppo in Arabic, a Beijing meeting in Chinese, signs only.
+        for text in [
+            "قالت وزارة الخارجية السورية إن الجيش سيطر على حلب بالكامل",
+            "中国国家主席习近平周二在北京会见了法国总统。",
+            "!!! ??? ... --- ,,,",
+        ] {
+            let c = tagger.classify("", text, &opts(None));
+            assert!(c.topics.is_empty(), "{text}: {:?}", c.topics);
+            assert!(c.regions.is_empty(), "{text}: {:?}", c.regions);
+            // A desk that says where its copy is from gets that region.
+            let homed = tagger.classify("", text, &opts(Some("FR")));
+            assert!(homed.topics.is_empty());
+            let got = regions_of(&homed);
+            assert!(got.contains(&"155") && got.contains(&"150"), "{got:?}");
+        }
+        // One word the model knows is evidence, and so is a place.
+        let brexit = tagger.classify("", "Brexit !!!", &opts(None));
+        assert!(!brexit.topics.is_empty() && !brexit.regions.is_empty());
+        let paris = tagger.classify("", "パリ Paris", &opts(None));
+        assert_eq!(paris.places[0].iso2, "FR");
+        let got = regions_of(&paris);
+        assert!(got.contains(&"155") && got.contains(&"150"), "{got:?}");
     }
 
     #[test]

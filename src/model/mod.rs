@@ -744,10 +744,31 @@ impl Model {
         let ((idx, val), t, r) = self.raw(input, &mut |_| {});
         let row = (idx.as_slice(), val.as_slice());
         let f = &self.features;
+        let (topics, regions) = self.evidence(input, &idx);
         Prediction {
-            topics: self.topics.score(f, &t, row, explain, topics_among),
-            regions: self.regions.score(f, &r, row, explain, None),
+            topics: if topics {
+                self.topics.score(f, &t, row, explain, topics_among)
+            } else {
+                Vec::new()
+            },
+            regions: if regions {
+                self.regions.score(f, &r, row, explain, None)
+            } else {
+                Vec::new()
+            },
         }
+    }
+
+    /// Whether each head has evidence to tag a document with feature
+    /// columns `idx` (sorted terms, then places): topics need a word of the
+    /// vocabulary, regions a word or a place. Without any, the scores are
+    /// the training corpora's priors ("lifestyle", "Europe" for a text in
+    /// Arabic or Chinese), which a caller must not take for an answer.
+    fn evidence(&self, input: &ModelInput<'_>, idx: &[u32]) -> (bool, bool) {
+        let terms = idx
+            .first()
+            .is_some_and(|&j| (j as usize) < self.features.n_terms());
+        (terms, terms || !input.places.is_empty())
     }
 
     /// The mask of [`Model::predict_among`] for topic codes: `Err` names the
@@ -783,13 +804,20 @@ impl Model {
         let ((idx, val), t, r) = self.raw(input, done);
         let row = (idx.as_slice(), val.as_slice());
         let f = &self.features;
+        let (topic_evidence, region_evidence) = self.evidence(input, &idx);
         Prediction {
-            topics: self
-                .topics
-                .chosen_scores(f, &t, row, explain, topics, topics_among),
-            regions: self
-                .regions
-                .chosen_scores(f, &r, row, explain, regions, None),
+            topics: if topic_evidence {
+                self.topics
+                    .chosen_scores(f, &t, row, explain, topics, topics_among)
+            } else {
+                Vec::new()
+            },
+            regions: if region_evidence {
+                self.regions
+                    .chosen_scores(f, &r, row, explain, regions, None)
+            } else {
+                Vec::new()
+            },
         }
     }
 

@@ -112,11 +112,13 @@ pub fn term_log_odds<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Ter
     // word -> (articles with it, of which references with it too)
     let mut seen: HashMap<String, (u32, u32)> = HashMap::new();
     for (article, reference) in pairs {
-        let mut words = content_words(article);
+        // Read as the service reads a dispatch (`text::fold`).
+        let (article, reference) = (text::fold::fold(article), text::fold::fold(reference));
+        let mut words = content_words(&article);
         words.sort_unstable();
         words.dedup();
         let kept: std::collections::HashSet<String> =
-            content_words(reference).into_iter().collect();
+            content_words(&reference).into_iter().collect();
         for w in words {
             let hit = kept.contains(&w);
             let e = seen.entry(w).or_default();
@@ -170,10 +172,13 @@ pub fn prepare(
     weights: &dyn TermWeights,
     terms: &Scorer,
 ) -> Option<Doc> {
+    // Read as the service reads a dispatch (`text::fold`).
+    let (text, title) = (text::fold::fold(text), text::fold::fold(title));
+    let (text, title) = (text.as_ref(), title.as_ref());
     let cleaned = text::clean(text);
     let analysis = analyse(text, &cleaned, lang, weights, Some(title), terms);
     let n = analysis.features.len();
-    let reference = rouge_tokens(reference);
+    let reference = rouge_tokens(&text::fold::fold(reference));
     if n == 0 || reference.is_empty() {
         return None;
     }

@@ -3,6 +3,7 @@
 
 pub mod boilerplate;
 pub mod clean;
+pub mod fold;
 pub mod function_words;
 pub mod lang;
 pub mod sentences;

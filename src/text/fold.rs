@@ -1,0 +1,174 @@
+//! Words as a reader sees them: what a scraped page writes inside a word
+//! that no reader sees, or sees as one letter, folded away before the text
+//! is cleaned and read.
+//!
+//! Two such writings are common in scraped copy: soft hyphens, the
+//! hyphenation points of a web page ("Collec\u{ad}ti\u{ad}vité",
+//! "Hally\u{ad}day"), which Unicode word segmentation keeps inside the word
+//! so that it matches no vocabulary term, gazetteer name, function word or
+//! caption pattern; and letters written with combining accents ("e"
+//! followed by U+0301, as macOS and some CMSs store text), which match none
+//! of the composed forms the vocabulary and the tables hold. Folding drops
+//! the first and composes each letter with the accents that follow it
+//! (Unicode NFC of that letter), so that such a dispatch gets the tags and
+//! the summary of the same text written plainly.
+
+use std::borrow::Cow;
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Soft hyphen: a hyphenation point, invisible unless a line breaks there.
+const SOFT_HYPHEN: char = '\u{ad}';
+
+/// Whether `c` belongs to the letter before it: a soft hyphen or a
+/// combining accent of the Combining Diacritical Marks block.
+fn joins_previous(c: char) -> bool {
+    c == SOFT_HYPHEN || ('\u{300}'..='\u{36f}').contains(&c)
+}
+
+/// Whether `s` may hold a soft hyphen or a combining accent, found by a
+/// vectorised byte search: a soft hyphen is encoded C2 AD, and the bytes
+/// CC and CD only ever open a character of U+0300-U+037F. Most dispatches
+/// hold neither and are not copied.
+fn needs_folding(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    memchr::memchr3_iter(0xad, 0xcc, 0xcd, bytes)
+        .any(|i| bytes[i] != 0xad || (i > 0 && bytes[i - 1] == 0xc2))
+}
+
+/// A text as folded, with the way back to the caller's byte offsets.
+#[derive(Debug, Clone)]
+pub struct Folded<'a> {
+    text: Cow<'a, str>,
+    /// `(folded offset, original offset)` where the distance between the
+    /// two changes: at the first character after each folded letter. Empty
+    /// when nothing was folded.
+    shifts: Vec<(usize, usize)>,
+}
+
+impl Folded<'_> {
+    /// The folded text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The offset in the original text of `at`, an offset of the folded
+    /// text that starts a character other than an accent (or ends the
+    /// text): where the same character starts there.
+    pub fn original(&self, at: usize) -> usize {
+        let k = self.shifts.partition_point(|&(folded, _)| folded <= at);
+        match k.checked_sub(1).and_then(|k| self.shifts.get(k)) {
+            Some(&(folded, original)) => original + (at - folded),
+            None => at,
+        }
+    }
+}
+
+/// `s` without soft hyphens and with each letter composed with the
+/// combining accents after it; borrowed as it is when it holds neither.
+pub fn fold(s: &str) -> Cow<'_, str> {
+    fold_mapped(s).text
+}
+
+/// [`fold`], with the offsets of the folded text mapped back to `s`.
+pub fn fold_mapped(s: &str) -> Folded<'_> {
+    if !needs_folding(s) {
+        return Folded {
+            text: Cow::Borrowed(s),
+            shifts: Vec::new(),
+        };
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut shifts = Vec::new();
+    let mut chars = s.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        // A letter and what joins it ("e" + U+0301 + U+AD), as one piece.
+        let mut end = start + c.len_utf8();
+        while let Some(&(i, next)) = chars.peek() {
+            if !joins_previous(next) {
+                break;
+            }
+            end = i + next.len_utf8();
+            chars.next();
+        }
+        let piece = &s[start..end];
+        if piece.chars().any(joins_previous) {
+            out.extend(piece.chars().filter(|&c| c != SOFT_HYPHEN).nfc());
+            shifts.push((out.len(), end));
+        } else {
+            out.push_str(piece);
+        }
+    }
+    Folded {
+        text: Cow::Owned(out),
+        shifts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn soft_hyphens_go_and_accents_compose() {
+        assert_eq!(fold("Collec\u{ad}ti\u{ad}vité"), "Collectivité");
+        assert_eq!(fold("Pe\u{301}rou, E\u{301}tats-Unis"), "Pérou, États-Unis");
+        assert_eq!(fold("a\u{300} Alep"), "à Alep");
+        assert_eq!(fold("\u{ad}e\u{ad}\u{301}"), "é");
+    }
+
+    #[test]
+    fn text_with_nothing_to_fold_is_not_copied() {
+        // "í" is C3 AD: its AD byte is no soft hyphen.
+        for s in [
+            "Le président russe à Alep",
+            "Río de Janeiro",
+            "",
+            "«\u{202f}Paris\u{202f}»",
+        ] {
+            assert!(matches!(fold(s), Cow::Borrowed(t) if t == s), "{s:?}");
+            let mapped = fold_mapped(s);
+            assert_eq!(mapped.original(s.len()), s.len());
+        }
+    }
+
+    #[test]
+    fn offsets_map_back_to_the_same_characters() {
+        let s = "Le pre\u{301}sident. La vic\u{ad}toire, a\u{300} Alep.";
+        let f = fold_mapped(s);
+        assert_eq!(f.as_str(), "Le président. La victoire, à Alep.");
+        for word in ["Le", ".", "La", ",", "Alep", "."] {
+            let at = f.as_str().find(word).unwrap();
+            let back = f.original(at);
+            assert!(s[back..].starts_with(word), "{word:?} at {at} -> {back}");
+        }
+        assert_eq!(f.original(f.as_str().len()), s.len());
+    }
+
+    proptest! {
+        #[test]
+        fn folding_composes_and_keeps_every_other_character(
+            s in "[a-zA-Zée\u{ad}\u{300}\u{301}\u{308}í Ωα.,-]{0,30}"
+        ) {
+            let f = fold_mapped(&s);
+            // Spaces and punctuation, where sentences and words begin and
+            // end, map back to themselves, and offsets keep their order.
+            let folded = f.as_str();
+            let mut last = 0;
+            for (at, c) in folded.char_indices() {
+                let back = f.original(at);
+                prop_assert!(back >= last);
+                last = back;
+                if " .,-".contains(c) {
+                    prop_assert!(s[back..].starts_with(c), "{c:?} at {at} -> {back}");
+                }
+            }
+            prop_assert_eq!(f.original(folded.len()), s.len());
+            prop_assert!(!folded.contains(SOFT_HYPHEN));
+            let nfc: String = s.chars().filter(|&c| c != SOFT_HYPHEN).nfc().collect();
+            prop_assert_eq!(folded, nfc.as_str());
+        }
+    }
+}
