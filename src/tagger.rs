@@ -563,7 +563,7 @@ mod tests {
     }
 
     #[test]
-    fn soft_hyphens_and_decomposed_accents_get_the_tags_of_plain_text() {
+    fn soft_hyphens_decomposed_accents_and_references_get_the_tags_of_plain_text() {
         use unicode_normalization::UnicodeNormalization;
         let tagger = Tagger::new(Arc::new(crate::model::Model::embedded().unwrap()));
         let opts = ClassifyOptions {
@@ -594,9 +594,11 @@ mod tests {
         assert!(hyphenated.matches('\u{ad}').count() > 50);
         let decomposed: String = aleppo.nfd().collect();
         assert_ne!(decomposed, aleppo);
+        // As a scraper that left HTML character references undecoded.
+        let escaped = aleppo.replace('é', "&eacute;").replace('\'', "&#39;");
         let plain = tagger.classify("", aleppo, &opts);
         assert_eq!(plain.places[0].iso2, "SY");
-        for text in [&hyphenated, &decomposed] {
+        for text in [&hyphenated, &decomposed, &escaped] {
             assert_eq!(tagger.classify("", text, &opts), plain);
         }
         // The same sentences, at offsets into the text as sent.
@@ -614,6 +616,11 @@ mod tests {
             .map(|(i, s)| (i, s.nfc().collect::<String>()))
             .collect();
         assert_eq!(composed, expected);
+        let decoded: Vec<_> = summary(&escaped)
+            .into_iter()
+            .map(|(i, s)| (i, html_escape::decode_html_entities(&s).into_owned()))
+            .collect();
+        assert_eq!(decoded, expected);
     }
 
     #[test]

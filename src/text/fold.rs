@@ -2,16 +2,19 @@
 //! that no reader sees, or sees as one letter, folded away before the text
 //! is cleaned and read.
 //!
-//! Two such writings are common in scraped copy: soft hyphens, the
+//! Three such writings are common in scraped copy: soft hyphens, the
 //! hyphenation points of a web page ("Collec\u{ad}ti\u{ad}vité",
 //! "Hally\u{ad}day"), which Unicode word segmentation keeps inside the word
 //! so that it matches no vocabulary term, gazetteer name, function word or
-//! caption pattern; and letters written with combining accents ("e"
-//! followed by U+0301, as macOS and some CMSs store text), which match none
-//! of the composed forms the vocabulary and the tables hold. Folding drops
-//! the first and composes each letter with the accents that follow it
-//! (Unicode NFC of that letter), so that such a dispatch gets the tags and
-//! the summary of the same text written plainly.
+//! caption pattern; letters written with combining accents ("e" followed
+//! by U+0301, as macOS and some CMSs store text), which match none of the
+//! composed forms the vocabulary and the tables hold; and HTML character
+//! references a scraper left undecoded ("Beyonc&#233;", "l&#39;arm&eacute;e",
+//! as in some BBC and RSS copy), which cut a word in three. Folding drops
+//! the first, composes each letter with the accents that follow it
+//! (Unicode NFC of that letter) and decodes the third (`html-escape`), so
+//! that such a dispatch gets the tags and the summary of the same text
+//! written plainly.
 
 use std::borrow::Cow;
 
@@ -26,14 +29,36 @@ fn joins_previous(c: char) -> bool {
     c == SOFT_HYPHEN || ('\u{300}'..='\u{36f}').contains(&c)
 }
 
-/// Whether `s` may hold a soft hyphen or a combining accent, found by a
-/// vectorised byte search: a soft hyphen is encoded C2 AD, and the bytes
-/// CC and CD only ever open a character of U+0300-U+037F. Most dispatches
-/// hold neither and are not copied.
+/// Longest character reference decoded, ";" included ("&CounterClockwiseContourIntegral;" is 33 bytes).
+const MAX_REFERENCE: usize = 33;
+
+/// The character reference starting at byte `at` of `s` ("&#233;",
+/// "&eacute;", "&amp;"): its length and what it stands for; `None` where
+/// `s` has no reference there ("AT&T", "&foo;", "&amp" without its ";").
+fn reference_at(s: &str, at: usize) -> Option<(usize, String)> {
+    let rest = s.get(at..)?;
+    if !rest.starts_with('&') {
+        return None;
+    }
+    let end = rest.bytes().take(MAX_REFERENCE).position(|b| b == b';')?;
+    // "&" and ";" are ASCII: both ends are character boundaries.
+    let reference = rest.get(..=end)?;
+    match html_escape::decode_html_entities(reference) {
+        std::borrow::Cow::Owned(decoded) => Some((reference.len(), decoded)),
+        std::borrow::Cow::Borrowed(_) => None,
+    }
+}
+
+/// Whether `s` holds a soft hyphen, a combining accent or a character
+/// reference, found by vectorised byte searches: a soft hyphen is encoded
+/// C2 AD, the bytes CC and CD only ever open a character of
+/// U+0300-U+037F, and a reference opens with "&". Most dispatches hold
+/// none and are not copied.
 fn needs_folding(s: &str) -> bool {
     let bytes = s.as_bytes();
     memchr::memchr3_iter(0xad, 0xcc, 0xcd, bytes)
         .any(|i| bytes[i] != 0xad || (i > 0 && bytes[i - 1] == 0xc2))
+        || memchr::memchr_iter(b'&', bytes).any(|i| reference_at(s, i).is_some())
 }
 
 /// A text as folded, with the way back to the caller's byte offsets.
@@ -64,8 +89,9 @@ impl Folded<'_> {
     }
 }
 
-/// `s` without soft hyphens and with each letter composed with the
-/// combining accents after it; borrowed as it is when it holds neither.
+/// `s` without soft hyphens, with each letter composed with the combining
+/// accents after it and character references decoded; borrowed as it is
+/// when it holds none of them.
 pub fn fold(s: &str) -> Cow<'_, str> {
     fold_mapped(s).text
 }
@@ -80,16 +106,21 @@ pub fn fold_mapped(s: &str) -> Folded<'_> {
     }
     let mut out = String::with_capacity(s.len());
     let mut shifts = Vec::new();
-    let mut chars = s.char_indices().peekable();
-    while let Some((start, c)) = chars.next() {
+    let mut start = 0;
+    while let Some(c) = s.get(start..).and_then(|rest| rest.chars().next()) {
+        if let Some((len, decoded)) = reference_at(s, start) {
+            out.extend(decoded.chars().filter(|&c| c != SOFT_HYPHEN));
+            start += len;
+            shifts.push((out.len(), start));
+            continue;
+        }
         // A letter and what joins it ("e" + U+0301 + U+AD), as one piece.
         let mut end = start + c.len_utf8();
-        while let Some(&(i, next)) = chars.peek() {
+        while let Some(next) = s.get(end..).and_then(|rest| rest.chars().next()) {
             if !joins_previous(next) {
                 break;
             }
-            end = i + next.len_utf8();
-            chars.next();
+            end += next.len_utf8();
         }
         let piece = &s[start..end];
         if piece.chars().any(joins_previous) {
@@ -98,6 +129,7 @@ pub fn fold_mapped(s: &str) -> Folded<'_> {
         } else {
             out.push_str(piece);
         }
+        start = end;
     }
     Folded {
         text: Cow::Owned(out),
@@ -117,6 +149,24 @@ mod tests {
         assert_eq!(fold("Pe\u{301}rou, E\u{301}tats-Unis"), "Pérou, États-Unis");
         assert_eq!(fold("a\u{300} Alep"), "à Alep");
         assert_eq!(fold("\u{ad}e\u{ad}\u{301}"), "é");
+    }
+
+    #[test]
+    fn character_references_are_decoded() {
+        assert_eq!(fold("Beyonc&#233; &amp; Jay-Z"), "Beyoncé & Jay-Z");
+        assert_eq!(fold("l&#39;arm&eacute;e syrienne"), "l'armée syrienne");
+        assert_eq!(fold("Collec&shy;tivit&#xE9;"), "Collectivité");
+        // Not references: kept as written.
+        for s in ["AT&T", "M&A; S&P 500", "&foo;", "&amp", "a & b;"] {
+            assert!(matches!(fold(s), Cow::Borrowed(_)), "{s:?}");
+        }
+        let s = "Beyonc&#233;. Apr&egrave;s, Jay-Z.";
+        let f = fold_mapped(s);
+        assert_eq!(f.as_str(), "Beyoncé. Après, Jay-Z.");
+        for word in [".", "Apr", ",", "Jay"] {
+            let at = f.as_str().find(word).unwrap();
+            assert!(s[f.original(at)..].starts_with(word), "{word:?}");
+        }
     }
 
     #[test]
