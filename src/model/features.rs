@@ -131,6 +131,18 @@ fn cognate_key(word: &str, n: usize, key: &mut String) -> bool {
     letters >= n
 }
 
+/// The [`hash1`] of the cognate key of `word` when the word is plain ASCII
+/// lower-case letters, at least `n` of them (the key is then its first `n`
+/// bytes and [`COGNATE_MARK`]), computed without writing the key; `None`
+/// for any other word, whose key [`cognate_key`] decides.
+fn ascii_cognate_hash(word: &str, n: usize) -> Option<u64> {
+    (word.len() >= n && word.bytes().all(|b| b.is_ascii_lowercase())).then(|| {
+        let mut mark = [0; 4];
+        let mark = COGNATE_MARK.encode_utf8(&mut mark);
+        fnv1a(fnv1a(FNV_OFFSET, &word.as_bytes()[..n]), mark.as_bytes())
+    })
+}
+
 /// Hash of a unigram.
 fn hash1(a: &str) -> u64 {
     fnv1a(FNV_OFFSET, a.as_bytes())
@@ -237,6 +249,26 @@ fn norm_tokens(text: &str, lang: Lang, stop_words: bool, buf: &mut String, spans
 pub(crate) fn for_each_term(
     input: &ModelInput<'_>,
     params: &FeatureParams,
+    f: impl FnMut(u64, f32, &str, Option<&str>),
+) {
+    terms::<true>(input, params, f);
+}
+
+/// [`for_each_term`] for a caller that reads no term's text: a cognate
+/// key of a plain ASCII word is hashed without being written, and `f`
+/// gets "" for it.
+fn for_each_term_hash(
+    input: &ModelInput<'_>,
+    params: &FeatureParams,
+    f: impl FnMut(u64, f32, &str, Option<&str>),
+) {
+    terms::<false>(input, params, f);
+}
+
+/// [`for_each_term`], with every cognate key's text when `NAMES`.
+fn terms<const NAMES: bool>(
+    input: &ModelInput<'_>,
+    params: &FeatureParams,
     mut f: impl FnMut(u64, f32, &str, Option<&str>),
 ) {
     let mut buf = String::with_capacity(input.title.len() + input.body.len());
@@ -251,8 +283,12 @@ pub(crate) fn for_each_term(
         for i in 0..spans.len() {
             let Some((t, h)) = tok(i) else { continue };
             f(h, weight, t, None);
-            if params.cognates > 0 && cognate_key(t, params.cognates, &mut key) {
-                f(hash1(&key), weight, &key, None);
+            if params.cognates > 0 {
+                if !NAMES && let Some(hash) = ascii_cognate_hash(t, params.cognates) {
+                    f(hash, weight, "", None);
+                } else if cognate_key(t, params.cognates, &mut key) {
+                    f(hash1(&key), weight, &key, None);
+                }
             }
             if params.ngram_max >= 2
                 && let Some((next, _)) = tok(i + 1)
@@ -414,7 +450,50 @@ pub struct TfIdf {
     min_idf: f32,
     /// Column of each term, by the term's FNV hash.
     index: TermIndex,
-    place_index: FxHashMap<String, u32>,
+    /// Column of each place key, by the kind of key and the code after its
+    /// prefix, so that a document's place columns are found without
+    /// formatting a key.
+    place_columns: PlaceColumns,
+}
+
+/// The columns of the place features by the code their key names:
+/// "main:<M49>", "place:<M49>", "country:<ISO>" and "noplace:<lang>".
+#[derive(Debug, Clone, Default)]
+struct PlaceColumns {
+    main: FxHashMap<String, u32>,
+    place: FxHashMap<String, u32>,
+    country: FxHashMap<String, u32>,
+    noplace: FxHashMap<String, u32>,
+}
+
+impl PlaceColumns {
+    fn new<'a>(keys: impl Iterator<Item = (&'a str, u32)>) -> PlaceColumns {
+        let mut columns = PlaceColumns::default();
+        for (key, j) in keys {
+            let Some((kind, code)) = key.split_once(':') else {
+                continue;
+            };
+            let map = match kind {
+                "main" => &mut columns.main,
+                "place" => &mut columns.place,
+                "country" => &mut columns.country,
+                "noplace" => &mut columns.noplace,
+                _ => continue,
+            };
+            map.insert(code.to_owned(), j);
+        }
+        columns
+    }
+}
+
+/// Adds `v` to the value of column `j` in `row[start..]` (appending it
+/// when new).
+fn add_to(row: &mut Vec<(u32, f32)>, start: usize, j: Option<&u32>, v: f32) {
+    let Some(&j) = j else { return };
+    match row[start..].iter_mut().find(|(k, _)| *k == j) {
+        Some((_, sum)) => *sum += v,
+        None => row.push((j, v)),
+    }
 }
 
 impl TfIdf {
@@ -432,11 +511,12 @@ impl TfIdf {
             };
             (h, j as u32, idf)
         }));
-        let place_index = places
-            .iter()
-            .enumerate()
-            .map(|(k, p)| (p.clone(), (terms.len() + k) as u32))
-            .collect();
+        let place_columns = PlaceColumns::new(
+            places
+                .iter()
+                .enumerate()
+                .map(|(k, p)| (p.as_str(), (terms.len() + k) as u32)),
+        );
         let min_idf = idf.iter().copied().fold(f32::INFINITY, f32::min);
         TfIdf {
             params,
@@ -445,7 +525,7 @@ impl TfIdf {
             places,
             min_idf,
             index,
-            place_index,
+            place_columns,
         }
     }
 
@@ -489,7 +569,7 @@ impl TfIdf {
     pub fn transform(&self, input: &ModelInput<'_>, gazetteer: &Gazetteer) -> (Vec<u32>, Vec<f32>) {
         let mut terms: Vec<(u64, f32)> =
             Vec::with_capacity((input.title.len() + input.body.len()) / 3);
-        for_each_term(input, &self.params, |h, w, _, _| terms.push((h, w)));
+        for_each_term_hash(input, &self.params, |h, w, _, _| terms.push((h, w)));
         // Column -> (summed tf weight, idf).
         let mut tf: FxHashMap<u32, (f32, f32)> =
             FxHashMap::with_capacity_and_hasher(terms.len(), Default::default());
@@ -518,18 +598,60 @@ impl TfIdf {
             }
         }
         if self.params.place_weight > 0.0 {
-            for (key, v) in place_values(
-                input.places,
-                input.lang,
-                gazetteer,
-                self.params.place_countries,
-            ) {
-                if let Some(&j) = self.place_index.get(&key) {
-                    row.push((j, v * self.params.place_weight));
-                }
+            let start = row.len();
+            self.place_row(input.places, input.lang, gazetteer, &mut row);
+            for (_, v) in &mut row[start..] {
+                *v *= self.params.place_weight;
             }
         }
         row.into_iter().unzip()
+    }
+
+    /// Appends the document's known place features to `row`: the values of
+    /// [`place_values`], each summed in the same order, in column order
+    /// (the columns of the place keys follow the keys' sorted order).
+    fn place_row(
+        &self,
+        places: &[PlaceCount],
+        lang: Lang,
+        gazetteer: &Gazetteer,
+        row: &mut Vec<(u32, f32)>,
+    ) {
+        let columns = &self.place_columns;
+        let start = row.len();
+        let total: u32 = places.iter().map(|p| p.mentions).sum();
+        if total == 0 {
+            add_to(row, start, columns.noplace.get(lang.code()), 1.0);
+            return;
+        }
+        if let Some(c) = places.first().and_then(|p| gazetteer.country(&p.iso2)) {
+            for code in [&c.subregion, &c.region] {
+                if !code.is_empty() {
+                    // A key set twice (a sub-region code equal to its
+                    // region's) is 1.0, as the map's insert leaves it.
+                    if let Some(&j) = columns.main.get(code.as_str())
+                        && !row[start..].iter().any(|&(k, _)| k == j)
+                    {
+                        row.push((j, 1.0));
+                    }
+                }
+            }
+        }
+        for p in places {
+            let share = p.mentions as f32 / total as f32;
+            if self.params.place_countries {
+                add_to(row, start, columns.country.get(p.iso2.as_str()), share);
+            }
+            if let Some(c) = gazetteer.country(&p.iso2) {
+                if !c.subregion.is_empty() {
+                    add_to(row, start, columns.place.get(c.subregion.as_str()), share);
+                }
+                if !c.region.is_empty() {
+                    add_to(row, start, columns.place.get(c.region.as_str()), share);
+                }
+            }
+        }
+        row[start..].sort_unstable_by_key(|&(j, _)| j);
     }
 }
 
@@ -555,6 +677,24 @@ mod tests {
         assert_eq!(key("déjàvu").as_deref(), Some("dejavu…"));
         assert_eq!(key("naïve"), None);
         assert_eq!(key("abcdef").as_deref(), Some("abcdef…"));
+        // The key of a plain ASCII word hashes as written out.
+        for w in [
+            "tourism",
+            "abcdef",
+            "religious",
+            "abcde",
+            "covid19",
+            "élection",
+            "Paris",
+        ] {
+            assert_eq!(
+                ascii_cognate_hash(w, 6).is_some(),
+                w.len() >= 6 && w.bytes().all(|b| b.is_ascii_lowercase())
+            );
+            if let Some(h) = ascii_cognate_hash(w, 6) {
+                assert_eq!(Some(h), key(w).map(|k| hash1(&k)), "{w}");
+            }
+        }
     }
 
     #[test]
@@ -656,5 +796,57 @@ mod tests {
         let v = place_values(&places, Lang::Fr, &g, true);
         assert_eq!(v.get("country:SY"), Some(&1.0));
         assert!(!v.contains_key("noplace:fr"));
+    }
+
+    #[test]
+    fn a_rows_place_features_are_the_known_keys_of_place_values() {
+        let taxonomy = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/taxonomy");
+        let g = Gazetteer::from_taxonomy(std::path::Path::new(taxonomy)).expect("taxonomy");
+        let lists: Vec<Vec<(&str, u32)>> = vec![
+            vec![],
+            vec![("SY", 3), ("RU", 2), ("IR", 1), ("KZ", 1)],
+            vec![("FR", 1), ("DE", 1), ("ZZ", 4)],
+            vec![("US", 5)],
+        ];
+        let docs: Vec<Vec<PlaceCount>> = lists
+            .iter()
+            .map(|l| {
+                l.iter()
+                    .map(|&(iso2, mentions)| PlaceCount {
+                        iso2: iso2.into(),
+                        mentions,
+                    })
+                    .collect()
+            })
+            .collect();
+        for countries in [false, true] {
+            // Every key the documents give but one, as a vocabulary would
+            // keep them (sorted, after the terms).
+            let mut keys: Vec<String> = docs
+                .iter()
+                .flat_map(|d| place_values(d, Lang::En, &g, countries).into_keys())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            keys.remove(1);
+            let terms = vec!["un".to_string(), "deux".to_string()];
+            let params = FeatureParams {
+                place_countries: countries,
+                ..FeatureParams::default()
+            };
+            let tfidf = TfIdf::from_parts(params, terms, vec![1.0, 1.0], keys.clone());
+            for (d, lang) in docs.iter().zip([Lang::Fr, Lang::En, Lang::Und, Lang::En]) {
+                let mut row = Vec::new();
+                tfidf.place_row(d, lang, &g, &mut row);
+                let expected: Vec<(u32, f32)> = place_values(d, lang, &g, countries)
+                    .into_iter()
+                    .filter_map(|(k, v)| {
+                        let k = keys.iter().position(|p| *p == k)?;
+                        Some((2 + k as u32, v))
+                    })
+                    .collect();
+                assert_eq!(row, expected, "{d:?}");
+            }
+        }
     }
 }
