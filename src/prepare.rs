@@ -58,8 +58,8 @@ pub fn prepare_observed(
     gazetteer: &Gazetteer,
     done: &mut (impl FnMut(Stage) + ?Sized),
 ) -> Prepared {
-    // Soft hyphens and combining accents are folded out of the words
-    // before anything reads them (`text::fold`).
+    // Soft hyphens, combining accents and character references are folded
+    // out of the words before anything reads them (`text::fold`).
     let (title, text) = (text::fold::fold(title), text::fold::fold(text));
     let (title, text) = (title.as_ref(), text.as_ref());
     let cleaned = text::clean(text);

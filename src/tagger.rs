@@ -541,17 +541,16 @@ mod tests {
     #[test]
     fn a_dispatch_that_names_no_place_is_tagged_with_the_callers_home_country() {
         let tagger = Tagger::new(Arc::new(crate::model::Model::embedded().unwrap()));
-        let opts = options;
         // A French science brief that names no country: the model's own
         // answer is the home region of its French training stories.
         let frog = "Des chercheurs ont découvert une nouvelle espèce de grenouille qui \
                     brille sous la lumière ultraviolette, selon une étude publiée lundi.";
-        let plain = tagger.classify("", frog, &opts(None));
+        let plain = tagger.classify("", frog, &options(None));
         assert!(plain.places.is_empty());
         let got = regions_of(&plain);
         assert!(got[..2].contains(&"155") && got.contains(&"150"), "{got:?}");
         // A Canadian desk says so: Northern America and the Americas.
-        let canada = tagger.classify("", frog, &opts(Some("CA")));
+        let canada = tagger.classify("", frog, &options(Some("CA")));
         let got = regions_of(&canada);
         assert!(got.contains(&"021") && got.contains(&"019"), "{got:?}");
         assert!(!got.contains(&"155") && !got.contains(&"150"), "{got:?}");
@@ -562,8 +561,8 @@ mod tests {
         assert_eq!(canada.topics, plain.topics, "topics do not depend on it");
         // A dispatch that names a country keeps its own regions.
         let aleppo = include_str!("../tests/data/aleppo-fr.txt");
-        let named = tagger.classify("", aleppo, &opts(None));
-        let homed = tagger.classify("", aleppo, &opts(Some("CA")));
+        let named = tagger.classify("", aleppo, &options(None));
+        let homed = tagger.classify("", aleppo, &options(Some("CA")));
         assert_eq!(homed.regions, named.regions);
         assert_eq!(homed.places[0].iso2, "SY");
     }
@@ -624,26 +623,25 @@ mod tests {
     #[test]
     fn a_dispatch_the_model_cannot_read_gets_no_tags_rather_than_its_priors() {
         let tagger = Tagger::new(Arc::new(crate::model::Model::embedded().unwrap()));
-        let opts = options;
         // Aleppo in Arabic, a Beijing meeting in Chinese, signs only.
         for text in [
             "قالت وزارة الخارجية السورية إن الجيش سيطر على حلب بالكامل",
             "中国国家主席习近平周二在北京会见了法国总统。",
             "!!! ??? ... --- ,,,",
         ] {
-            let c = tagger.classify("", text, &opts(None));
+            let c = tagger.classify("", text, &options(None));
             assert!(c.topics.is_empty(), "{text}: {:?}", c.topics);
             assert!(c.regions.is_empty(), "{text}: {:?}", c.regions);
             // A desk that says where its copy is from gets that region.
-            let homed = tagger.classify("", text, &opts(Some("FR")));
+            let homed = tagger.classify("", text, &options(Some("FR")));
             assert!(homed.topics.is_empty());
             let got = regions_of(&homed);
             assert!(got.contains(&"155") && got.contains(&"150"), "{got:?}");
         }
         // One word the model knows is evidence, and so is a place.
-        let brexit = tagger.classify("", "Brexit !!!", &opts(None));
+        let brexit = tagger.classify("", "Brexit !!!", &options(None));
         assert!(!brexit.topics.is_empty() && !brexit.regions.is_empty());
-        let paris = tagger.classify("", "パリ Paris", &opts(None));
+        let paris = tagger.classify("", "パリ Paris", &options(None));
         assert_eq!(paris.places[0].iso2, "FR");
         let got = regions_of(&paris);
         assert!(got.contains(&"155") && got.contains(&"150"), "{got:?}");

@@ -251,22 +251,13 @@ pub(crate) fn for_each_term(
     params: &FeatureParams,
     f: impl FnMut(u64, f32, &str, Option<&str>),
 ) {
-    terms::<true>(input, params, f);
+    each_term::<true>(input, params, f);
 }
 
-/// [`for_each_term`] for a caller that reads no term's text: a cognate
-/// key of a plain ASCII word is hashed without being written, and `f`
-/// gets "" for it.
-fn for_each_term_hash(
-    input: &ModelInput<'_>,
-    params: &FeatureParams,
-    f: impl FnMut(u64, f32, &str, Option<&str>),
-) {
-    terms::<false>(input, params, f);
-}
-
-/// [`for_each_term`], with every cognate key's text when `NAMES`.
-fn terms<const NAMES: bool>(
+/// [`for_each_term`], with every cognate key's text when `NAMES`; without
+/// (for a caller that reads no term's text) a cognate key of a plain ASCII
+/// word is hashed without being written, and `f` gets "" for it.
+fn each_term<const NAMES: bool>(
     input: &ModelInput<'_>,
     params: &FeatureParams,
     mut f: impl FnMut(u64, f32, &str, Option<&str>),
@@ -569,7 +560,7 @@ impl TfIdf {
     pub fn transform(&self, input: &ModelInput<'_>, gazetteer: &Gazetteer) -> (Vec<u32>, Vec<f32>) {
         let mut terms: Vec<(u64, f32)> =
             Vec::with_capacity((input.title.len() + input.body.len()) / 3);
-        for_each_term_hash(input, &self.params, |h, w, _, _| terms.push((h, w)));
+        each_term::<false>(input, &self.params, |h, w, _, _| terms.push((h, w)));
         // Column -> (summed tf weight, idf).
         let mut tf: FxHashMap<u32, (f32, f32)> =
             FxHashMap::with_capacity_and_hasher(terms.len(), Default::default());

@@ -44,8 +44,8 @@ fn reference_at(s: &str, at: usize) -> Option<(usize, String)> {
     // "&" and ";" are ASCII: both ends are character boundaries.
     let reference = rest.get(..=end)?;
     match html_escape::decode_html_entities(reference) {
-        std::borrow::Cow::Owned(decoded) => Some((reference.len(), decoded)),
-        std::borrow::Cow::Borrowed(_) => None,
+        Cow::Owned(decoded) => Some((reference.len(), decoded)),
+        Cow::Borrowed(_) => None,
     }
 }
 
