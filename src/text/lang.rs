@@ -61,7 +61,7 @@ const MIN_LEAD: f32 = 1.5;
 
 /// Evidence at which reading stops early: the lead cannot be overturned by
 /// what a dispatch's opening usually holds.
-const ENOUGH_EVIDENCE: f32 = 16.0;
+const ENOUGH_EVIDENCE: f32 = 8.0;
 
 /// Languages whose NLTK function words are counted: French and English,
 /// and the Latin-script languages whose words they share ("la", "en",
