@@ -313,8 +313,8 @@ fn refusal<B>(status: Status) -> http::Response<AdmittedBody<B>> {
     })
 }
 
-/// A response body that holds its call's slot until it ends; no body at
-/// all for a refusal.
+/// A response body that holds its call's slot until its last frame; no
+/// body at all for a refusal.
 #[derive(Debug)]
 pub(crate) struct AdmittedBody<B> {
     inner: Option<B>,
@@ -335,7 +335,16 @@ impl<B: Body + Unpin> Body for AdmittedBody<B> {
             return Poll::Ready(None);
         };
         let polled = Pin::new(inner).poll_frame(cx);
-        if matches!(polled, Poll::Ready(None | Some(Err(_)))) {
+        // The slot is given back as the answer's last frame leaves the
+        // body (its trailers, its end or an error), before the connection
+        // sends it: a client that opens its next call as soon as it sees
+        // this one end finds the slot free.
+        let last = match &polled {
+            Poll::Ready(None | Some(Err(_))) => true,
+            Poll::Ready(Some(Ok(frame))) => frame.is_trailers(),
+            Poll::Pending => false,
+        };
+        if last {
             self.permit = None;
         }
         polled
@@ -437,6 +446,52 @@ mod tests {
             a.admit(classify, greedy).is_ok(),
             "a share given back is free again"
         );
+    }
+
+    /// A body of the given frames, in order.
+    struct Frames(std::collections::VecDeque<Frame<bytes::Bytes>>);
+
+    impl Body for Frames {
+        type Data = bytes::Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+            Poll::Ready(self.0.pop_front().map(Ok))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stream_slot_is_free_once_its_trailers_leave() {
+        use http_body_util::BodyExt;
+
+        // One stream slot, so one per address.
+        let a = Admission::new(4, 1, Duration::from_secs(1));
+        let client = Some([10, 0, 0, 1].into());
+        let ticket = a.admit(CLASSIFY_STREAM, client).unwrap();
+        let frames = [
+            Frame::data(bytes::Bytes::from_static(b"answer")),
+            Frame::trailers(http::HeaderMap::new()),
+        ];
+        let mut body = AdmittedBody {
+            inner: Some(Frames(frames.into())),
+            permit: ticket.permit,
+        };
+        let data = body.frame().await.unwrap().unwrap();
+        assert!(data.is_data());
+        assert!(
+            a.admit(CLASSIFY_STREAM, client).is_err(),
+            "the slot is held while answers flow"
+        );
+        let trailers = body.frame().await.unwrap().unwrap();
+        assert!(trailers.is_trailers());
+        // The client can see the call end once the trailers are sent: its
+        // next stream must find the slot free, before the body is polled
+        // to its end or dropped.
+        assert!(a.admit(CLASSIFY_STREAM, client).is_ok());
+        assert!(body.frame().await.is_none());
     }
 
     #[tokio::test]
