@@ -296,6 +296,60 @@ fn each_term<const NAMES: bool>(
     }
 }
 
+/// A place feature of one document, by the kind of its key and the code
+/// after the key's prefix ("main:145", "place:145", "country:SY",
+/// "noplace:fr").
+#[derive(Debug, Clone, Copy)]
+enum PlaceKey<'a> {
+    /// The most mentioned country's sub-region or region: set, not summed.
+    Main(&'a str),
+    /// A sub-region or region, summed over the countries in it.
+    Place(&'a str),
+    /// A country, summed over its mentions' share.
+    Country(&'a str),
+    /// No place at all, for a document in this language: set.
+    NoPlace(Lang),
+}
+
+/// Calls `f(key, value)` for every place feature of one document, in the
+/// one order both [`place_values`] and the serving row sum them in.
+fn each_place_value(
+    places: &[PlaceCount],
+    lang: Lang,
+    gazetteer: &Gazetteer,
+    countries: bool,
+    mut f: impl FnMut(PlaceKey<'_>, f32),
+) {
+    let total: u32 = places.iter().map(|p| p.mentions).sum();
+    if total == 0 {
+        f(PlaceKey::NoPlace(lang), 1.0);
+        return;
+    }
+    // The most mentioned country (places come most mentioned first) also
+    // marks its sub-region and region as the dispatch's main place.
+    if let Some(c) = places.first().and_then(|p| gazetteer.country(&p.iso2)) {
+        for code in [&c.subregion, &c.region] {
+            if !code.is_empty() {
+                f(PlaceKey::Main(code), 1.0);
+            }
+        }
+    }
+    for p in places {
+        let share = p.mentions as f32 / total as f32;
+        if countries {
+            f(PlaceKey::Country(&p.iso2), share);
+        }
+        if let Some(c) = gazetteer.country(&p.iso2) {
+            if !c.subregion.is_empty() {
+                f(PlaceKey::Place(&c.subregion), share);
+            }
+            if !c.region.is_empty() {
+                f(PlaceKey::Place(&c.region), share);
+            }
+        }
+    }
+}
+
 /// Place-feature keys and values of one document: mention shares summed per
 /// sub-region and region (and per country if asked). A document where the
 /// gazetteer finds nothing gets "noplace:<lang>" instead, so the prior "a
@@ -307,35 +361,17 @@ pub(crate) fn place_values(
     gazetteer: &Gazetteer,
     countries: bool,
 ) -> BTreeMap<String, f32> {
-    let total: u32 = places.iter().map(|p| p.mentions).sum();
     let mut out = BTreeMap::new();
-    if total == 0 {
-        out.insert(format!("noplace:{}", lang.code()), 1.0);
-        return out;
-    }
-    // The most mentioned country (places come most mentioned first) also
-    // marks its sub-region and region as the dispatch's main place.
-    if let Some(c) = places.first().and_then(|p| gazetteer.country(&p.iso2)) {
-        for code in [&c.subregion, &c.region] {
-            if !code.is_empty() {
-                out.insert(format!("main:{code}"), 1.0);
-            }
+    each_place_value(places, lang, gazetteer, countries, |key, v| match key {
+        PlaceKey::Main(code) => {
+            out.insert(format!("main:{code}"), v);
         }
-    }
-    for p in places {
-        let share = p.mentions as f32 / total as f32;
-        if countries {
-            *out.entry(format!("country:{}", p.iso2)).or_insert(0.0) += share;
+        PlaceKey::NoPlace(lang) => {
+            out.insert(format!("noplace:{}", lang.code()), v);
         }
-        if let Some(c) = gazetteer.country(&p.iso2) {
-            if !c.subregion.is_empty() {
-                *out.entry(format!("place:{}", c.subregion)).or_insert(0.0) += share;
-            }
-            if !c.region.is_empty() {
-                *out.entry(format!("place:{}", c.region)).or_insert(0.0) += share;
-            }
-        }
-    }
+        PlaceKey::Place(code) => *out.entry(format!("place:{code}")).or_insert(0.0) += v,
+        PlaceKey::Country(code) => *out.entry(format!("country:{code}")).or_insert(0.0) += v,
+    });
     out
 }
 
@@ -610,38 +646,26 @@ impl TfIdf {
     ) {
         let columns = &self.place_columns;
         let start = row.len();
-        let total: u32 = places.iter().map(|p| p.mentions).sum();
-        if total == 0 {
-            add_to(row, start, columns.noplace.get(lang.code()), 1.0);
-            return;
-        }
-        if let Some(c) = places.first().and_then(|p| gazetteer.country(&p.iso2)) {
-            for code in [&c.subregion, &c.region] {
-                if !code.is_empty() {
-                    // A key set twice (a sub-region code equal to its
-                    // region's) is 1.0, as the map's insert leaves it.
-                    if let Some(&j) = columns.main.get(code.as_str())
+        each_place_value(
+            places,
+            lang,
+            gazetteer,
+            self.params.place_countries,
+            |key, v| match key {
+                // A key set twice (a sub-region code equal to its region's)
+                // keeps its value, as the map's insert leaves it.
+                PlaceKey::Main(code) => {
+                    if let Some(&j) = columns.main.get(code)
                         && !row[start..].iter().any(|&(k, _)| k == j)
                     {
-                        row.push((j, 1.0));
+                        row.push((j, v));
                     }
                 }
-            }
-        }
-        for p in places {
-            let share = p.mentions as f32 / total as f32;
-            if self.params.place_countries {
-                add_to(row, start, columns.country.get(p.iso2.as_str()), share);
-            }
-            if let Some(c) = gazetteer.country(&p.iso2) {
-                if !c.subregion.is_empty() {
-                    add_to(row, start, columns.place.get(c.subregion.as_str()), share);
-                }
-                if !c.region.is_empty() {
-                    add_to(row, start, columns.place.get(c.region.as_str()), share);
-                }
-            }
-        }
+                PlaceKey::NoPlace(lang) => add_to(row, start, columns.noplace.get(lang.code()), v),
+                PlaceKey::Place(code) => add_to(row, start, columns.place.get(code), v),
+                PlaceKey::Country(code) => add_to(row, start, columns.country.get(code), v),
+            },
+        );
         row[start..].sort_unstable_by_key(|&(j, _)| j);
     }
 }
