@@ -10,6 +10,10 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start_python_peer() { # PORT WORK DATA [PREFIX...]
   local port=$1 work=$2 data=$3
   shift 3
+  python3 -c 'import grpc, grpc_tools, sklearn' 2>/dev/null || {
+    echo "the Python peer needs grpcio and scikit-learn: python3 -m pip install -r bench/requirements-peer-grpc.txt" >&2
+    exit 1
+  }
   echo "== Python peer on 127.0.0.1:$port (training at start-up)" >&2
   "$@" python3 bench/peer_grpc_python.py --port "$port" --data "$data" \
     >"$work/peer.out" 2>"$work/peer.err" &
