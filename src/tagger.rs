@@ -621,6 +621,57 @@ mod tests {
     }
 
     #[test]
+    fn a_page_scraped_with_its_markup_gets_the_tags_and_summary_of_its_text() {
+        let tagger = Tagger::new(Arc::new(crate::model::Model::embedded().unwrap()));
+        let opts = options(None);
+        let aleppo = include_str!("../tests/data/aleppo-fr.txt");
+        let lines: Vec<&str> = aleppo.lines().filter(|l| !l.trim().is_empty()).collect();
+        let (nav, headline, caption) = (lines[0], lines[1], lines[2]);
+        let (paragraphs, tail) = lines[3..].split_at(lines.len() - 3 - 5);
+        let (credit, sizes) = (tail[0], &tail[1..]);
+        assert_eq!(credit, "Avec AFP");
+        // The article page as a browser gets it: head with title and
+        // scripts, navigation, the headline, a figure with its caption,
+        // paragraphs with links, the credit, the font-size buttons.
+        let mut page = format!(
+            "<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{headline}</title>\n\
+             <script>var page = {{\"teaser\": \"<p>Lire aussi</p>\"}};</script></head>\n\
+             <body><nav><a href=\"#main\">{nav}</a></nav>\n<article><header><h1 class=\"title\">{headline}</h1></header>\n\
+             <figure><img src=\"/img/1.jpg\" alt=\"\"><figcaption>{caption}</figcaption></figure>\n"
+        );
+        for p in paragraphs {
+            let p = p.replacen(
+                "Vladimir Poutine",
+                "<a href=\"/tag/poutine\">Vladimir Poutine</a>",
+                1,
+            );
+            page.push_str(&format!("  <p>{p}</p>\n"));
+        }
+        page.push_str(&format!(
+            "<p class=\"credit\"><em>{credit}</em></p></article>\n<div>"
+        ));
+        for size in sizes {
+            page.push_str(&format!("<button>{size}</button>"));
+        }
+        page.push_str("</div>\n<!-- fin --></body></html>\n");
+        assert_eq!(
+            tagger.classify("", &page, &opts),
+            tagger.classify("", aleppo, &opts)
+        );
+        // The same sentences, sliced from the page as sent (links and all).
+        let summary = |text: &str| -> Vec<(usize, String)> {
+            let s = tagger.summarize("", text, None, Budget::sentences(3));
+            s.sentence_texts(text)
+                .zip(&s.sentences)
+                .map(|(t, c)| (c.index, crate::text::fold::fold(t).trim().to_string()))
+                .collect()
+        };
+        let expected = summary(aleppo);
+        assert_eq!(expected.len(), 3);
+        assert_eq!(summary(&page), expected);
+    }
+
+    #[test]
     fn a_dispatch_the_model_cannot_read_gets_no_tags_rather_than_its_priors() {
         let tagger = Tagger::new(Arc::new(crate::model::Model::embedded().unwrap()));
         // Aleppo in Arabic, a Beijing meeting in Chinese, signs only.

@@ -107,6 +107,26 @@ mod linear {
         });
     }
 
+    /// Markup that never closes: tags, comments, skipped elements, a
+    /// `<` without its `>`.
+    const MARKUP: &[&str] = &[
+        "<a ",
+        "<p <b>",
+        "<script>",
+        "<nav>x</na",
+        "<!-- ",
+        "<!doctype ",
+        "</",
+        "<p>Le président.</p>",
+    ];
+
+    #[test]
+    fn folding_is_linear() {
+        assert_linear("fold", MARKUP, |t| {
+            text::fold::fold_mapped(t);
+        });
+    }
+
     #[test]
     fn language_detection_is_linear() {
         assert_linear("language", &[WORD, SENTENCES], |t| {

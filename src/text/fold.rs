@@ -15,10 +15,18 @@
 //! (Unicode NFC of that letter) and decodes the third (`html-escape`), so
 //! that such a dispatch gets the tags and the summary of the same text
 //! written plainly.
+//!
+//! A page scraped with its markup is read the same way: its HTML tags
+//! (`text::markup`) are dropped, a paragraph or line break left where a
+//! block or a `<br>` ends, and scripts, styles, navigation, footers and
+//! figure captions go with what they hold, so that the cleaning sees the
+//! lines a reader sees.
 
 use std::borrow::Cow;
 
 use unicode_normalization::UnicodeNormalization;
+
+use super::markup::{self, Effect, Tags};
 
 /// Soft hyphen: a hyphenation point, invisible unless a line breaks there.
 const SOFT_HYPHEN: char = '\u{ad}';
@@ -61,6 +69,15 @@ fn needs_folding(s: &str) -> bool {
         || memchr::memchr_iter(b'&', bytes).any(|i| reference_at(s, i).is_some())
 }
 
+/// What stands in the folded text for a tag of this effect.
+fn replacement(effect: Effect) -> &'static str {
+    match effect {
+        Effect::Inline => "",
+        Effect::Line => "\n",
+        Effect::Block | Effect::Skip => "\n\n",
+    }
+}
+
 /// A text as folded, with the way back to the caller's byte offsets.
 #[derive(Debug, Clone)]
 pub struct Folded<'a> {
@@ -89,16 +106,18 @@ impl Folded<'_> {
     }
 }
 
-/// `s` without soft hyphens, with each letter composed with the combining
-/// accents after it and character references decoded; borrowed as it is
-/// when it holds none of them.
+/// `s` without soft hyphens or HTML tags, with each letter composed with
+/// the combining accents after it and character references decoded;
+/// borrowed as it is when it holds none of them.
 pub fn fold(s: &str) -> Cow<'_, str> {
     fold_mapped(s).text
 }
 
 /// [`fold`], with the offsets of the folded text mapped back to `s`.
 pub fn fold_mapped(s: &str) -> Folded<'_> {
-    if !needs_folding(s) {
+    // Tags count only in a text that is marked up (see `holds_markup`).
+    let marked_up = markup::holds_markup(s);
+    if !marked_up && !needs_folding(s) {
         return Folded {
             text: Cow::Borrowed(s),
             shifts: Vec::new(),
@@ -106,8 +125,15 @@ pub fn fold_mapped(s: &str) -> Folded<'_> {
     }
     let mut out = String::with_capacity(s.len());
     let mut shifts = Vec::new();
+    let mut tags = Tags::new(s);
     let mut start = 0;
     while let Some(c) = s.get(start..).and_then(|rest| rest.chars().next()) {
+        if let Some((len, effect)) = (marked_up && c == '<').then(|| tags.at(start)).flatten() {
+            out.push_str(replacement(effect));
+            start += len;
+            shifts.push((out.len(), start));
+            continue;
+        }
         if let Some((len, decoded)) = reference_at(s, start) {
             out.extend(decoded.chars().filter(|&c| c != SOFT_HYPHEN));
             start += len;
@@ -166,6 +192,31 @@ mod tests {
         for word in [".", "Apr", ",", "Jay"] {
             let at = f.as_str().find(word).unwrap();
             assert!(s[f.original(at)..].starts_with(word), "{word:?}");
+        }
+    }
+
+    #[test]
+    fn html_tags_go_and_blocks_leave_paragraph_breaks() {
+        let s = "<nav><a href=\"/\">Accueil</a></nav><h1>Titre</h1>\n<p>Le <b>président</b> russe.<br>Suite.</p><script>x = '<p>';</script><p>Fin.</p>";
+        let f = fold_mapped(s);
+        assert_eq!(
+            f.as_str(),
+            "\n\n\n\nTitre\n\n\n\n\nLe président russe.\nSuite.\n\n\n\n\n\nFin.\n\n"
+        );
+        for word in ["Titre", "Le", "président", " russe", ".", "Suite", "Fin"] {
+            let at = f.as_str().find(word).unwrap();
+            assert!(s[f.original(at)..].starts_with(word), "{word:?}");
+        }
+        assert_eq!(f.original(f.as_str().len()), s.len());
+        // Angle brackets of plain copy are not markup, nor tags of a text
+        // that is not marked up (Reuters tickers).
+        for s in [
+            "<INFD> 4TH QTR NET SHR 12 CTS",
+            "a < b > c",
+            "<p",
+            "Phillips Petroleum <P> said. <BR>Cheonan",
+        ] {
+            assert!(matches!(fold(s), Cow::Borrowed(_)), "{s:?}");
         }
     }
 

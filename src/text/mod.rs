@@ -6,6 +6,7 @@ pub mod clean;
 pub mod fold;
 pub mod function_words;
 pub mod lang;
+mod markup;
 pub mod sentences;
 pub mod words;
 
