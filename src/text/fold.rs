@@ -250,6 +250,25 @@ mod tests {
 
     proptest! {
         #[test]
+        fn marked_up_text_folds_to_offsets_inside_the_text(
+            s in "(<(/)?(p|a|br|script|nav|b|P|I)( x=\"1\")?>|<!--|-->|<!doctype x>|[a-zé <>/!=.-]){0,40}"
+        ) {
+            let f = fold_mapped(&s);
+            let folded = f.as_str();
+            let mut last = 0;
+            for (at, _) in folded.char_indices() {
+                let back = f.original(at);
+                prop_assert!(back >= last && back <= s.len() && s.is_char_boundary(back));
+                last = back;
+            }
+            prop_assert_eq!(f.original(folded.len()), s.len());
+            // Letters outside tags are kept: a folded text has no more
+            // letters than the text.
+            let letters = |t: &str| t.chars().filter(|c| c.is_alphabetic()).count();
+            prop_assert!(letters(folded) <= letters(&s));
+        }
+
+        #[test]
         fn folding_composes_and_keeps_every_other_character(
             s in "[a-zA-Zée\u{ad}\u{300}\u{301}\u{308}í Ωα.,-]{0,30}"
         ) {
