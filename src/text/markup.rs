@@ -256,33 +256,31 @@ mod tests {
 
     #[test]
     fn html_tags_are_found_with_their_effect() {
-        assert_eq!(first("a <b>mot</b>"), Some(("<b>", Effect::Inline)));
-        assert_eq!(
-            first(r#"x <a href="https://ex.com/a?b=1">lien</a>"#),
-            Some((r#"<a href="https://ex.com/a?b=1">"#, Effect::Inline))
-        );
-        assert_eq!(first("fin.</P>Suite"), Some(("</P>", Effect::Block)));
-        assert_eq!(first("ligne<br/>suite"), Some(("<br/>", Effect::Line)));
-        assert_eq!(
-            first("<H1 class=\"t\">Titre"),
-            Some(("<H1 class=\"t\">", Effect::Block))
-        );
-        assert_eq!(
-            first("a <!-- pub --> b"),
-            Some(("<!-- pub -->", Effect::Inline))
-        );
-        assert_eq!(
-            first("<!DOCTYPE html>\n<html>"),
-            Some(("<!DOCTYPE html>", Effect::Block))
-        );
-        assert_eq!(
-            first("<script>var a = '<p>';</SCRIPT> texte"),
-            Some(("<script>var a = '<p>';</SCRIPT>", Effect::Skip))
-        );
-        assert_eq!(
-            first("<figcaption>Photo AFP</figcaption>Texte"),
-            Some(("<figcaption>Photo AFP</figcaption>", Effect::Skip))
-        );
+        for (text, tag, effect) in [
+            ("a <b>mot</b>", "<b>", Effect::Inline),
+            (
+                r#"x <a href="https://ex.com/a?b=1">lien</a>"#,
+                r#"<a href="https://ex.com/a?b=1">"#,
+                Effect::Inline,
+            ),
+            ("fin.</P>Suite", "</P>", Effect::Block),
+            ("ligne<br/>suite", "<br/>", Effect::Line),
+            ("<H1 class=\"t\">Titre", "<H1 class=\"t\">", Effect::Block),
+            ("a <!-- pub --> b", "<!-- pub -->", Effect::Inline),
+            ("<!DOCTYPE html>\n<html>", "<!DOCTYPE html>", Effect::Block),
+            (
+                "<script>var a = '<p>';</SCRIPT> texte",
+                "<script>var a = '<p>';</SCRIPT>",
+                Effect::Skip,
+            ),
+            (
+                "<figcaption>Photo AFP</figcaption>Texte",
+                "<figcaption>Photo AFP</figcaption>",
+                Effect::Skip,
+            ),
+        ] {
+            assert_eq!(first(text), Some((tag, effect)), "{text:?}");
+        }
         // A skipped element that never closes loses only its tag.
         assert_eq!(first("<nav>Accueil"), Some(("<nav>", Effect::Block)));
     }
