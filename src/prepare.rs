@@ -2,6 +2,7 @@
 //! share: cleaning, language, places, and the view the model reads.
 
 use crate::geo::{Gazetteer, PlaceCount};
+use crate::model::features::TfIdf;
 use crate::stage::Stage;
 use crate::text::{self, Lang};
 
@@ -47,14 +48,17 @@ impl Prepared {
 /// Cleans `text`, settles the language (the hint wins) and finds places.
 #[tracing::instrument(level = "debug", skip_all, fields(bytes = text.len()))]
 pub fn prepare(title: &str, text: &str, hint: Option<Lang>, gazetteer: &Gazetteer) -> Prepared {
-    prepare_observed(title, text, hint, gazetteer, &mut |_| {})
+    prepare_observed(title, text, hint, None, gazetteer, &mut |_| {})
 }
 
-/// [`prepare`], calling `done` as each stage ends (clean, language, places).
+/// [`prepare`], calling `done` as each stage ends (clean, language, places);
+/// with a model's `vocabulary`, detection asks it about a text the function
+/// words and whatlang leave unsettled ([`text::lang::detect_with`]).
 pub fn prepare_observed(
     title: &str,
     text: &str,
     hint: Option<Lang>,
+    vocabulary: Option<&TfIdf>,
     gazetteer: &Gazetteer,
     done: &mut (impl FnMut(Stage) + ?Sized),
 ) -> Prepared {
@@ -77,7 +81,9 @@ pub fn prepare_observed(
     both.push('\n');
     both.push_str(&body);
     done(Stage::Clean);
-    let lang = hint.unwrap_or_else(|| text::lang::detect(&both));
+    let lang = hint.unwrap_or_else(|| {
+        text::lang::detect_with(&both, |sample| vocabulary?.language_of(sample))
+    });
     done(Stage::Language);
     // Places also come from the dateline ("PARIS (Reuters) -"), which the
     // body leaves out.

@@ -334,7 +334,14 @@ impl Tagger {
         let home = self.home_place(opts.home_country.as_deref())?;
         let among = self.topic_mask(&opts.candidate_topics)?;
         deadline.check()?;
-        let prepared = prepare_observed(title, text, opts.language, self.model.gazetteer(), done);
+        let prepared = prepare_observed(
+            title,
+            text,
+            opts.language,
+            Some(self.model.features()),
+            self.model.gazetteer(),
+            done,
+        );
         deadline.check()?;
         let explain = if opts.explain { EVIDENCE_TERMS } else { 0 };
         let mut input = prepared.input();
@@ -421,7 +428,7 @@ impl Tagger {
         done(Stage::Clean);
         let lang = language.unwrap_or_else(|| {
             let both = format!("{title}\n{}", cleaned.body_text(text));
-            text::lang::detect(&both)
+            self.model.detect_language(&both)
         });
         done(Stage::Language);
         deadline.check()?;
@@ -669,6 +676,48 @@ mod tests {
         let expected = summary(aleppo);
         assert_eq!(expected.len(), 3);
         assert_eq!(summary(&page), expected);
+    }
+
+    /// Headlines hold too few function words for detection alone: the
+    /// model's vocabulary settles those of French and English, and they get
+    /// the answer a caller who sent the language gets, in classification
+    /// and summary alike. Headlines in other languages stay "und".
+    #[test]
+    fn a_headline_without_function_words_gets_its_language_and_the_hinted_answer() {
+        let t = Tagger::new(Arc::new(crate::model::Model::embedded().unwrap()));
+        for (headline, lang) in [
+            ("Chancellor unveils budget tax cuts", Lang::En),
+            ("Storm Ciara floods Yorkshire towns", Lang::En),
+            ("Unemployment falls below two million", Lang::En),
+            ("Grève SNCF : trafic très perturbé lundi", Lang::Fr),
+            ("Municipales : victoire écrasante des écologistes", Lang::Fr),
+        ] {
+            assert_eq!(crate::text::lang::detect(headline), Lang::Und, "{headline}");
+            let got = t.classify("", headline, &options(None));
+            assert_eq!(got.language, lang, "{headline}");
+            let hinted = ClassifyOptions {
+                language: Some(lang),
+                ..options(None)
+            };
+            assert_eq!(got, t.classify("", headline, &hinted), "{headline}");
+            assert_eq!(
+                t.summarize("", headline, None, Budget::sentences(3))
+                    .language,
+                lang,
+                "{headline}"
+            );
+        }
+        for other in [
+            "Serikali yatangaza bajeti mpya ya elimu bure",
+            "Real Madrid gana la liga tras vencer al Barcelona",
+            "Regierung plant Steuererhöhung für Großkonzerne",
+            "Pemerintah umumkan kenaikan harga bahan bakar minyak",
+            "Gwamnatin Najeriya ta amince da sabon kasafin kudi",
+            "Manchester United Liverpool Chelsea Arsenal",
+        ] {
+            let got = t.classify("", other, &options(None));
+            assert_eq!(got.language, Lang::Und, "{other}");
+        }
     }
 
     #[test]

@@ -457,6 +457,26 @@ impl TermIndex {
 /// Terms whose slots are read ahead at a time (one cache line each).
 const READ_AHEAD: usize = 64;
 
+/// Units of [`TfIdf::lang_odds`] per nat.
+pub(crate) const LANG_ODDS_SCALE: f64 = 16.0;
+/// Largest lean of one word, in nats: one word never outweighs the rest.
+pub(crate) const LANG_ODDS_CLIP: f64 = 4.0;
+/// Lean of a function word of one language only, in nats: as strong as a
+/// word can be.
+const LANG_FUNCTION_WORD: f64 = LANG_ODDS_CLIP;
+/// Words leaning one way by a nat or more that settle a language.
+const LANG_MIN_WORDS: usize = 2;
+/// Summed lean, in nats, that settles a language.
+const LANG_MIN_LEAN: i32 = 4;
+
+/// [`TfIdf::lang_odds`] of a term from its document frequencies in each
+/// language and those languages' document counts (each at least one).
+pub(crate) fn lang_odds(df_en: u32, df_fr: u32, n_en: usize, n_fr: usize) -> i8 {
+    let share = |df: u32, n: usize| (f64::from(df) + 0.5) / n.max(1) as f64;
+    let nats = (share(df_en, n_en) / share(df_fr, n_fr)).ln();
+    (nats.clamp(-LANG_ODDS_CLIP, LANG_ODDS_CLIP) * LANG_ODDS_SCALE).round() as i8
+}
+
 /// Sublinear tf, `1 + ln(c)`, kept linear below 1 so that a down-weighted
 /// title term (`title_weight < 1`) never gets a negative value.
 fn sublinear(c: f32) -> f32 {
@@ -473,6 +493,12 @@ pub struct TfIdf {
     pub(crate) idf: Vec<f32>,
     /// Place-feature keys; column `terms.len() + k` is `places[k]`.
     pub(crate) places: Vec<String>,
+    /// Per term, how much more often the training documents in English use
+    /// it than those in French: the log of the ratio of its document shares,
+    /// in [`LANG_ODDS_SCALE`]ths of a nat, clipped to ±[`LANG_ODDS_CLIP`]
+    /// nats; empty for a model trained without it. Settles the language of
+    /// a text whose function words do not ([`TfIdf::language_of`]).
+    pub(crate) lang_odds: Vec<i8>,
     /// Smallest idf of the vocabulary: what a left-out function word gets.
     min_idf: f32,
     /// Column of each term, by the term's FNV hash.
@@ -530,6 +556,7 @@ impl TfIdf {
         terms: Vec<String>,
         idf: Vec<f32>,
         places: Vec<String>,
+        lang_odds: Vec<i8>,
     ) -> Self {
         let index = TermIndex::new(terms.iter().zip(&idf).enumerate().map(|(j, (t, &idf))| {
             let h = match t.split_once(' ') {
@@ -550,6 +577,7 @@ impl TfIdf {
             terms,
             idf,
             places,
+            lang_odds,
             min_idf,
             index,
             place_columns,
@@ -589,6 +617,67 @@ impl TfIdf {
             None => hash1(term),
         };
         self.index.get(h).map(|(_, idf)| idf)
+    }
+
+    /// English or French by the words of `text`, `None` when they do not
+    /// settle it: a function word of one language only counts as a word of
+    /// that language, any other word as the training documents of each
+    /// language use it (the model's per-term leans, stored with the
+    /// vocabulary). A headline such as "Ad sales boost Time Warner profit"
+    /// has too few function words for [`crate::text::lang::detect`], but
+    /// "sales", "boost" and "profit" are English words. It takes two words
+    /// or more that lean one way by a nat or more, making up half the words
+    /// or more, and a summed lean of four nats: names and numbers lean
+    /// neither way, and the words of another language are mostly in
+    /// neither vocabulary, so such text stays unsettled.
+    pub fn language_of(&self, text: &str) -> Option<Lang> {
+        if self.lang_odds.len() != self.terms.len() {
+            return None;
+        }
+        let mut buf = String::new();
+        let mut spans = Vec::new();
+        norm_tokens(text, Lang::Und, false, &mut buf, &mut spans);
+        let function_words = FunctionWordHashes::get();
+        let strong = LANG_ODDS_SCALE as i32;
+        let function_word = (LANG_FUNCTION_WORD * LANG_ODDS_SCALE) as i32;
+        let (mut words, mut lean, mut en, mut fr) = (0usize, 0i32, 0usize, 0usize);
+        for s in &spans {
+            let word = s.get(text, &buf);
+            if !word.chars().any(char::is_alphabetic) {
+                continue;
+            }
+            words += 1;
+            // A function word of one language only leans to it; one of
+            // both ("a", "on") to neither.
+            let v = match (
+                function_words.contains(word, s.hash, Lang::En),
+                function_words.contains(word, s.hash, Lang::Fr),
+            ) {
+                (true, false) => function_word,
+                (false, true) => -function_word,
+                (true, true) => 0,
+                (false, false) => match self.index.get(s.hash) {
+                    Some((j, _)) => i32::from(self.lang_odds[j as usize]),
+                    None => continue,
+                },
+            };
+            lean += v;
+            if v >= strong {
+                en += 1;
+            } else if v <= -strong {
+                fr += 1;
+            }
+        }
+        crate::work::add(text.len());
+        let min_lean = LANG_MIN_LEAN * strong;
+        let settles = |n: usize| n >= LANG_MIN_WORDS && 2 * n >= words;
+        if lean >= min_lean && settles(en) {
+            Some(Lang::En)
+        } else if lean <= -min_lean && settles(fr) {
+            Some(Lang::Fr)
+        } else {
+            None
+        }
     }
 
     /// One document's sparse row: sorted column indices and values
@@ -795,6 +884,83 @@ mod tests {
         assert_eq!(TermIndex::default().get(hash1("x")), None);
     }
 
+    /// A vocabulary whose words lean as their language's documents use them.
+    fn leaning(words: &[(&str, u32, u32)]) -> TfIdf {
+        let terms = words.iter().map(|&(w, _, _)| w.to_string()).collect();
+        let odds = words
+            .iter()
+            .map(|&(_, en, fr)| lang_odds(en, fr, 1000, 1000))
+            .collect();
+        TfIdf::from_parts(
+            FeatureParams::default(),
+            terms,
+            vec![1.0; words.len()],
+            Vec::new(),
+            odds,
+        )
+    }
+
+    #[test]
+    fn words_of_one_language_settle_a_headline_without_function_words() {
+        let v = leaning(&[
+            ("sales", 300, 2),
+            ("boost", 120, 1),
+            ("profit", 200, 3),
+            ("ventes", 1, 250),
+            ("hausse", 2, 400),
+            ("bénéfice", 0, 150),
+            ("warner", 20, 15),
+            ("time", 400, 30),
+        ]);
+        assert_eq!(
+            v.language_of("Ad sales boost Time Warner profit"),
+            Some(Lang::En)
+        );
+        assert_eq!(
+            v.language_of("Ventes en hausse, bénéfice record"),
+            Some(Lang::Fr)
+        );
+        // One leaning word is not enough, nor names alone, nor words the
+        // vocabulary has never seen (another language).
+        assert_eq!(v.language_of("Warner sales"), None);
+        assert_eq!(v.language_of("Time Warner Warner"), None);
+        assert_eq!(
+            v.language_of("Serikali yatangaza bajeti mpya ya elimu"),
+            None
+        );
+        // Leaning words must be half the words or more.
+        assert_eq!(
+            v.language_of("sales profit kumi elfu wanafunzi mtihani taifa"),
+            None
+        );
+        // Words of both languages cancel out.
+        assert_eq!(v.language_of("sales profit ventes hausse"), None);
+        // A model without leans settles nothing.
+        let none = TfIdf::from_parts(
+            FeatureParams::default(),
+            vec!["sales".into(), "profit".into()],
+            vec![1.0, 1.0],
+            Vec::new(),
+            Vec::new(),
+        );
+        assert_eq!(none.language_of("sales profit sales profit"), None);
+    }
+
+    #[test]
+    fn a_words_lean_is_the_log_ratio_of_its_document_shares_clipped() {
+        assert_eq!(lang_odds(10, 10, 100, 100), 0);
+        // Twice the share in English, in one language's documents as in
+        // the other's: ln 2 nats.
+        let ln2 = (2f64.ln() * LANG_ODDS_SCALE).round() as i8;
+        assert_eq!(lang_odds(2000, 1000, 10_000, 10_000), ln2);
+        assert_eq!(lang_odds(4000, 1000, 20_000, 10_000), ln2);
+        assert_eq!(lang_odds(1000, 2000, 10_000, 10_000), -ln2);
+        assert!(lang_odds(19, 9, 100, 100) > 0 && lang_odds(9, 19, 100, 100) < 0);
+        let clip = (LANG_ODDS_CLIP * LANG_ODDS_SCALE) as i8;
+        assert_eq!(lang_odds(5000, 0, 10_000, 10_000), clip);
+        assert_eq!(lang_odds(0, 5000, 10_000, 10_000), -clip);
+    }
+
     #[test]
     fn a_dispatch_without_places_gets_its_language_prior() {
         let g = Gazetteer::default();
@@ -849,7 +1015,7 @@ mod tests {
                 place_countries: countries,
                 ..FeatureParams::default()
             };
-            let tfidf = TfIdf::from_parts(params, terms, vec![1.0, 1.0], keys.clone());
+            let tfidf = TfIdf::from_parts(params, terms, vec![1.0, 1.0], keys.clone(), Vec::new());
             for (d, lang) in docs.iter().zip([Lang::Fr, Lang::En, Lang::Und, Lang::En]) {
                 let mut row = Vec::new();
                 tfidf.place_row(d, lang, &g, &mut row);

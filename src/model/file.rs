@@ -23,7 +23,7 @@ use crate::{Error, Result};
 pub const MAGIC: &[u8; 8] = b"DTAGMDL\x1a";
 /// The format this build writes and reads; files of other versions are
 /// refused with a hint.
-pub const FORMAT_VERSION: u32 = 10;
+pub const FORMAT_VERSION: u32 = 11;
 
 /// Largest model file read, in bytes (the shipped model is 3.5 MB).
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
@@ -128,6 +128,9 @@ struct StoredFeatures {
     idf: Vec<f32>,
     #[serde(deserialize_with = "bounded::features")]
     places: Vec<String>,
+    /// Per term, its lean to English or French ([`TfIdf::language_of`]).
+    #[serde(deserialize_with = "bounded::features")]
+    lang_odds: Vec<i8>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -242,6 +245,7 @@ pub fn encode(model: &Model) -> Result<Vec<u8>> {
             terms: f.terms.clone(),
             idf: f.idf.clone(),
             places: f.places.clone(),
+            lang_odds: f.lang_odds.clone(),
         },
         gazetteer: model.gazetteer.clone(),
         fingerprint: model.fingerprint,
@@ -362,11 +366,15 @@ fn decode_inner(bytes: &[u8]) -> std::result::Result<Model, String> {
     if p.features.idf.len() != p.features.terms.len() {
         return Err("corrupted payload: idf and vocabulary differ in length".into());
     }
+    if !(p.features.lang_odds.is_empty() || p.features.lang_odds.len() == p.features.terms.len()) {
+        return Err("corrupted payload: language leans and vocabulary differ in length".into());
+    }
     let features = TfIdf::from_parts(
         p.features.params,
         p.features.terms,
         p.features.idf,
         p.features.places,
+        p.features.lang_odds,
     );
     let n = features.n_features();
     let (mut topics, topic_weights) = load_head(p.topics, n, "topic")?;
@@ -439,6 +447,7 @@ pub(crate) mod tests {
             vec!["alep".into(), "match".into()],
             vec![1.5, 2.0],
             vec!["place:145".into()],
+            vec![-40, 30],
         );
         let head = |codes: &[&str]| Head {
             labels: codes
@@ -582,9 +591,9 @@ pub(crate) mod tests {
         bytes[0] = b'X';
         assert!(reason(&bytes).contains("magic"));
         let mut bytes = encode(&tiny()).unwrap();
-        bytes[8] = 11;
-        assert!(reason(&bytes).contains("format version 11"));
-        for old in [1, 9] {
+        bytes[8] = 12;
+        assert!(reason(&bytes).contains("format version 12"));
+        for old in [1, 10] {
             let mut bytes = encode(&tiny()).unwrap();
             bytes[8] = old;
             let r = reason(&bytes);
@@ -594,6 +603,16 @@ pub(crate) mod tests {
             );
         }
         assert!(reason(b"hello").contains("magic"));
+    }
+
+    /// A model whose words' language leans do not match its vocabulary:
+    /// refused with the reason.
+    #[test]
+    fn language_leans_of_another_length_are_refused() {
+        let mut m = tiny();
+        m.features.lang_odds = vec![1, 2, 3];
+        let r = reason(&encode(&m).unwrap());
+        assert!(r.contains("language leans and vocabulary differ"), "{r}");
     }
 
     /// A model whose topic calibration does not fit its labels, with the

@@ -661,6 +661,13 @@ impl Model {
         &self.features
     }
 
+    /// The language of a text as a dispatch without a hint gets it:
+    /// [`crate::text::lang::detect`], and this model's vocabulary for a
+    /// text that leaves it unsettled ([`TfIdf::language_of`]).
+    pub fn detect_language(&self, text: &str) -> Lang {
+        crate::text::lang::detect_with(text, |sample| self.features.language_of(sample))
+    }
+
     /// A hash of the features of fixed probe dispatches after
     /// `crate::prepare::prepare`: it changes when cleaning, tokenisation or
     /// the gazetteer change, i.e. when serving would no longer see the

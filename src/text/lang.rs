@@ -148,26 +148,64 @@ impl Profiles {
 /// words, another language leading, other scripts) go to whatlang's
 /// trigram detector, which answers "und" for a language not ours.
 pub fn detect(text: &str) -> Lang {
+    detect_with(text, |_| None)
+}
+
+/// [`detect`], asking `vocabulary` (a model's:
+/// [`crate::model::features::TfIdf::language_of`], which knows which
+/// words each language's training documents use) about a text whose
+/// function words are too few or too evenly shared to settle it, as in
+/// most headlines, before whatlang; and about a text whose function words
+/// point to another language only when whatlang is unsure. `vocabulary`
+/// gets the detection sample.
+pub fn detect_with(text: &str, vocabulary: impl FnOnce(&str) -> Option<Lang>) -> Lang {
     let sample = prefix(text, SAMPLE_BYTES);
     // The word count below reads at most the sample.
     crate::work::add(sample.len());
-    let words = sample
+    let count = sample
         .split(|c: char| !words::is_letter(c))
         .filter(|w| !w.is_empty())
         .take(MIN_WORDS)
         .count();
-    if words < MIN_WORDS {
+    if count < MIN_WORDS {
         return Lang::Und;
     }
-    match function_word_vote(sample) {
-        Some(lang) => lang,
-        None => whatlang_detect(sample),
+    let vote = function_word_vote(sample);
+    if let Vote::Ours(lang) = vote {
+        return lang;
+    }
+    // Other scripts are none of ours: the vocabulary and whatlang's
+    // allowlist would force a guess.
+    crate::work::add(sample.len());
+    if whatlang::detect_script(sample).is_none_or(|s| s != whatlang::Script::Latin) {
+        return Lang::Und;
+    }
+    match vote {
+        Vote::Ours(lang) => lang,
+        // French text rich in words shared with Romance languages can lead
+        // with one of them: whatlang tells them apart.
+        Vote::Other => whatlang_detect(sample)
+            .or_else(|| vocabulary(sample))
+            .unwrap_or(Lang::Und),
+        Vote::Unsettled => vocabulary(sample)
+            .or_else(|| whatlang_detect(sample))
+            .unwrap_or(Lang::Und),
     }
 }
 
+/// What the function words of a text say.
+enum Vote {
+    /// French or English, clearly.
+    Ours(Lang),
+    /// Another language leads clearly.
+    Other,
+    /// Too few, or too evenly shared.
+    Unsettled,
+}
+
 /// French or English when the function words of `sample` clearly point to
-/// it; `None` when they are too few, too evenly shared or point elsewhere.
-fn function_word_vote(sample: &str) -> Option<Lang> {
+/// it, [`Vote::Other`] when they point elsewhere.
+fn function_word_vote(sample: &str) -> Vote {
     let profiles = Profiles::get();
     let mut score = [0f32; PROFILE_LANGS.len()];
     let mut hits = [0u32; PROFILE_LANGS.len()];
@@ -196,16 +234,16 @@ fn function_word_vote(sample: &str) -> Option<Lang> {
         }
     }
     crate::work::add(read.min(sample.len()));
-    let (best, _) = settled(&score)?;
+    let Some((best, _)) = settled(&score) else {
+        return Vote::Unsettled;
+    };
     if hits[best] < MIN_EVIDENCE {
-        return None;
+        return Vote::Unsettled;
     }
-    // Another language in the lead is left to whatlang: French text rich
-    // in words shared with Romance languages can lead with one of them.
     match best {
-        0 => Some(Lang::Fr),
-        1 => Some(Lang::En),
-        _ => None,
+        0 => Vote::Ours(Lang::Fr),
+        1 => Vote::Ours(Lang::En),
+        _ => Vote::Other,
     }
 }
 
@@ -237,27 +275,22 @@ const WHATLANG_LANGS: &[whatlang::Lang] = &[
     whatlang::Lang::Cat,
 ];
 
-/// whatlang's trigram detector: French, English or "und".
-fn whatlang_detect(sample: &str) -> Lang {
+/// whatlang's trigram detector over a Latin-script sample: French, English
+/// or "und" for another language; `None` when it is unsure.
+fn whatlang_detect(sample: &str) -> Option<Lang> {
     static DETECTOR: OnceLock<whatlang::Detector> = OnceLock::new();
     crate::work::add(sample.len());
     let detector =
         DETECTOR.get_or_init(|| whatlang::Detector::with_allowlist(WHATLANG_LANGS.to_vec()));
-    // Other scripts are none of ours: the allowlist would force a guess.
-    if whatlang::detect_script(sample).is_none_or(|s| s != whatlang::Script::Latin) {
-        return Lang::Und;
-    }
-    let Some(info) = detector.detect(sample) else {
-        return Lang::Und;
-    };
+    let info = detector.detect(sample)?;
     if info.confidence() < MIN_CONFIDENCE {
-        return Lang::Und;
+        return None;
     }
-    match info.lang() {
+    Some(match info.lang() {
         whatlang::Lang::Fra => Lang::Fr,
         whatlang::Lang::Eng => Lang::En,
         _ => Lang::Und,
-    }
+    })
 }
 
 /// The longest prefix of `text` of at most `max` bytes ending on a char
@@ -326,10 +359,35 @@ mod tests {
     }
 
     #[test]
+    fn the_vocabulary_is_asked_only_what_detection_leaves_unsettled() {
+        let asked = |text: &str| {
+            let mut asked = None;
+            let got = detect_with(text, |sample| {
+                asked = Some(sample.to_string());
+                Some(Lang::En)
+            });
+            (got, asked)
+        };
+        // Function words settle it, another script or a language whatlang
+        // names is not ours, two words are too few: never asked.
+        let fr = "La Banque centrale européenne relève ses taux d'un quart de point.";
+        assert_eq!(asked(fr), (Lang::Fr, None));
+        let ru = "Путин и Роухани приветствовали победу сирийской армии в Алеппо.";
+        assert_eq!(asked(ru), (Lang::Und, None));
+        let de = "Der Bundestag hat am Donnerstag das neue Gesetz mit großer Mehrheit beschlossen.";
+        assert_eq!(asked(de), (Lang::Und, None));
+        assert_eq!(asked("Time Warner"), (Lang::Und, None));
+        // A headline without function words is asked, and its answer kept.
+        let headline = "Ad sales boost Time Warner profit";
+        assert_eq!(asked(headline), (Lang::En, Some(headline.to_string())));
+        assert_eq!(detect(headline), Lang::Und);
+    }
+
+    #[test]
     fn function_words_settle_a_french_brief_without_whatlang() {
         let brief =
             "La Banque centrale européenne relève ses taux d'un quart de point face à l'inflation.";
-        assert_eq!(function_word_vote(brief), Some(Lang::Fr));
+        assert!(matches!(function_word_vote(brief), Vote::Ours(Lang::Fr)));
     }
 
     /// Each function word with its languages, by text: what [`Profiles`]

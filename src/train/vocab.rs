@@ -17,8 +17,9 @@ use rayon::prelude::*;
 use sprs::CsMatI;
 
 use crate::geo::Gazetteer;
-use crate::model::features::{FeatureParams, TfIdf, for_each_term, place_values};
+use crate::model::features::{self, FeatureParams, TfIdf, for_each_term, place_values};
 use crate::prepare::ModelInput;
+use crate::text::Lang;
 
 /// Sparse matrix type of the features: CSR, f32 values, u32 column indices.
 pub type Features = CsMatI<f32, u32, usize>;
@@ -83,6 +84,7 @@ pub fn fit(
         });
     }
     let terms: Vec<String> = names.into_iter().map(Option::unwrap_or_default).collect();
+    let lang_odds = lang_odds(params, docs, &slot);
     let idf = kept
         .iter()
         .map(|&(_, c)| (((1 + n) as f64 / (1 + c) as f64).ln() + 1.0) as f32)
@@ -96,7 +98,56 @@ pub fn fit(
         terms,
         idf,
         places.into_iter().collect(),
+        lang_odds,
     ))
+}
+
+/// Each kept term's lean to English or French ([`TfIdf::language_of`]):
+/// the ratio of the shares of each language's documents that use it.
+fn lang_odds(
+    params: &FeatureParams,
+    docs: &[ModelInput<'_>],
+    slot: &HashMap<u64, usize>,
+) -> Vec<i8> {
+    // Per column, documents in English and in French using the term; then
+    // the documents in each language.
+    let (df, n) = docs
+        .par_iter()
+        .fold(
+            || (vec![[0u32; 2]; slot.len()], [0usize; 2]),
+            |(mut df, mut n), d| {
+                let k = match d.lang {
+                    Lang::En => 0,
+                    Lang::Fr => 1,
+                    Lang::Und => return (df, n),
+                };
+                n[k] += 1;
+                let mut seen = std::collections::HashSet::new();
+                for_each_term(d, params, |h, _, _, _| {
+                    if let Some(&j) = slot.get(&h)
+                        && seen.insert(j)
+                    {
+                        df[j][k] += 1;
+                    }
+                });
+                (df, n)
+            },
+        )
+        .reduce(
+            || (vec![[0u32; 2]; slot.len()], [0usize; 2]),
+            |(mut a, mut na), (b, nb)| {
+                for (x, y) in a.iter_mut().zip(b) {
+                    x[0] += y[0];
+                    x[1] += y[1];
+                }
+                na[0] += nb[0];
+                na[1] += nb[1];
+                (a, na)
+            },
+        );
+    df.iter()
+        .map(|&[en, fr]| features::lang_odds(en, fr, n[0], n[1]))
+        .collect()
 }
 
 /// Rows of many documents as one CSR matrix (rows in input order).
@@ -123,7 +174,6 @@ pub fn matrix(tfidf: &TfIdf, docs: &[ModelInput<'_>], gazetteer: &Gazetteer) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::text::Lang;
 
     fn input<'a>(title: &'a str, body: &'a str) -> ModelInput<'a> {
         ModelInput {
