@@ -11,7 +11,9 @@
 //! its language hint; 1,000 dev records of each language (drawn evenly from
 //! the dev splits of wikinews, masakhanews and orangesum or bbc under
 //! `$SHARED/data/corpora`, default `../shared`) with and without the hint;
-//! a 100 KB dispatch (dev records joined); a one-line brief. A case over
+//! a 100 KB dispatch (dev records joined); a one-line brief; a headline
+//! without function words (its language settled by the model's
+//! vocabulary). A case over
 //! records cycles through them, one record per iteration, so the time
 //! reported is per dispatch. Cases that need the shared data are skipped,
 //! with a message, when it is absent.
@@ -69,6 +71,10 @@ const LONG_BYTES: usize = 100 * 1024;
 
 const BRIEF: &str =
     "La Banque centrale européenne relève ses taux d'un quart de point face à l'inflation.";
+
+/// A headline with no function word: its language comes from the
+/// vocabulary ([`dispatch_tagger::model::features::TfIdf::language_of`]).
+const HEADLINE: &str = "Storm Ciara floods Yorkshire towns";
 
 fn shared() -> PathBuf {
     std::env::var_os("SHARED").map_or_else(|| PathBuf::from("../shared"), PathBuf::from)
@@ -142,6 +148,10 @@ fn cases() -> Vec<Case> {
         Case {
             name: "brief/nohint".into(),
             dispatches: vec![one("", BRIEF, None)],
+        },
+        Case {
+            name: "headline/nohint".into(),
+            dispatches: vec![one("", HEADLINE, None)],
         },
     ];
     let data = shared().join("data");
