@@ -52,8 +52,8 @@ pub fn prepare(title: &str, text: &str, hint: Option<Lang>, gazetteer: &Gazettee
 }
 
 /// [`prepare`], calling `done` as each stage ends (clean, language, places);
-/// with a model's `vocabulary`, detection asks it about a text the function
-/// words and whatlang leave unsettled ([`text::lang::detect_with`]).
+/// with a model's `vocabulary`, detection asks it about a text whose
+/// function words leave the language unsettled ([`text::lang::detect_with`]).
 pub fn prepare_observed(
     title: &str,
     text: &str,

@@ -662,8 +662,9 @@ impl Model {
     }
 
     /// The language of a text as a dispatch without a hint gets it:
-    /// [`crate::text::lang::detect`], and this model's vocabulary for a
-    /// text that leaves it unsettled ([`TfIdf::language_of`]).
+    /// detection ([`crate::text::lang::detect_with`]) with this model's
+    /// vocabulary for a text whose function words leave it unsettled
+    /// ([`TfIdf::language_of`]).
     pub fn detect_language(&self, text: &str) -> Lang {
         crate::text::lang::detect_with(text, |sample| self.features.language_of(sample))
     }

@@ -185,6 +185,40 @@ mod tests {
     }
 
     #[test]
+    fn each_terms_language_lean_comes_from_the_documents_of_each_language() {
+        let doc = |lang, body| ModelInput {
+            lang,
+            title: "",
+            body,
+            places: &[],
+        };
+        let docs = [
+            doc(Lang::En, "sales boost profit warner"),
+            doc(Lang::En, "sales fall warner"),
+            doc(Lang::En, "profit warning"),
+            doc(Lang::Fr, "ventes hausse warner"),
+            doc(Lang::Fr, "ventes baisse bénéfice"),
+            doc(Lang::Fr, "hausse bénéfice warner"),
+        ];
+        let params = FeatureParams {
+            min_df: 1,
+            max_df: 1.0,
+            place_weight: 0.0,
+            ..FeatureParams::default()
+        };
+        let v = fit(&params, &docs, &Gazetteer::default()).unwrap();
+        let lean = |t: &str| {
+            let j = (0..v.n_terms()).find(|&j| v.name(j) == t).unwrap();
+            v.lang_odds[j]
+        };
+        assert!(lean("sales") > 0 && lean("profit") > 0, "English words");
+        assert!(lean("ventes") < 0 && lean("bénéfice") < 0, "French words");
+        // Used by as many documents of each language: no lean.
+        assert_eq!(lean("warner"), 0);
+        assert_eq!(v.language_of("Sales and profit boost"), Some(Lang::En));
+    }
+
+    #[test]
     fn idf_is_from_training_not_the_batch() {
         let docs = [
             input("", "rates rise again"),
