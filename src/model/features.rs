@@ -496,8 +496,9 @@ pub struct TfIdf {
     /// Per term, how much more often the training documents in English use
     /// it than those in French: the log of the ratio of its document shares,
     /// in [`LANG_ODDS_SCALE`]ths of a nat, clipped to ±[`LANG_ODDS_CLIP`]
-    /// nats; empty for a model trained without it. Settles the language of
-    /// a text whose function words do not ([`TfIdf::language_of`]).
+    /// nats; empty when the training documents were all of one language.
+    /// Settles the language of a text whose function words do not
+    /// ([`TfIdf::language_of`]).
     pub(crate) lang_odds: Vec<i8>,
     /// Smallest idf of the vocabulary: what a left-out function word gets.
     min_idf: f32,

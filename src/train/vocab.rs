@@ -103,7 +103,8 @@ pub fn fit(
 }
 
 /// Each kept term's lean to English or French ([`TfIdf::language_of`]):
-/// the ratio of the shares of each language's documents that use it.
+/// the ratio of the shares of each language's documents that use it; none
+/// when the documents are all of one language.
 fn lang_odds(
     params: &FeatureParams,
     docs: &[ModelInput<'_>],
@@ -145,6 +146,10 @@ fn lang_odds(
                 (a, na)
             },
         );
+    // A vocabulary of one language cannot tell the two apart.
+    if n.contains(&0) {
+        return Vec::new();
+    }
     df.iter()
         .map(|&[en, fr]| features::lang_odds(en, fr, n[0], n[1]))
         .collect()
@@ -216,6 +221,10 @@ mod tests {
         // Used by as many documents of each language: no lean.
         assert_eq!(lean("warner"), 0);
         assert_eq!(v.language_of("Sales and profit boost"), Some(Lang::En));
+        // Trained on one language, a vocabulary has no leans.
+        let v = fit(&params, &docs[..3], &Gazetteer::default()).unwrap();
+        assert!(v.lang_odds.is_empty());
+        assert_eq!(v.language_of("Sales and profit boost"), None);
     }
 
     #[test]
