@@ -347,6 +347,26 @@ mod tests {
         assert_eq!(codes("d'Alep, de l'Inde"), ["IN", "SY"]);
     }
 
+    /// French domestic copy names départements, regions and towns, not
+    /// France; names that are also common words, first names or places
+    /// shared with a neighbour stay out.
+    #[test]
+    fn french_departements_regions_and_towns_are_france() {
+        let text = "Les pompiers de l'Hérault et du Gard ont maîtrisé un feu près de Sète; \
+                    en Seine-Saint-Denis et dans les Hauts-de-France, la vigilance reste orange.";
+        let places = gazetteer().places(text);
+        assert_eq!(codes(text), ["FR"]);
+        assert_eq!(mentions(&places, "FR"), 5);
+        assert_eq!(
+            codes("Un homme interpellé à Aix-en-Provence, dans les Bouches-du-Rhône"),
+            ["FR"]
+        );
+        assert!(
+            codes("Nancy tours the Ardennes; a trade row angers Lorraine's farmers").is_empty()
+        );
+        assert!(codes("ANGERS TOURS VAR JURA NORD").is_empty());
+    }
+
     #[test]
     fn congo_is_the_republic_unless_democratic() {
         assert_eq!(codes("au Congo"), ["CG"]);
