@@ -175,7 +175,9 @@ impl FunctionWordHashes {
         })
     }
 
-    /// [`is_function_word`] of `word`, whose [`hash1`] is `h`.
+    /// [`is_function_word`] of `word`, whose [`hash1`] is `h`. Inlined:
+    /// the features test every token of a dispatch with it.
+    #[inline(always)]
     fn contains(&self, word: &str, h: u64, lang: Lang) -> bool {
         let hit = |map: &FxHashMap<u64, &str>| map.get(&h).is_some_and(|&w| w == word);
         match lang {
