@@ -170,18 +170,11 @@ pub fn detect_with(text: &str, vocabulary: impl FnOnce(&str) -> Option<Lang>) ->
     if count < MIN_WORDS {
         return Lang::Und;
     }
-    let vote = function_word_vote(sample);
-    if let Vote::Ours(lang) = vote {
-        return lang;
-    }
-    // Other scripts are none of ours: the vocabulary and whatlang's
-    // allowlist would force a guess.
-    crate::work::add(sample.len());
-    if whatlang::detect_script(sample).is_none_or(|s| s != whatlang::Script::Latin) {
-        return Lang::Und;
-    }
-    match vote {
+    match function_word_vote(sample) {
         Vote::Ours(lang) => lang,
+        // Other scripts are none of ours: the vocabulary and whatlang's
+        // allowlist would force a guess.
+        _ if !latin(sample) => Lang::Und,
         // French text rich in words shared with Romance languages can lead
         // with one of them: whatlang tells them apart.
         Vote::Other => whatlang_detect(sample)
@@ -191,6 +184,12 @@ pub fn detect_with(text: &str, vocabulary: impl FnOnce(&str) -> Option<Lang>) ->
             .or_else(|| whatlang_detect(sample))
             .unwrap_or(Lang::Und),
     }
+}
+
+/// Whether whatlang reads `sample` as Latin script.
+fn latin(sample: &str) -> bool {
+    crate::work::add(sample.len());
+    whatlang::detect_script(sample) == Some(whatlang::Script::Latin)
 }
 
 /// What the function words of a text say.
