@@ -514,8 +514,11 @@ const TWO_TOPICS: &str = include_str!(concat!(
 /// Share of two-topic items whose top topic must be one of their two.
 const MIN_TOP_IN_GOLD: f64 = 0.90;
 
+/// Share of two-topic items that must get both their topics.
+const MIN_BOTH: f64 = 1.0 / 3.0;
+
 #[test]
-fn a_two_topic_item_gets_one_of_its_topics_first() {
+fn a_two_topic_item_gets_one_of_its_topics_first_and_often_both() {
     let tagger = Tagger::new(Arc::new(Model::embedded().expect("embedded model loads")));
     let opts = ClassifyOptions {
         language: None,
@@ -550,13 +553,20 @@ fn a_two_topic_item_gets_one_of_its_topics_first() {
     // Both topics among the returned ones is what the issue asks for
     // (multi-label); the model card says how far the model is from it.
     eprintln!(
-        "two topics: top topic one of the two {first}/{n} (need {:.0}%); both returned {}/{n}: {}",
+        "two topics: top topic one of the two {first}/{n} (need {:.0}%); both returned {}/{n} \
+         (need {:.0}%): {}",
         100.0 * MIN_TOP_IN_GOLD,
         both.len(),
+        100.0 * MIN_BOTH,
         both.join(", ")
     );
     assert!(
         first as f64 >= MIN_TOP_IN_GOLD * n as f64,
         "top topic one of the item's two on {first}/{n}"
+    );
+    assert!(
+        both.len() as f64 >= MIN_BOTH * n as f64,
+        "both topics returned on {}/{n}",
+        both.len()
     );
 }

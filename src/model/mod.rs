@@ -65,8 +65,15 @@ pub struct LabelScore {
     pub name: String,
     /// Probability in [0, 1].
     pub score: f32,
-    /// Whether the score passes the label's decision threshold.
+    /// Whether the label is among a dispatch's answers when the caller sets
+    /// no floor: its score passes the label's decision threshold, or the
+    /// label is [`voted`](LabelScore::voted).
     pub selected: bool,
+    /// Whether the label's own one-vs-rest head says the dispatch is about
+    /// it (a positive logit) where the head's labels share one probability
+    /// (the topics): a story about two topics splits that probability
+    /// between them, and its second topic would seldom reach a threshold.
+    pub voted: bool,
     /// Strongest contributing terms (term, feature value x weight).
     pub evidence: Vec<(String, f32)>,
 }
@@ -382,6 +389,13 @@ impl Head {
         score >= self.thresholds.get(l).copied().unwrap_or(0.5)
     }
 
+    /// Whether label `l`'s one-vs-rest logit votes for it, on a head whose
+    /// calibration makes its labels share one probability (a softmax); a
+    /// head of independent probabilities has its thresholds alone.
+    fn votes(&self, raw: &RawScores, l: usize) -> bool {
+        self.calibration.is_some() && raw.z.get(l).is_some_and(|&z| z > 0.0)
+    }
+
     /// The strongest `n` contributions of a document's features to label `l`.
     fn evidence(
         &self,
@@ -428,16 +442,18 @@ impl Head {
     fn label_score(
         &self,
         features: &TfIdf,
-        row: (&[u32], &[f32]),
+        (raw, row): (&RawScores, (&[u32], &[f32])),
         explain: usize,
         (l, p): (usize, f32),
     ) -> LabelScore {
         let label = &self.labels[l];
+        let voted = self.votes(raw, l);
         LabelScore {
             code: label.code.clone(),
             name: label.name.clone(),
             score: p,
-            selected: self.passes(l, p),
+            selected: voted || self.passes(l, p),
+            voted,
             evidence: if explain == 0 {
                 Vec::new()
             } else {
@@ -458,7 +474,7 @@ impl Head {
     ) -> Vec<LabelScore> {
         self.ranked(raw, among)
             .into_iter()
-            .map(|r| self.label_score(features, row, explain, r))
+            .map(|r| self.label_score(features, (raw, row), explain, r))
             .collect()
     }
 
@@ -475,16 +491,18 @@ impl Head {
         among: Among<'_>,
     ) -> Vec<LabelScore> {
         let ranked = self.ranked(raw, among);
-        select::chosen_by(&ranked, choice, |&(l, p)| (p, self.passes(l, p)))
-            .map(|&r| self.label_score(features, row, explain, r))
-            .collect()
+        select::chosen_by(&ranked, choice, |&(l, p)| {
+            (p, self.votes(raw, l) || self.passes(l, p))
+        })
+        .map(|&r| self.label_score(features, (raw, row), explain, r))
+        .collect()
     }
 
     /// Recomputes `selected` of scores of this head from its thresholds.
     fn reselect(&self, scores: &mut [LabelScore]) {
         for s in scores {
             if let Some(l) = self.labels.iter().position(|l| l.code == s.code) {
-                s.selected = self.passes(l, s.score);
+                s.selected = s.voted || self.passes(l, s.score);
             }
         }
     }
@@ -992,15 +1010,95 @@ mod tests {
         }
     }
 
+    /// A head of three labels whose logits on feature 0 are 3, 1 and -2,
+    /// each with decision threshold 0.8; `calibrated` adds a plain softmax.
+    fn three_label_head(calibrated: bool) -> Head {
+        let labels = ["a", "b", "c"]
+            .map(|c| Label {
+                code: c.into(),
+                name: c.into(),
+            })
+            .to_vec();
+        let head = Head::new(
+            labels,
+            vec![vec![3.0], vec![1.0], vec![-2.0]],
+            vec![0.0; 3],
+            vec![0.8; 3],
+        );
+        if !calibrated {
+            return head;
+        }
+        let g = calibrate::GroupCalibration {
+            offsets: vec![0.0; 3],
+            t: 1.0,
+            a: 1.0,
+            b: 0.0,
+            n: 10,
+        };
+        head.calibrated(calibrate::Calibration {
+            fr: g.clone(),
+            en: g.clone(),
+            und: g,
+        })
+    }
+
+    /// A story about two topics: the softmax gives the second a small share
+    /// (0.12), under its threshold, but its own head votes for it, so it is
+    /// returned with the first; the third, voted against, is not. A head of
+    /// independent probabilities (the regions) goes by its thresholds alone.
+    #[test]
+    fn a_topic_its_own_head_votes_for_is_returned_under_its_threshold() {
+        let row: (&[u32], &[f32]) = (&[0], &[1.0]);
+        let f = TfIdf::default();
+        let codes = |s: &[LabelScore], floor: Option<f32>| -> Vec<String> {
+            select::chosen(s, 3, floor)
+                .map(|l| l.code.clone())
+                .collect()
+        };
+        let topics = three_label_head(true);
+        let raw = raw_scores(&topics, Lang::En, row);
+        let mut scored = topics.score(&f, &raw, row, 0, None);
+        assert!(scored[1].score < 0.2, "{scored:?}");
+        assert!(scored[1].voted && scored[1].selected && !scored[2].voted);
+        assert_eq!(codes(&scored, None), ["a", "b"]);
+        // The chosen path agrees, and a caller's floor still decides alone.
+        let chosen = topics.chosen_scores(&f, &raw, row, 0, (3, None), None);
+        assert_eq!(codes(&chosen, None), ["a", "b"]);
+        assert_eq!(codes(&scored, Some(0.5)), ["a"]);
+        // Thresholds tuned again (training) keep the vote.
+        for (t, c_selected) in [(0.001, true), (0.99, false)] {
+            let retuned = Head {
+                thresholds: vec![t; 3],
+                ..topics.clone()
+            };
+            retuned.reselect(&mut scored);
+            let selected: Vec<bool> = scored.iter().map(|s| s.selected).collect();
+            assert_eq!(selected, [true, true, c_selected], "thresholds {t}");
+        }
+
+        let regions = three_label_head(false);
+        let raw = raw_scores(&regions, Lang::En, row);
+        let scored = regions.score(&f, &raw, row, 0, None);
+        // b's sigmoid is 0.73: a positive logit, under the threshold.
+        assert!(scored[1].score > 0.5 && scored[1].score < 0.8);
+        assert!(!scored[1].voted && !scored[1].selected);
+        assert_eq!(codes(&scored, None), ["a"]);
+    }
+
     #[test]
     fn french_syria_dispatch_is_politics_in_western_asia() {
         let m = Model::embedded().unwrap();
         let p = prepare("", ALEPPO_FR, None, m.gazetteer());
         let pred = m.predict(&p.input(), 3);
+        // Presidents hail an army's victory: conflict and politics, both
+        // returned to a caller that sets no floor.
+        let topics: Vec<&str> = select::chosen(&pred.topics, 3, None)
+            .map(|t| t.code.as_str())
+            .collect();
         assert!(
-            ["medtop:11000000", "medtop:16000000"].contains(&pred.topics[0].code.as_str()),
+            topics.contains(&"medtop:11000000") && topics.contains(&"medtop:16000000"),
             "{:?}",
-            pred.topics[0]
+            pred.topics
         );
         let top2: Vec<&str> = pred.regions[..2].iter().map(|r| r.code.as_str()).collect();
         assert!(top2.contains(&"145"), "{top2:?}");

@@ -52,6 +52,7 @@ pub(crate) mod tests {
             name: code.into(),
             score,
             selected,
+            voted: false,
             evidence: vec![],
         }
     }

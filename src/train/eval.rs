@@ -294,6 +294,7 @@ fn gazetteer_predictions(model: &Model, records: &[Record]) -> Vec<Vec<LabelScor
                     code,
                     score: 1.0,
                     selected: true,
+                    voted: false,
                     evidence: Vec::new(),
                 })
                 .collect()
