@@ -68,6 +68,7 @@ r = json.load(open(sys.argv[1]))
 assert r["id"] == "aleppo", r["id"]
 assert r["language"] == "fr", r["language"]
 assert r["topics"][0]["code"] in ("medtop:11000000", "medtop:16000000"), r["topics"]
+assert {"medtop:11000000", "medtop:16000000"} <= {t["code"] for t in r["topics"]}, r["topics"]
 assert "145" in [g["code"] for g in r["regions"][:2]], r["regions"]
 places = [p["countryCode"] for p in r["places"]]
 assert places[0] == "SY" and {"RU", "IR"} <= set(places), places
@@ -76,7 +77,7 @@ print("  topics", [(t["code"], round(t["score"], 3)) for t in r["topics"]])
 print("  regions", [(t["code"], round(t["score"], 3)) for t in r["regions"]])
 print("  places", [(p["countryCode"], p["mentions"]) for p in r["places"]])
 PY
-pass "Classify: politics/conflict first, Western Asia in the first two regions, SY most mentioned"
+pass "Classify: conflict and politics, Western Asia in the first two regions, SY most mentioned"
 
 # A dispatch that names no country, from a desk whose home is Canada (the
 # README's call, as printed there).

@@ -33,15 +33,20 @@ pub fn load_model(path: Option<&Path>) -> Result<Model> {
 pub fn train(args: &TrainArgs) -> Result<()> {
     let trained = crate::train::train_recipe(&args.recipe, args.data.as_deref(), !args.no_refit)?;
     trained.model.save(&args.out)?;
-    println!("{}", trained.report);
-    println!("wrote {}", args.out.display());
     if let Some(path) = &args.measured_out {
         trained
             .measured
             .as_ref()
             .unwrap_or(&trained.model)
             .save(path)?;
-        println!("wrote the train-only fit to {}", path.display());
+    }
+    print_line(&trained.report)?;
+    print_line(format_args!("wrote {}", args.out.display()))?;
+    if let Some(path) = &args.measured_out {
+        print_line(format_args!(
+            "wrote the train-only fit to {}",
+            path.display()
+        ))?;
     }
     Ok(())
 }
@@ -54,11 +59,10 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     if args.json {
         let json = serde_json::to_string_pretty(&report)
             .map_err(|e| Error::Internal(format!("report to JSON: {e}")))?;
-        println!("{json}");
+        print_line(json)
     } else {
-        println!("{report}");
+        print_line(report)
     }
-    Ok(())
 }
 
 /// The topic mask of `--candidate-topics` (`None` when none is given); an
@@ -220,7 +224,24 @@ fn write_line(out: &mut impl Write, value: &impl Serialize) -> Result<()> {
     serde_json::to_writer(&mut *out, value)
         .map_err(io::Error::from)
         .and_then(|()| out.write_all(b"\n"))
-        .map_err(|e| Error::io("<stdout>", e))
+        .map_err(|e| Error::io(STDOUT, e))
+}
+
+/// The name standard output goes by in errors.
+const STDOUT: &str = "<stdout>";
+
+/// Prints `text` and a newline on standard output; an error (a reader that
+/// went away) is returned, not a panic as with `println!`.
+fn print_line(text: impl std::fmt::Display) -> Result<()> {
+    writeln!(io::stdout().lock(), "{text}").map_err(|e| Error::io(STDOUT, e))
+}
+
+/// Whether `e` says that standard output's reader has gone (`| head -3`
+/// read what it wanted). An offline command then stops and exits 0, as a
+/// Unix filter does; its work is done.
+pub fn reader_gone(e: &Error) -> bool {
+    matches!(e, Error::Io { path, source }
+        if path == Path::new(STDOUT) && source.kind() == io::ErrorKind::BrokenPipe)
 }
 
 /// The CLI's request limits: the server's defaults, except that a local run
@@ -250,7 +271,7 @@ fn answer_each<T: Serialize>(
     let (done, bad) = for_each_dispatch(&input, &dispatches.language, |rec| {
         write_line(&mut out, &answer(rec, &tagger, &limits)?)
     })?;
-    out.flush().map_err(|e| Error::io("<stdout>", e))?;
+    out.flush().map_err(|e| Error::io(STDOUT, e))?;
     tracing::info!(records = done, skipped = bad, "{what}");
     Ok(())
 }

@@ -54,12 +54,21 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             });
         }
-        Command::Train(args) => cli::train(&args)?,
-        Command::Eval(args) => cli::eval(&args)?,
-        Command::Classify(args) => cli::classify(&args)?,
-        Command::Summarize(args) => cli::summarize(&args)?,
+        Command::Train(args) => until_reader_gone(cli::train(&args))?,
+        Command::Eval(args) => until_reader_gone(cli::eval(&args))?,
+        Command::Classify(args) => until_reader_gone(cli::classify(&args))?,
+        Command::Summarize(args) => until_reader_gone(cli::summarize(&args))?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An offline command's outcome, where a reader of its output that went
+/// away ([`cli::reader_gone`]) is a normal end.
+fn until_reader_gone(outcome: dispatch_tagger::Result<()>) -> dispatch_tagger::Result<()> {
+    match outcome {
+        Err(e) if cli::reader_gone(&e) => Ok(()),
+        other => other,
+    }
 }
 
 fn runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {

@@ -174,6 +174,11 @@ fn validate_text(text: &str, limits: &Limits) -> Result<()> {
             limit: limits.max_text_bytes,
         });
     }
+    if text.is_empty() {
+        return Err(Error::invalid(
+            "text is empty: send the body of the dispatch in `text`",
+        ));
+    }
     if text::is_blank(text) {
         return Err(Error::invalid(
             "text is empty: send the body of the dispatch in `text` (it has only whitespace, control or invisible characters)",
@@ -858,7 +863,20 @@ mod tests {
     #[test]
     fn empty_or_whitespace_text_is_rejected() {
         let limits = Limits::default();
-        assert!(validate_text(" \n\t", &limits).is_err());
+        let message = |text: &str| validate_text(text, &limits).unwrap_err().to_string();
+        // An empty text is told so; a blank one is also told why it counts
+        // as empty.
+        assert_eq!(
+            message(""),
+            "text is empty: send the body of the dispatch in `text`"
+        );
+        for blank in [" \n\t", "\u{200b}\u{feff}"] {
+            let m = message(blank);
+            assert!(
+                m.starts_with("text is empty") && m.contains("only whitespace"),
+                "{m}"
+            );
+        }
         assert!(validate_text("Alep", &limits).is_ok());
         let big = "a".repeat(limits.max_text_bytes + 1);
         assert!(matches!(

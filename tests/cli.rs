@@ -271,3 +271,37 @@ fn plain_text_on_the_json_lines_input_says_to_use_text() {
     );
     assert!(!err.contains("armée syrienne"), "{err}");
 }
+
+/// `classify ... | head -3`: the reader takes what it wants and closes the
+/// pipe; the command stops there, quietly and successfully, as a Unix
+/// filter does (before, it failed with "Broken pipe" on stderr).
+#[test]
+fn a_reader_that_stops_early_ends_the_run_quietly() {
+    use std::io::{BufRead, BufReader};
+    // Far more output than a pipe holds, so writing goes on after the close.
+    let record = json!({"id": "x", "text": "Shares fell in Tokyo as the yen rose."});
+    let input: String = (0..5_000).map(|_| format!("{record}\n")).collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dispatch-tagger"))
+        .args(["classify"])
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        // The child may stop reading once its output is gone.
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let mut first = String::new();
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    stdout.read_line(&mut first).expect("a first answer");
+    assert!(first.contains("\"topics\""), "{first}");
+    drop(stdout);
+    let out = child.wait_with_output().expect("binary runs");
+    writer.join().expect("input written");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {err}", out.status);
+    assert!(!err.contains("Broken pipe"), "{err}");
+}
