@@ -19,17 +19,22 @@ fn run_cli(args: &[&str], records: &[Value]) -> (Vec<String>, String) {
     run_with_stdin(args, lines.as_bytes())
 }
 
-/// Runs the real binary with `args` and `input` on stdin; it must succeed.
-/// (stdout lines, stderr).
-fn run_with_stdin(args: &[&str], input: &[u8]) -> (Vec<String>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dispatch-tagger"))
+/// The real binary started with `args`, its stdin, stdout and stderr piped.
+fn spawn(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_dispatch-tagger"))
         .args(args)
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("binary starts");
+        .expect("binary starts")
+}
+
+/// Runs the real binary with `args` and `input` on stdin; it must succeed.
+/// (stdout lines, stderr).
+fn run_with_stdin(args: &[&str], input: &[u8]) -> (Vec<String>, String) {
+    let mut child = spawn(args);
     let mut stdin = child.stdin.take().expect("stdin");
     stdin.write_all(input).expect("write the input");
     drop(stdin);
@@ -281,14 +286,7 @@ fn a_reader_that_stops_early_ends_the_run_quietly() {
     // Far more output than a pipe holds, so writing goes on after the close.
     let record = json!({"id": "x", "text": "Shares fell in Tokyo as the yen rose."});
     let input: String = (0..5_000).map(|_| format!("{record}\n")).collect();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dispatch-tagger"))
-        .args(["classify"])
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary starts");
+    let mut child = spawn(&["classify"]);
     let mut stdin = child.stdin.take().expect("stdin");
     let writer = std::thread::spawn(move || {
         // The child may stop reading once its output is gone.
