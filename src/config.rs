@@ -72,8 +72,9 @@ pub struct ServeArgs {
     /// Largest maxSentences a request may ask for.
     #[arg(long, env = "DISPATCH_MAX_SENTENCES", default_value_t = 20)]
     pub max_sentences: usize,
-    /// Seconds in-flight calls get to finish after SIGTERM/SIGINT.
-    #[arg(long, env = "DISPATCH_GRACE_PERIOD", default_value_t = 10)]
+    /// Seconds the whole stop takes at most after SIGTERM/SIGINT: in-flight
+    /// calls finish, then open streams are ended (under docker stop's 10 s).
+    #[arg(long, env = "DISPATCH_GRACE_PERIOD", default_value_t = 8)]
     pub grace_period: u64,
     /// Seconds a call may take before it fails with DEADLINE_EXCEEDED.
     #[arg(long, env = "DISPATCH_REQUEST_TIMEOUT", default_value_t = 30)]

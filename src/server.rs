@@ -94,9 +94,18 @@ const SATURATED_FOR: Duration = Duration::from_secs(2);
 /// service or file name).
 const AUX_MESSAGE_BYTES: usize = 16 * 1024;
 
-/// How long ended streams get to send their final status after the grace
-/// period, before their connections are dropped.
+/// How long ended streams get to send their final status before their
+/// connections are dropped: the last second of the grace period (its last
+/// half when shorter than two seconds).
 const STREAM_END_FLUSH: Duration = Duration::from_secs(1);
+
+/// The grace period split into the drain of in-flight calls and the end of
+/// open streams after it, so that the whole stop takes at most `grace` (an
+/// orchestrator kills the process when its own grace period is over).
+fn drain_phases(grace: Duration) -> (Duration, Duration) {
+    let flush = STREAM_END_FLUSH.min(grace / 2);
+    (grace - flush, flush)
+}
 
 /// The sockets a server answers on.
 #[derive(Debug)]
@@ -341,24 +350,22 @@ fn http2_limits<L>(builder: Server<L>, limits: &ConnectionLimits) -> Server<L> {
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
 }
 
-/// Waits for a stopping `server` to drain for at most `grace`; then ends
-/// open streams and gives their status a moment to leave.
+/// Waits for a stopping `server` to drain; then ends open streams and gives
+/// their status a moment to leave, all within `grace` ([`drain_phases`]).
 async fn drain(
     mut server: Pin<&mut impl Future<Output = Result<(), tonic::transport::Error>>>,
     grace: Duration,
     end_streams: &StreamCloser,
 ) -> Result<(), ServeError> {
-    if let Ok(result) = tokio::time::timeout(grace, &mut server).await {
+    let (calls, flush) = drain_phases(grace);
+    if let Ok(result) = tokio::time::timeout(calls, &mut server).await {
         return result.map_err(Into::into);
     }
     // Streams whose clients never half-close end with UNAVAILABLE; give
     // their status a moment to leave, then drop what remains.
-    tracing::warn!("grace period over; ending open streams");
+    tracing::warn!("grace period nearly over; ending open streams");
     end_streams.close();
-    if tokio::time::timeout(STREAM_END_FLUSH, server)
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(flush, server).await.is_err() {
         tracing::warn!("closing remaining connections");
     }
     Ok(())
@@ -458,5 +465,23 @@ pub async fn reload(tagger: &Arc<LiveTagger>, path: PathBuf) {
             "model reload refused; still serving the old model"
         ),
         Err(e) => tracing::error!(error = %e, "model reload failed; still serving the old model"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_whole_stop_fits_in_the_grace_period() {
+        for (grace, calls, flush) in [(8_000, 7_000, 1_000), (1_000, 500, 500), (0, 0, 0)] {
+            let (c, f) = drain_phases(Duration::from_millis(grace));
+            assert_eq!(
+                (c, f),
+                (Duration::from_millis(calls), Duration::from_millis(flush)),
+                "grace {grace} ms"
+            );
+            assert_eq!(c + f, Duration::from_millis(grace));
+        }
     }
 }

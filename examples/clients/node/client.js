@@ -8,7 +8,7 @@
 //   node client.js stream ../dispatches.jsonl       # one JSON object a line
 //
 // --addr HOST:PORT picks the server (default localhost:50051), --gzip
-// compresses requests (answers then come gzip-compressed too), --timeout S
+// compresses requests (grpc-js asks for compressed answers either way), --timeout S
 // sets the call's deadline in seconds, --language fr|en gives the language
 // hint and --candidate-topics CODES the topic codes a desk files under
 // (comma-separated, e.g. medtop:04000000,medtop:11000000): topics are then
@@ -80,7 +80,7 @@ function classify(stub, args) {
 function summarize(stub, args) {
   const text = fs.readFileSync(args.file, 'utf8');
   const id = path.parse(args.file).name;
-  stub.Summarize({ id, text }, callOptions(args), (err, answer) => {
+  stub.Summarize({ id, text, language: args.language }, callOptions(args), (err, answer) => {
     if (err) return fail(err);
     console.log(answer.summary);
     stub.close();

@@ -7,7 +7,7 @@
     python3 client.py stream ../dispatches.jsonl      # one JSON object a line
 
 `--addr` picks the server (default localhost:50051), `--gzip` compresses
-requests (answers then come gzip-compressed too), `--timeout` sets the
+requests (grpcio asks for compressed answers either way), `--timeout` sets the
 call's deadline in seconds, `--language` gives the language hint ("fr" or
 "en") and `--candidate-topics` the topic codes a desk files under
 (comma-separated, e.g. medtop:04000000,medtop:11000000): topics are then
@@ -43,7 +43,9 @@ def classify(stub, args, **call):
 
 def summarize(stub, args, **call):
     text = Path(args.file).read_text(encoding="utf-8")
-    answer = stub.Summarize(pb.SummarizeRequest(id=Path(args.file).stem, text=text), **call)
+    answer = stub.Summarize(
+        pb.SummarizeRequest(id=Path(args.file).stem, text=text, language=args.language), **call
+    )
     print(answer.summary)
 
 
