@@ -41,6 +41,7 @@ from sklearn.metrics import f1_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peer_sklearn as peer  # noqa: E402
+from side_by_side import default_binary  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,7 +89,9 @@ CORPORA = ["bbc-en", "masakhanews-fr", "masakhanews-en", "orangesum-fr"]
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
-    ap.add_argument("--binary", default=str(ROOT / "target" / "release" / "dispatch-tagger"))
+    ap.add_argument("--binary", "--bin", default=default_binary(),
+                    help="dispatch-tagger binary (default: $DISPATCH_TAGGER_BIN, else "
+                         "$CARGO_TARGET_DIR/release/dispatch-tagger, else %(default)s)")
     ap.add_argument("--corpus", action="append", choices=CORPORA,
                     help="corpus to compare (repeatable; default: all four)")
     ap.add_argument("--resamples", type=int, default=2000)

@@ -100,7 +100,9 @@ def main():
     ap.add_argument("--loso-dir", required=True, help="a `bench/loso.py --keep` folder")
     ap.add_argument("--measured", required=True, help="train-only fit (`train --measured-out`)")
     ap.add_argument("--data", default="../shared/data")
-    ap.add_argument("--binary", default=os.environ.get("DISPATCH_TAGGER_BIN", "target/release/dispatch-tagger"))
+    ap.add_argument("--binary", "--bin", default=loso.default_binary(),
+                    help="dispatch-tagger binary (default: $DISPATCH_TAGGER_BIN, else "
+                         "$CARGO_TARGET_DIR/release/dispatch-tagger, else %(default)s)")
     args = ap.parse_args()
     loso_dir, corpora = Path(args.loso_dir), Path(args.data) / "corpora"
     loso = {}

@@ -33,9 +33,15 @@ import sys
 import tempfile
 import time
 
+from pathlib import Path
+
 from rouge_score import rouge_scorer
 
-DATA = "/work/shared/data/corpora"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from side_by_side import default_binary  # noqa: E402
+
+# The shared corpora beside the repository (`--data` for another place).
+DATA = str(Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "corpora")
 CORPORA = [("bbcsum-en", "en", 3), ("orangesum-fr", "fr", 2)]
 WORD = re.compile(r"[^\W_]+")
 
@@ -75,8 +81,8 @@ def lead_sentences(text):
     return out
 
 
-def load(name, split, limit):
-    path = os.path.join(DATA, f"{name}-{split}.jsonl.gz")
+def load(name, split, limit, data=DATA):
+    path = os.path.join(data, f"{name}-{split}.jsonl.gz")
     docs = []
     with gzip.open(path, "rt", encoding="utf-8") as f:
         for line in f:
@@ -205,7 +211,10 @@ def main():
     ap.add_argument("--quick", action="store_true", help="50 documents per corpus (seconds; for CI)")
     ap.add_argument("--limit", type=int, default=0, help="documents per corpus (0 = all)")
     ap.add_argument("--split", default="dev", choices=["dev", "train"])
-    ap.add_argument("--bin", default="target/release/dispatch-tagger", help="service binary")
+    ap.add_argument("--bin", "--binary", default=default_binary(),
+                    help="service binary (default: $DISPATCH_TAGGER_BIN, else "
+                         "$CARGO_TARGET_DIR/release/dispatch-tagger, else %(default)s)")
+    ap.add_argument("--data", default=str(Path(DATA).parent), help="the shared data folder")
     ap.add_argument("--no-sumy", action="store_true", help="skip sumy TextRank/LexRank/LSA")
     ap.add_argument(
         "--max-chars",
@@ -220,7 +229,7 @@ def main():
 
     rows = []
     for name, lang, k in CORPORA:
-        docs = load(name, args.split, limit)
+        docs = load(name, args.split, limit, os.path.join(args.data, "corpora"))
         ours = run_service(args.bin, docs, k, startup_seconds(args.bin, docs), args.max_chars)
         systems = [(f"Lead-{j}", run_lead(docs, j)) for j in (1, 2, 3)]
         systems.append(("Lead, our length", run_matched_lead(docs, ours[0])))
