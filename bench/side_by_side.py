@@ -103,17 +103,18 @@ def timed(cmd, cpu=None, echo=False, **kw):
 def speed(model_args, corpora, work):
     """Single-document latency and batch throughput of `classify` (one
     thread, documents in turn) on masakhanews-en-dev, process start and
-    model load subtracted: latency = (wall of 201 copies of the first
-    document - wall of 1) / 200; throughput = documents / (batch wall - wall of 1)."""
+    model load subtracted: latency = (wall of 2,001 copies of the first
+    document - wall of 1) / 2,000 (enough copies for the wall clock's
+    hundredths of a second); throughput = documents / (batch wall - wall of 1)."""
     src = corpora / "masakhanews-en-dev.jsonl.gz"
     with gzip.open(src, "rt", encoding="utf-8") as f:
         lines = [line for line in f if line.strip()]
     one, many = work / "one.jsonl", work / "many.jsonl"
     one.write_text(lines[0], encoding="utf-8")
-    many.write_text(lines[0] * 201, encoding="utf-8")
+    many.write_text(lines[0] * 2001, encoding="utf-8")
     run = lambda p: timed([BIN, "classify", *model_args, "--input", p], stderr=subprocess.DEVNULL)[1]
-    t1, t201, tn = run(one), run(many), run(src)
-    return max(t201 - t1, 1e-6) / 200, len(lines) / max(tn - t1, 1e-3)
+    t1, t2001, tn = run(one), run(many), run(src)
+    return max(t2001 - t1, 1e-6) / 2000, len(lines) / max(tn - t1, 1e-3)
 
 
 def cross_source(args, corpora, work):
