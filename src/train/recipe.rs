@@ -9,7 +9,9 @@ use crate::model::Carve;
 use crate::model::features::FeatureParams;
 use crate::{Error, Result};
 
-/// A training recipe; `recipes/default.toml` documents every field.
+/// A training recipe. Its fields are documented here, `[features]` at
+/// [`FeatureParams`] and `[holdout]` at [`Carve`]; `recipes/default.toml`
+/// shows each in use.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Recipe {
