@@ -11,7 +11,7 @@ use crate::{Error, Result};
 
 /// A training recipe. Its fields are documented here, `[features]` at
 /// [`FeatureParams`] and `[holdout]` at [`Carve`]; `recipes/default.toml`
-/// shows each in use.
+/// is the recipe of the embedded model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Recipe {
