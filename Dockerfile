@@ -15,6 +15,9 @@ RUN mkdir src \
     && rm -rf src
 COPY src ./src
 COPY models ./models
+# The commit the metrics' build info reports (the context holds no .git):
+# docker build --build-arg DISPATCH_GIT_SHA="$(git rev-parse --short=12 HEAD)" ...
+ARG DISPATCH_GIT_SHA
 # COPY keeps the context's mtimes, older than the placeholder's build: touch
 # so cargo rebuilds the crate.
 RUN touch src/main.rs src/lib.rs \
