@@ -379,6 +379,10 @@ done
 # not part of any layer). The Dockerfile itself is built unmodified.
 CA_BUNDLE=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
 BUILD_ARGS=(--pull=never --layers --format docker)
+# The commit the image reports in its build info (the context has no .git).
+if sha=$(git rev-parse --short=12 HEAD 2>/dev/null); then
+  BUILD_ARGS+=(--build-arg "DISPATCH_GIT_SHA=$sha")
+fi
 if [ -f "$CA_BUNDLE" ]; then
   BUILD_ARGS+=(-v "$CA_BUNDLE:/etc/ssl/certs/ca-certificates.crt:ro")
   say "RUN steps see the host CA bundle $CA_BUNDLE (crates.io is fetched over the network inside the build)"

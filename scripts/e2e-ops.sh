@@ -98,7 +98,13 @@ svc='grpc_service="dispatch.v1.DispatchTaggerService"'
   || fail "metrics: Classify OK not 1: $(scrape | grep handled_total)"
 scrape | grep '^dispatch_model_info{version="' >/dev/null || fail "metrics: no model info"
 scrape | grep '^dispatch_build_info{version="' >/dev/null || fail "metrics: no build info"
-pass "curl /metrics: Classify counted, model and build info"
+# A binary built from this checkout reports its commit (the image's too:
+# container-test.sh passes it as a build arg).
+if sha=$(git rev-parse --short=12 HEAD 2>/dev/null); then
+  scrape | grep "^dispatch_build_info{.*git_sha=\"$sha\"" >/dev/null \
+    || fail "metrics: build info is not commit $sha: $(scrape | grep '^dispatch_build_info')"
+fi
+pass "curl /metrics: Classify counted, model and build info (commit)"
 
 # SIGHUP: a corrupt file is refused, the old model keeps answering.
 python3 - "$WORK/model.dtm" "$WORK/next.dtm" <<'PY'
