@@ -334,18 +334,54 @@ pub fn analyse(
 
 /// Byte ranges of the body sentences, at most [`MAX_SENTENCES`], and the
 /// index of the first sentence of each body paragraph.
+///
+/// Only sentences that end as a sentence does ([`ends_as_sentence`]) are
+/// candidates: on a scraped page, what the cleaner leaves without a final
+/// stop is the site's name, a headline under the menu, a section label or a
+/// menu item, never the story's lead. A text with no such sentence at all
+/// (a headline alone, notes) keeps every sentence.
 fn body_sentences(text: &str, cleaned: &Cleaned, lang: Lang) -> (Vec<Range<usize>>, Vec<usize>) {
-    let mut ranges: Vec<Range<usize>> = Vec::new();
-    let mut paragraph_starts: Vec<usize> = Vec::new();
-    for span in cleaned.body() {
-        paragraph_starts.push(ranges.len());
-        ranges.extend(sentences::split(text, span, lang));
-        if ranges.len() >= MAX_SENTENCES {
-            ranges.truncate(MAX_SENTENCES);
+    // Every piece, each with its paragraph's number and whether it ends as
+    // a sentence; enough are read to fill [`MAX_SENTENCES`] candidates.
+    let mut pieces: Vec<(Range<usize>, usize, bool)> = Vec::new();
+    let mut wholes = 0;
+    for (p, span) in cleaned.body().enumerate() {
+        if wholes >= MAX_SENTENCES || pieces.len() >= 4 * MAX_SENTENCES {
             break;
         }
+        for s in sentences::split(text, span, lang) {
+            let whole = ends_as_sentence(&text[s.clone()]);
+            wholes += usize::from(whole);
+            pieces.push((s, p, whole));
+        }
+    }
+    let any_whole = pieces.iter().any(|&(_, _, whole)| whole);
+    let mut ranges: Vec<Range<usize>> = Vec::new();
+    let mut paragraph_starts: Vec<usize> = Vec::new();
+    let mut last_paragraph = None;
+    for (s, p, whole) in pieces {
+        if any_whole && !whole {
+            continue;
+        }
+        if ranges.len() == MAX_SENTENCES {
+            break;
+        }
+        if last_paragraph != Some(p) {
+            last_paragraph = Some(p);
+            paragraph_starts.push(ranges.len());
+        }
+        ranges.push(s);
     }
     (ranges, paragraph_starts)
+}
+
+/// Whether `sentence` ends with a full stop, question or exclamation mark
+/// or an ellipsis, before any closing quotation marks and brackets.
+fn ends_as_sentence(sentence: &str) -> bool {
+    sentence
+        .trim_end()
+        .trim_end_matches(['"', '\'', '»', '”', '’', ')', ']', '\u{a0}', ' '])
+        .ends_with(['.', '!', '?', '…'])
 }
 
 /// The caller's `title` when it has any text, else the headline found at
@@ -742,6 +778,62 @@ mod tests {
                 assert!(!s.contains(junk), "{junk:?} in summary");
             }
         }
+    }
+
+    /// Scraped pages as a scraper gives a news site's body text: menus,
+    /// the site's name, bylines, a credited photo caption, paywall notices,
+    /// footers.
+    const SCRAPED_AP: &str = include_str!("../../tests/data/scraped-ap-en.txt");
+    const SCRAPED_LE_MONDE: &str = include_str!("../../tests/data/scraped-lemonde-fr.txt");
+
+    #[test]
+    fn a_scraped_pages_summary_opens_with_its_lead_and_holds_no_page_furniture() {
+        for (page, lang, lead, furniture) in [
+            (
+                SCRAPED_AP,
+                Lang::En,
+                "Kenya's Deputy President William Ruto was declared the winner",
+                &[
+                    "AP Logo",
+                    "Supporters of Deputy President",
+                    "By TOM ODULA",
+                    "ADVERTISEMENT",
+                    "Copyright",
+                ][..],
+            ),
+            (
+                SCRAPED_LE_MONDE,
+                Lang::Fr,
+                "Les syndicats des Transports en commun lyonnais réclament",
+                &[
+                    "Le Monde ",
+                    "Lecture du Monde",
+                    "Grève dans les transports",
+                    "JEFF PACHOUD",
+                    "Newsletter",
+                    "abonnés",
+                ][..],
+            ),
+        ] {
+            let picked = summary(page, lang, 3);
+            assert_eq!(picked.len(), 3);
+            assert!(picked[0].starts_with(lead), "{:?}", picked[0]);
+            for s in &picked {
+                for junk in furniture {
+                    assert!(!s.contains(junk), "{junk:?} in {s:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_text_with_no_full_sentence_is_still_summarized() {
+        // The first line is the headline; the other ends without a stop.
+        let notes = "Storm warning for Brittany\n\nWinds up to 130 km/h expected";
+        assert_eq!(
+            summary(notes, Lang::En, 1),
+            ["Winds up to 130 km/h expected"]
+        );
     }
 
     #[test]

@@ -11,10 +11,10 @@ use std::sync::LazyLock;
 use aho_corasick::AhoCorasick;
 
 /// Whole lines of web navigation and accessibility links (compared
-/// lowercased, without trailing ':' or '.').
+/// lowercased, typographic apostrophes as straight ones, without trailing
+/// ':' or '.').
 const NAVIGATION: &[&str] = &[
     "liens d'accessibilité",
-    "liens d’accessibilité",
     "accessibility links",
     "aller au contenu",
     "aller au contenu principal",
@@ -64,6 +64,10 @@ const NAVIGATION: &[&str] = &[
     "youtube",
     "email",
     "e-mail",
+    "published",
+    "publié",
+    "advertise with us",
+    "why you can trust the bbc",
 ];
 
 /// Font-size switches ("XS SM MD LG"), one per line or all on one line.
@@ -89,6 +93,7 @@ const AGENCIES: &[&str] = &[
     "bloomberg",
     "relaxnews",
     "pa",
+    "getty images",
 ];
 
 /// Words that introduce a credit line before the agency names.
@@ -102,8 +107,47 @@ const CREDIT_LEADS: &[&str] = &[
     "(c)",
 ];
 
-/// Sentence or line openings of BBC footers and calls to action.
+/// Sentence or line openings of footers, calls to action and site notices:
+/// BBC's, and those of news sites' pages (cookie banners, paywalls,
+/// newsletter boxes, legal lines), in English and French.
 const FOOTER_STARTS: &[&str] = &[
+    "The BBC is not responsible for the content of external sites",
+    "Read about our approach to external linking",
+    "We use cookies",
+    "Cookies on the ",
+    "Nous utilisons des cookies",
+    "By using this website",
+    "By using this site",
+    "This site is protected by reCAPTCHA",
+    "Privacy Notice:",
+    "Get the latest headlines",
+    "Sign up to ",
+    "Sign up for ",
+    "Comments are the responsibility",
+    "All rights reserved",
+    "© ",
+    "Tous droits réservés",
+    "Inscrivez-vous",
+    "Lecture du Monde en cours",
+    "Vous pouvez lire Le Monde sur un seul appareil",
+    "Ce message s’affichera sur l’autre appareil",
+    "Ce message s'affichera sur l'autre appareil",
+    "Il vous reste ",
+    "La suite est réservée aux abonnés",
+    "Article réservé aux abonnés",
+    "Cet article vous a été utile",
+    "Sachez que vous pouvez suivre",
+    "Aidez-nous à améliorer",
+    "Chaque matin, retrouvez",
+    "Temps de lecture",
+    "Temps de Lecture",
+    "Écouter cet article",
+    "Texte par",
+    "RFI n'est pas responsable",
+    "RFI n’est pas responsable",
+    "Accéder au contenu",
+    "Accéder à la navigation",
+    "Accéder à la recherche",
     "Follow BBC ",
     "Find BBC News",
     "Why not follow BBC ",
@@ -308,16 +352,106 @@ fn sign_offs() -> &'static AhoCorasick {
     &AUTOMATON
 }
 
-/// "Image caption ..." and similar lines.
-pub fn is_caption_line(line: &str) -> bool {
-    CAPTION_STARTS.iter().any(|c| line.starts_with(c))
+/// A byline on its own line: "By TOM ODULA and EVELYNE MUSAMBI", "Par
+/// Richard Schittly (Lyon, correspondant)". Short, a capitalised name after
+/// "By"/"Par", no final stop (a sentence opening "Par ailleurs," has one).
+pub fn is_byline(line: &str) -> bool {
+    let Some(rest) = line
+        .strip_prefix("By ")
+        .or_else(|| line.strip_prefix("Par "))
+    else {
+        return false;
+    };
+    rest.chars().next().is_some_and(char::is_uppercase)
+        && line.split_whitespace().count() <= 10
+        && !line.trim_end().ends_with(['.', '!', '?', '…', ':', ';'])
 }
 
-fn is_navigation(line: &str) -> bool {
+/// "Image caption ..." and similar lines, and lines that end in a photo
+/// credit ([`ends_with_photo_credit`]).
+pub fn is_caption_line(line: &str) -> bool {
+    CAPTION_STARTS.iter().any(|c| line.starts_with(c)) || ends_with_photo_credit(line)
+}
+
+/// Openings of a photo credit inside the parentheses that end a caption
+/// ("... (AP Photo/Brian Inganga)").
+const CREDIT_IN_PARENTHESES: &[&str] = &["AP Photo", "AFP Photo", "Photo", "Reuters", "REUTERS"];
+
+/// Openings of a photo credit after a caption's last sentence
+/// ("... Photograph: Jung Yeon-je/AFP/Getty Images").
+const CREDIT_OPENINGS: &[&str] = &["Photograph:", "Photograph :", "Credit:"];
+
+/// Longest photo credit [`ends_with_photo_credit`] reads after a caption.
+const MAX_PHOTO_CREDIT_BYTES: usize = 80;
+
+/// Longest line [`ends_with_photo_credit`] takes for a caption: longer ones
+/// are paragraphs (an OrangeSum story on one line ends with its "Photo :"
+/// credit, which the cleaner cuts inline).
+const MAX_CREDITED_CAPTION_BYTES: usize = 400;
+
+/// Whether a line ends with a photo credit, as news sites print under a
+/// picture: "(AP Photo/Brian Inganga)", "Photograph: Name/AFP", "| ARCHIVES
+/// OUEST-FRANCE", or the photographer and agency in capitals after the
+/// caption's last stop ("JEFF PACHOUD / AFP", "AFP - RICHARD PIERRIN",
+/// "JIM NOELKER/STAFF"). A story's own sentence never ends that way; a
+/// line of capitals alone (a Reuters table legend) is not taken.
+pub fn ends_with_photo_credit(line: &str) -> bool {
+    let line = line.trim_end();
+    if line.len() > MAX_CREDITED_CAPTION_BYTES {
+        return false;
+    }
+    if let Some(inner) = line
+        .strip_suffix(')')
+        .and_then(|l| l.rfind('(').map(|open| &l[open + 1..]))
+        && CREDIT_IN_PARENTHESES.iter().any(|c| inner.starts_with(c))
+        && inner.contains('/')
+    {
+        return true;
+    }
+    // The credit follows the caption's last stop (one followed by a space,
+    // not the dots of "U.S./ASEAN"), after a few words.
+    let Some(stop) = line
+        .char_indices()
+        .zip(line.chars().skip(1))
+        .filter(|&((_, c), next)| matches!(c, '.' | '?' | '!') && next.is_whitespace())
+        .map(|((i, _), _)| i)
+        .last()
+    else {
+        return false;
+    };
+    let tail = line[stop + 1..].trim_start();
+    if tail.is_empty()
+        || tail.len() > MAX_PHOTO_CREDIT_BYTES
+        || line[..stop].split_whitespace().count() < 3
+    {
+        return false;
+    }
+    if CREDIT_OPENINGS.iter().any(|c| tail.starts_with(c)) {
+        return true;
+    }
+    // Names in capitals joined by a separator.
+    let separated = tail.contains(['/', '|']) || tail.contains(" - ") || tail.contains(" – ");
+    let capitals = tail.split_whitespace().all(|w| {
+        w.chars().any(char::is_uppercase) && !w.chars().any(char::is_lowercase)
+            || matches!(w, "/" | "-" | "–" | "|")
+    });
+    // A name: some word of four letters or more ("UN - US" is not one).
+    let named = tail
+        .split(|c: char| !c.is_alphabetic())
+        .any(|w| w.chars().count() >= 4);
+    separated && capitals && named
+}
+
+/// A whole line of web navigation or accessibility links ("Skip to content",
+/// "S'abonner", "Newsletter").
+pub fn is_navigation(line: &str) -> bool {
     if line.len() > 40 {
         return false;
     }
-    let key = line.trim_end_matches([':', '.', ' ']).to_lowercase();
+    let key = line
+        .trim_end_matches([':', '.', ' '])
+        .to_lowercase()
+        .replace('’', "'");
     NAVIGATION.contains(&key.as_str())
 }
 

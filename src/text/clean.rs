@@ -153,6 +153,7 @@ const MONTHS: &[&str] = &[
 /// Splits `text` into headline, body, caption and boilerplate segments.
 pub fn clean(text: &str) -> Cleaned {
     let lines = lines(text);
+    let menu = menu_lines(text, &lines);
     let mut segments = Vec::new();
     let mut first_content = true;
     let mut headline = false;
@@ -173,6 +174,10 @@ pub fn clean(text: &str) -> Cleaned {
         }
         if boilerplate::is_caption_line(t) {
             segments.push(whole(SegmentKind::Caption));
+            continue;
+        }
+        if menu[idx] || boilerplate::is_byline(t) {
+            segments.push(whole(SegmentKind::Boilerplate));
             continue;
         }
         if first_content {
@@ -200,6 +205,58 @@ pub fn clean(text: &str) -> Cleaned {
             .any(|s| s.kind == SegmentKind::Body);
     }
     Cleaned { segments }
+}
+
+/// Most words a menu item ([`menu_lines`]) has.
+const MAX_MENU_WORDS: usize = 4;
+
+/// Fewest lines in a run that [`menu_lines`] takes for a menu.
+const MIN_MENU_RUN: usize = 3;
+
+/// Which lines are a page's menus, section labels and link lists: runs of
+/// [`MIN_MENU_RUN`] or more lines of a few words, without digits or a final
+/// stop (blank lines between them aside). A story's subheading stands
+/// between paragraphs, a table row holds figures, a hard-wrapped line runs
+/// on. A text made of such lines alone has no menu.
+fn menu_lines(text: &str, lines: &[Option<Range<usize>>]) -> Vec<bool> {
+    let content: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].is_some()).collect();
+    // Navigation lines ("Menu", "S'abonner") join a run; a credit or a
+    // sign-off ("Reuter") does not.
+    let item = |i: usize| {
+        lines[i].clone().is_some_and(|r| {
+            let t = &text[r];
+            boilerplate::is_navigation(t)
+                || (is_menu_item(t) && !boilerplate::is_boilerplate_line(t))
+        })
+    };
+    let mut menu = vec![false; lines.len()];
+    let mut k = 0;
+    while k < content.len() {
+        let run = content[k..].iter().take_while(|&&i| item(i)).count();
+        if run >= MIN_MENU_RUN {
+            for &i in &content[k..k + run] {
+                menu[i] = true;
+            }
+        }
+        k += run.max(1);
+    }
+    if content.iter().all(|&i| menu[i]) {
+        menu.fill(false);
+    }
+    menu
+}
+
+/// A line [`menu_lines`] may take: one to [`MAX_MENU_WORDS`] words with a
+/// letter, no digit, not ending in a stop, comma or colon, and not a
+/// fixture ("Everton v Sunderland": a list of them is a sports story's).
+fn is_menu_item(t: &str) -> bool {
+    let words = t.split_whitespace().count();
+    (1..=MAX_MENU_WORDS).contains(&words)
+        && t.chars().any(char::is_alphabetic)
+        && !t.chars().any(|c| c.is_numeric())
+        && !t.ends_with(['.', '!', '?', '…', ',', ';', ':'])
+        && !t.contains(" v ")
+        && !t.contains(" vs ")
 }
 
 /// Trimmed byte range of each line of `text`; `None` for blank lines.
@@ -748,6 +805,79 @@ mod tests {
             kinds(text, SegmentKind::Body),
             ["Les voyageurs portaient des masques.", "La suite."]
         );
+    }
+
+    #[test]
+    fn a_news_sites_menus_bylines_and_notices_are_not_body() {
+        let page = "Aller au contenu principal\nLe Monde\nS’abonner\nSe connecter\nRubriques\nSociété\nGrève dans les transports lyonnais : métros et trams à l’arrêt\nLecture du Monde en cours sur un autre appareil.\nPar Richard Schittly (Lyon, correspondant)\n\nLes conducteurs de métro étaient en grève jeudi.\n\nLa direction a proposé une hausse de 3,2 %.\n\nMentions légales\nGestion des cookies\nNous contacter";
+        assert_eq!(
+            kinds(page, SegmentKind::Body),
+            [
+                "Grève dans les transports lyonnais : métros et trams à l’arrêt",
+                "Les conducteurs de métro étaient en grève jeudi.",
+                "La direction a proposé une hausse de 3,2 %.",
+            ]
+        );
+        let junk = kinds(page, SegmentKind::Boilerplate);
+        for line in [
+            "Le Monde",
+            "Société",
+            "Lecture du Monde en cours sur un autre appareil.",
+            "Par Richard Schittly (Lyon, correspondant)",
+            "Nous contacter",
+        ] {
+            assert!(junk.contains(&line), "{line:?} not boilerplate");
+        }
+    }
+
+    #[test]
+    fn a_subheading_a_table_and_a_list_of_fixtures_stay_body() {
+        // A subheading stands between paragraphs; a table row holds figures.
+        let story = "Shares rose on Monday.\n\nWhat comes next\n\nAnalysts expect more.\nNine mths\nShr 1.20 dlrs vs 1.10\nPar ailleurs, le ministre a parlé.";
+        assert_eq!(
+            kinds(story, SegmentKind::Body),
+            [
+                "Shares rose on Monday.",
+                "What comes next",
+                "Analysts expect more.",
+                "Nine mths",
+                "Shr 1.20 dlrs vs 1.10",
+                "Par ailleurs, le ministre a parlé.",
+            ]
+        );
+        // A text of short lines alone has no menu to drop.
+        let fixtures = "Everton v Sunderland\nOldham v Bolton\nWest Brom v Tottenham";
+        assert_eq!(kinds(fixtures, SegmentKind::Body).len(), 3);
+    }
+
+    #[test]
+    fn captions_that_end_in_a_photo_credit_are_captions() {
+        for caption in [
+            "Supporters celebrate in Eldoret, Kenya, after he was declared the winner. (AP Photo/Brian Inganga)",
+            "Sur le quai de la station Perrache, à Lyon, le 14 mars 2024. JEFF PACHOUD / AFP",
+            "Un patient est soigné à Port-au-Prince, le 10 novembre 2024. AFP - RICHARD PIERRIN",
+            "Le chalutier avait quitté le port du Guilvinec lundi soir. | ARCHIVES OUEST-FRANCE",
+            "Former treasurer Gary Hensley leaves the courthouse after the verdict. JIM NOELKER/STAFF",
+            "Samsung's headquarters in Seoul. Photograph: Jung Yeon-je/AFP/Getty Images",
+        ] {
+            let text = format!("{caption}\n\nThe story starts here.");
+            assert_eq!(kinds(&text, SegmentKind::Caption), [caption]);
+            assert_eq!(kinds(&text, SegmentKind::Body), ["The story starts here."]);
+        }
+        // A sentence that ends in capitals, a headline with its source, a
+        // Reuters legend: not captions.
+        for body in [
+            "The deal was approved by the EU and the US.",
+            "think the new york times covered it differently ? yes and no . | the knife media",
+            "NC - NO COMPARISON  UA - UNAVAILABLE",
+            "Talks resumed in Geneva. UN - US",
+        ] {
+            assert_eq!(
+                kinds(body, SegmentKind::Caption),
+                Vec::<&str>::new(),
+                "{body:?}"
+            );
+        }
     }
 
     #[test]
