@@ -8,7 +8,7 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, Anchored, Input, StartKind};
 
 /// Whole lines of web navigation and accessibility links (compared
 /// lowercased, typographic apostrophes as straight ones, without trailing
@@ -291,10 +291,19 @@ pub fn is_boilerplate_line(line: &str) -> bool {
 /// A sentence (or line) that is a credit, sign-off or footer.
 pub fn is_boilerplate_sentence(s: &str) -> bool {
     let s = s.trim();
-    is_agency_credit(s)
-        || is_reuter_sign_off(s)
-        || FOOTER_STARTS.iter().any(|f| s.starts_with(f))
-        || holds_sign_off(s)
+    is_agency_credit(s) || is_reuter_sign_off(s) || opens_with_footer(s) || holds_sign_off(s)
+}
+
+/// Whether `s` opens with one of [`FOOTER_STARTS`]: one anchored pass of
+/// an automaton, not a comparison per opening.
+fn opens_with_footer(s: &str) -> bool {
+    static AUTOMATON: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        AhoCorasick::builder()
+            .start_kind(StartKind::Anchored)
+            .build(FOOTER_STARTS)
+            .expect("footer openings are plain strings")
+    });
+    AUTOMATON.is_match(Input::new(s).anchored(Anchored::Yes))
 }
 
 /// Longest credit line [`is_agency_credit`] takes.
@@ -312,10 +321,7 @@ pub fn may_hold_boilerplate_sentence(piece: &str) -> bool {
     let cuts = super::sentences::cut_candidates(piece);
     let footer_or_credit = cuts.windows(2).any(|w| {
         let stretch = piece.get(w[0]..w[1]).unwrap_or("").trim();
-        let first = stretch.as_bytes().first();
-        FOOTER_STARTS
-            .iter()
-            .any(|f| f.as_bytes().first() == first && stretch.starts_with(f))
+        opens_with_footer(stretch)
             || (stretch.len() <= MAX_CREDIT_BYTES && credit_names().is_match(stretch))
     });
     footer_or_credit || holds_sign_off(piece)
@@ -379,7 +385,17 @@ const CREDIT_IN_PARENTHESES: &[&str] = &["AP Photo", "AFP Photo", "Photo", "Reut
 
 /// Openings of a photo credit after a caption's last sentence
 /// ("... Photograph: Jung Yeon-je/AFP/Getty Images").
-const CREDIT_OPENINGS: &[&str] = &["Photograph:", "Photograph :", "Credit:"];
+const CREDIT_OPENINGS: &[&str] = &[
+    "Photograph:",
+    "Photograph :",
+    "Credit:",
+    "REUTERS/",
+    "Reuters/",
+    "AFP/",
+    "AP/",
+    "EPA/",
+    "EPA-EFE/",
+];
 
 /// Longest photo credit [`ends_with_photo_credit`] reads after a caption.
 const MAX_PHOTO_CREDIT_BYTES: usize = 80;
@@ -393,11 +409,14 @@ const MAX_CREDITED_CAPTION_BYTES: usize = 400;
 /// picture: "(AP Photo/Brian Inganga)", "Photograph: Name/AFP", "| ARCHIVES
 /// OUEST-FRANCE", or the photographer and agency in capitals after the
 /// caption's last stop ("JEFF PACHOUD / AFP", "AFP - RICHARD PIERRIN",
-/// "JIM NOELKER/STAFF"). A story's own sentence never ends that way; a
+/// "JIM NOELKER/STAFF", "REUTERS/Umit Bektas"). A story's own sentence never ends that way; a
 /// line of capitals alone (a Reuters table legend) is not taken.
 pub fn ends_with_photo_credit(line: &str) -> bool {
     let line = line.trim_end();
-    if line.len() > MAX_CREDITED_CAPTION_BYTES {
+    // A line that ends as a sentence or a quotation ends with no credit.
+    if line.len() > MAX_CREDITED_CAPTION_BYTES
+        || line.ends_with(['.', '!', '?', '…', '"', '»', '”', ':', ';', ','])
+    {
         return false;
     }
     if let Some(inner) = line
@@ -409,24 +428,29 @@ pub fn ends_with_photo_credit(line: &str) -> bool {
         return true;
     }
     // The credit follows the caption's last stop (one followed by a space,
-    // not the dots of "U.S./ASEAN"), after a few words.
-    let Some(stop) = line
-        .char_indices()
-        .zip(line.chars().skip(1))
-        .filter(|&((_, c), next)| matches!(c, '.' | '?' | '!') && next.is_whitespace())
-        .map(|((i, _), _)| i)
-        .last()
-    else {
+    // not the dots of "U.S./ASEAN"), after a few words; only the line's last
+    // bytes can hold it.
+    let bytes = line.as_bytes();
+    let from = bytes.len().saturating_sub(MAX_PHOTO_CREDIT_BYTES + 2);
+    let Some(stop) = (from..bytes.len().saturating_sub(1)).rev().find(|&i| {
+        matches!(bytes[i], b'.' | b'?' | b'!') && matches!(bytes[i + 1], b' ' | b'\t' | 0xC2)
+    }) else {
         return false;
     };
     let tail = line[stop + 1..].trim_start();
     if tail.is_empty()
         || tail.len() > MAX_PHOTO_CREDIT_BYTES
-        || line[..stop].split_whitespace().count() < 3
+        || line[..stop].split_whitespace().nth(2).is_none()
     {
         return false;
     }
     if CREDIT_OPENINGS.iter().any(|c| tail.starts_with(c)) {
+        return true;
+    }
+    // "... le 30 mai 2025. — AFP"
+    if let Some(agency) = tail.strip_prefix(['—', '–', '-'])
+        && is_agency_credit(agency.trim())
+    {
         return true;
     }
     // Names in capitals joined by a separator.
@@ -448,10 +472,10 @@ pub fn is_navigation(line: &str) -> bool {
     if line.len() > 40 {
         return false;
     }
-    let key = line
-        .trim_end_matches([':', '.', ' '])
-        .to_lowercase()
-        .replace('’', "'");
+    let mut key = line.trim_end_matches([':', '.', ' ']).to_lowercase();
+    if key.contains('’') {
+        key = key.replace('’', "'");
+    }
     NAVIGATION.contains(&key.as_str())
 }
 

@@ -210,6 +210,10 @@ pub fn clean(text: &str) -> Cleaned {
 /// Most words a menu item ([`menu_lines`]) has.
 const MAX_MENU_WORDS: usize = 4;
 
+/// Longest line [`menu_lines`] reads: navigation lines and menu items of
+/// [`MAX_MENU_WORDS`] words are shorter.
+const MAX_MENU_LINE_BYTES: usize = 80;
+
 /// Fewest lines in a run that [`menu_lines`] takes for a menu.
 const MIN_MENU_RUN: usize = 3;
 
@@ -222,17 +226,22 @@ fn menu_lines(text: &str, lines: &[Option<Range<usize>>]) -> Vec<bool> {
     let content: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].is_some()).collect();
     // Navigation lines ("Menu", "S'abonner") join a run; a credit or a
     // sign-off ("Reuter") does not.
-    let item = |i: usize| {
-        lines[i].clone().is_some_and(|r| {
-            let t = &text[r];
-            boilerplate::is_navigation(t)
-                || (is_menu_item(t) && !boilerplate::is_boilerplate_line(t))
+    let item: Vec<bool> = content
+        .iter()
+        .map(|&i| {
+            lines[i].clone().is_some_and(|r| {
+                let t = &text[r];
+                // Navigation lines and menu items are short: most lines stop here.
+                t.len() <= MAX_MENU_LINE_BYTES
+                    && (boilerplate::is_navigation(t)
+                        || (is_menu_item(t) && !boilerplate::is_boilerplate_line(t)))
+            })
         })
-    };
+        .collect();
     let mut menu = vec![false; lines.len()];
     let mut k = 0;
     while k < content.len() {
-        let run = content[k..].iter().take_while(|&&i| item(i)).count();
+        let run = item[k..].iter().take_while(|&&m| m).count();
         if run >= MIN_MENU_RUN {
             for &i in &content[k..k + run] {
                 menu[i] = true;
@@ -859,6 +868,8 @@ mod tests {
             "Le chalutier avait quitté le port du Guilvinec lundi soir. | ARCHIVES OUEST-FRANCE",
             "Former treasurer Gary Hensley leaves the courthouse after the verdict. JIM NOELKER/STAFF",
             "Samsung's headquarters in Seoul. Photograph: Jung Yeon-je/AFP/Getty Images",
+            "Rescuers search the rubble in Malatya, Turkey, March 14, 2025. REUTERS/Umit Bektas",
+            "Des habitants marchent dans une rue inondée de Mokwa, le 30 mai 2025. — AFP",
         ] {
             let text = format!("{caption}\n\nThe story starts here.");
             assert_eq!(kinds(&text, SegmentKind::Caption), [caption]);
