@@ -153,7 +153,10 @@ const MONTHS: &[&str] = &[
 /// Splits `text` into headline, body, caption and boilerplate segments.
 pub fn clean(text: &str) -> Cleaned {
     let lines = lines(text);
-    let menu = menu_lines(text, &lines);
+    let mut menu = menu_lines(text, &lines);
+    for (m, teaser) in menu.iter_mut().zip(teaser_lines(text, &lines)) {
+        *m |= teaser;
+    }
     let mut segments = Vec::new();
     let mut first_content = true;
     let mut headline = false;
@@ -209,6 +212,89 @@ pub fn clean(text: &str) -> Cleaned {
 
 /// Most words a menu item ([`menu_lines`]) has.
 const MAX_MENU_WORDS: usize = 4;
+
+/// Lines that head a list of links to other stories ("Read next", "Les
+/// plus lus"), compared lowercased with typographic apostrophes as straight
+/// ones and without a final colon.
+const TEASER_HEADERS: &[&str] = &[
+    "read next",
+    "read more",
+    "related",
+    "related article",
+    "related articles",
+    "related stories",
+    "related content",
+    "recommended",
+    "recommended stories",
+    "most viewed",
+    "most read",
+    "most popular",
+    "you may also like",
+    "top stories",
+    "more on this story",
+    "related topics",
+    "sur le même sujet",
+    "sur le même thème",
+    "les plus lus",
+    "les plus partagés",
+    "lire aussi",
+    "à lire aussi",
+    "a lire aussi",
+    "lire également",
+    "à lire également",
+    "à voir aussi",
+    "dans la même rubrique",
+];
+
+/// Most lines [`teaser_lines`] takes after a header.
+const MAX_TEASERS: usize = 6;
+
+/// Most words of a teaser headline.
+const MAX_TEASER_WORDS: usize = 16;
+
+/// Which lines are a list of links to other stories: a header of
+/// [`TEASER_HEADERS`] (or a short "More from ...", "More on ..."), and the headlines
+/// under it, up to [`MAX_TEASERS`] lines of at most [`MAX_TEASER_WORDS`]
+/// words that do not end as a sentence (a headline may end in a question
+/// mark). The places and words of those headlines are other stories'.
+fn teaser_lines(text: &str, lines: &[Option<Range<usize>>]) -> Vec<bool> {
+    let mut out = vec![false; lines.len()];
+    let content: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].is_some()).collect();
+    let line = |i: usize| lines[i].clone().map_or("", |r| &text[r]);
+    for (k, &i) in content.iter().enumerate() {
+        if !is_teaser_header(line(i)) {
+            continue;
+        }
+        out[i] = true;
+        for &j in content[k + 1..].iter().take(MAX_TEASERS) {
+            let t = line(j);
+            let headline = t.split_whitespace().nth(MAX_TEASER_WORDS).is_none()
+                && !t.ends_with(['.', '!', '…', ';', ','])
+                && !is_teaser_header(t);
+            if !headline {
+                break;
+            }
+            out[j] = true;
+        }
+    }
+    out
+}
+
+/// Whether `line` heads a list of links to other stories.
+fn is_teaser_header(line: &str) -> bool {
+    if line.len() > 40 {
+        return false;
+    }
+    let mut key = line.trim_end_matches([':', ' ']).to_lowercase();
+    if key.contains('’') {
+        key = key.replace('’', "'");
+    }
+    // "More from CNN", "More From AP News": a site's name, not a sentence.
+    let site_more = (key.starts_with("more from ") || key.starts_with("more on "))
+        && key.split_whitespace().nth(4).is_none()
+        && !key.ends_with('.');
+    TEASER_HEADERS.contains(&key.as_str()) || site_more
+}
 
 /// Longest line [`menu_lines`] reads: navigation lines and menu items of
 /// [`MAX_MENU_WORDS`] words are shorter.
@@ -857,6 +943,28 @@ mod tests {
         // A text of short lines alone has no menu to drop.
         let fixtures = "Everton v Sunderland\nOldham v Bolton\nWest Brom v Tottenham";
         assert_eq!(kinds(fixtures, SegmentKind::Body).len(), 3);
+    }
+
+    #[test]
+    fn links_to_other_stories_are_not_body() {
+        let page = "Rivers burst their banks in Sylhet on Monday.\n\nSur le même sujet\nTempête Boris : la Pologne et la République tchèque sous les eaux\nWhy is Bangladesh so prone to flooding?\n\nThe army was deployed on Tuesday.\n\nMore From AP News\nBiden signs climate and health bill into law";
+        assert_eq!(
+            kinds(page, SegmentKind::Body),
+            [
+                "Rivers burst their banks in Sylhet on Monday.",
+                "The army was deployed on Tuesday.",
+            ]
+        );
+        // The list ends at the story's next paragraph, and a story's own
+        // sentence that opens "More on" is no header.
+        let story = "Lire aussi\nRetraites : ce que prévoit le projet\nLa manifestation s'est déroulée dans le calme jusqu'à l'arrivée du cortège place de la Nation, vers 16h30 ce jeudi\nMore on this story here.";
+        assert_eq!(
+            kinds(story, SegmentKind::Body),
+            [
+                "La manifestation s'est déroulée dans le calme jusqu'à l'arrivée du cortège place de la Nation, vers 16h30 ce jeudi",
+                "More on this story here.",
+            ]
+        );
     }
 
     #[test]
