@@ -338,8 +338,9 @@ pub fn analyse(
 /// Only sentences that end as a sentence does ([`ends_as_sentence`]) are
 /// candidates: on a scraped page, what the cleaner leaves without a final
 /// stop is the site's name, a headline under the menu, a section label or a
-/// menu item, never the story's lead. A text with no such sentence at all
-/// (a headline alone, notes) keeps every sentence.
+/// menu item, never the story's lead. A text where such sentences are not
+/// the most pieces (notes, a headline alone, hard-wrapped copy whose lines
+/// end mid-sentence) keeps every piece.
 fn body_sentences(text: &str, cleaned: &Cleaned, lang: Lang) -> (Vec<Range<usize>>, Vec<usize>) {
     // Every piece, each with its paragraph's number and whether it ends as
     // a sentence; enough are read to fill [`MAX_SENTENCES`] candidates.
@@ -355,7 +356,9 @@ fn body_sentences(text: &str, cleaned: &Cleaned, lang: Lang) -> (Vec<Range<usize
             pieces.push((s, p, whole));
         }
     }
-    let any_whole = pieces.iter().any(|&(_, _, whole)| whole);
+    // Hard-wrapped copy (Reuters) ends most of its lines mid-sentence: when
+    // whole sentences are not the most pieces, every piece is a candidate.
+    let any_whole = wholes > 0 && 2 * wholes >= pieces.len();
     let mut ranges: Vec<Range<usize>> = Vec::new();
     let mut paragraph_starts: Vec<usize> = Vec::new();
     let mut last_paragraph = None;
@@ -379,8 +382,9 @@ fn body_sentences(text: &str, cleaned: &Cleaned, lang: Lang) -> (Vec<Range<usize
 /// or an ellipsis, before any closing quotation marks and brackets.
 fn ends_as_sentence(sentence: &str) -> bool {
     sentence
-        .trim_end()
-        .trim_end_matches(['"', '\'', '»', '”', '’', ')', ']', '\u{a0}', ' '])
+        .trim_end_matches(|c: char| {
+            c.is_whitespace() || matches!(c, '"' | '\'' | '»' | '”' | '’' | '›' | ')' | ']')
+        })
         .ends_with(['.', '!', '?', '…'])
 }
 

@@ -122,17 +122,14 @@ const FOOTER_STARTS: &[&str] = &[
     "Privacy Notice:",
     "Get the latest headlines",
     "Sign up to ",
-    "Sign up for ",
     "Comments are the responsibility",
     "All rights reserved",
     "© ",
     "Tous droits réservés",
-    "Inscrivez-vous",
     "Lecture du Monde en cours",
     "Vous pouvez lire Le Monde sur un seul appareil",
     "Ce message s’affichera sur l’autre appareil",
     "Ce message s'affichera sur l'autre appareil",
-    "Il vous reste ",
     "La suite est réservée aux abonnés",
     "Article réservé aux abonnés",
     "Cet article vous a été utile",
@@ -368,7 +365,10 @@ pub fn is_byline(line: &str) -> bool {
     else {
         return false;
     };
-    rest.chars().next().is_some_and(char::is_uppercase)
+    // "By Friday, shares..." opens a sentence, not a byline.
+    let first = rest.split_whitespace().next().unwrap_or("");
+    first.chars().next().is_some_and(char::is_uppercase)
+        && !first.ends_with(',')
         && line.split_whitespace().count() <= 10
         && !line.trim_end().ends_with(['.', '!', '?', '…', ':', ';'])
 }
@@ -422,8 +422,8 @@ pub fn ends_with_photo_credit(line: &str) -> bool {
     if let Some(inner) = line
         .strip_suffix(')')
         .and_then(|l| l.rfind('(').map(|open| &l[open + 1..]))
-        && CREDIT_IN_PARENTHESES.iter().any(|c| inner.starts_with(c))
-        && inner.contains('/')
+        && ((CREDIT_IN_PARENTHESES.iter().any(|c| inner.starts_with(c)) && inner.contains('/'))
+            || inner.ends_with("Getty Images"))
     {
         return true;
     }
@@ -432,9 +432,10 @@ pub fn ends_with_photo_credit(line: &str) -> bool {
     // bytes can hold it.
     let bytes = line.as_bytes();
     let from = bytes.len().saturating_sub(MAX_PHOTO_CREDIT_BYTES + 2);
-    let Some(stop) = (from..bytes.len().saturating_sub(1)).rev().find(|&i| {
-        matches!(bytes[i], b'.' | b'?' | b'!') && matches!(bytes[i + 1], b' ' | b'\t' | 0xC2)
-    }) else {
+    let Some(stop) = (from..bytes.len().saturating_sub(1))
+        .rev()
+        .find(|&i| matches!(bytes[i], b'.' | b'?' | b'!') && matches!(bytes[i + 1], b' ' | b'\t'))
+    else {
         return false;
     };
     let tail = line[stop + 1..].trim_start();
@@ -445,12 +446,6 @@ pub fn ends_with_photo_credit(line: &str) -> bool {
         return false;
     }
     if CREDIT_OPENINGS.iter().any(|c| tail.starts_with(c)) {
-        return true;
-    }
-    // "... le 30 mai 2025. — AFP"
-    if let Some(agency) = tail.strip_prefix(['—', '–', '-'])
-        && is_agency_credit(agency.trim())
-    {
         return true;
     }
     // Names in capitals joined by a separator.

@@ -254,22 +254,31 @@ const MAX_TEASER_WORDS: usize = 16;
 
 /// Which lines are a list of links to other stories: a header of
 /// [`TEASER_HEADERS`] (or a short "More from ...", "More on ..."), and the headlines
-/// under it, up to [`MAX_TEASERS`] lines of at most [`MAX_TEASER_WORDS`]
-/// words that do not end as a sentence (a headline may end in a question
-/// mark). The places and words of those headlines are other stories'.
+/// right under it, up to [`MAX_TEASERS`] lines of at most
+/// [`MAX_TEASER_WORDS`] words that do not end as a sentence (a headline may
+/// end in a question mark); a blank line ends the list. The places and
+/// words of those headlines are other stories'.
 fn teaser_lines(text: &str, lines: &[Option<Range<usize>>]) -> Vec<bool> {
     let mut out = vec![false; lines.len()];
     let content: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].is_some()).collect();
     let line = |i: usize| lines[i].clone().map_or("", |r| &text[r]);
-    for (k, &i) in content.iter().enumerate() {
+    for &i in &content {
         if !is_teaser_header(line(i)) {
             continue;
         }
         out[i] = true;
-        for &j in content[k + 1..].iter().take(MAX_TEASERS) {
+        // The headlines follow the header line by line: a blank line or a
+        // line that ends as a sentence (closing quotes aside) ends the list.
+        for j in (i + 1..lines.len()).take(MAX_TEASERS) {
+            if lines[j].is_none() {
+                break;
+            }
             let t = line(j);
+            let end = t.trim_end_matches(|c: char| {
+                c.is_whitespace() || matches!(c, '"' | '\'' | '»' | '”' | '’' | '›' | ')' | ']')
+            });
             let headline = t.split_whitespace().nth(MAX_TEASER_WORDS).is_none()
-                && !t.ends_with(['.', '!', '…', ';', ','])
+                && !end.ends_with(['.', '!', '…', ';', ',', ':'])
                 && !is_teaser_header(t);
             if !headline {
                 break;
@@ -977,7 +986,7 @@ mod tests {
             "Former treasurer Gary Hensley leaves the courthouse after the verdict. JIM NOELKER/STAFF",
             "Samsung's headquarters in Seoul. Photograph: Jung Yeon-je/AFP/Getty Images",
             "Rescuers search the rubble in Malatya, Turkey, March 14, 2025. REUTERS/Umit Bektas",
-            "Des habitants marchent dans une rue inondée de Mokwa, le 30 mai 2025. — AFP",
+            "Declan Rice celebrates scoring his second free-kick (Getty Images)",
         ] {
             let text = format!("{caption}\n\nThe story starts here.");
             assert_eq!(kinds(&text, SegmentKind::Caption), [caption]);
