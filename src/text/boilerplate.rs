@@ -113,6 +113,7 @@ const CREDIT_LEADS: &[&str] = &[
 const FOOTER_STARTS: &[&str] = &[
     "The BBC is not responsible for the content of external sites",
     "Read about our approach to external linking",
+    "Reuters, the news and media division of Thomson Reuters",
     "We use cookies",
     "Cookies on the ",
     "Nous utilisons des cookies",
