@@ -13,6 +13,9 @@ const TABLE: &str = include_str!("cities.tsv");
 pub(crate) enum Kind {
     /// Capitalised names: countries, capitals, cities, English demonyms.
     Name,
+    /// Capitalised names of states and provinces: a place name just before
+    /// one, after a comma, is a town of its country ("Paris, Texas").
+    State,
     /// Any case, with a plural in -s added: French demonyms and adjectives.
     Adj,
     /// Exact upper case.
@@ -53,6 +56,7 @@ fn parse(text: &str) -> Result<Vec<Line>, String> {
         };
         let kind = match kind {
             "name" => Kind::Name,
+            "state" => Kind::State,
             "adj" => Kind::Adj,
             "acronym" => Kind::Acronym,
             "abbrev" => Kind::Abbrev,

@@ -38,6 +38,7 @@ struct Candidate {
     case: Case,
     head: u8,
     source: Source,
+    state: bool,
 }
 
 /// Place-name forms keyed by their lowercased words.
@@ -54,18 +55,38 @@ impl Forms {
     /// starts with an accented capital is also added without the accent, as
     /// French newsrooms often write "Etats-Unis".
     pub fn add(&mut self, form: &str, country: Option<u16>, case: Case, source: Source) {
+        self.add_place(form, country, case, source, false);
+    }
+
+    /// [`Forms::add`] for a form that may be a state or province
+    /// ([`Entry::state`]).
+    pub fn add_place(
+        &mut self,
+        form: &str,
+        country: Option<u16>,
+        case: Case,
+        source: Source,
+        state: bool,
+    ) {
         let form = strip_brackets(form);
         let form = form.trim();
         if form.is_empty() || form.contains(',') {
             return;
         }
         if let Some(plain) = without_first_accent(form) {
-            self.insert(&plain, country, case, source);
+            self.insert(&plain, country, case, source, state);
         }
-        self.insert(form, country, case, source);
+        self.insert(form, country, case, source, state);
     }
 
-    fn insert(&mut self, form: &str, country: Option<u16>, case: Case, source: Source) {
+    fn insert(
+        &mut self,
+        form: &str,
+        country: Option<u16>,
+        case: Case,
+        source: Source,
+        state: bool,
+    ) {
         let words = scan::words(form).keys();
         let chars: usize = words.iter().map(|w| w.chars().count()).sum();
         let short_ok = matches!(case, Case::Upper | Case::UpperWord | Case::Abbrev);
@@ -89,6 +110,7 @@ impl Forms {
             case,
             head,
             source,
+            state,
         };
         match self.by_words.entry(words) {
             btree_map::Entry::Vacant(v) => {
@@ -99,6 +121,7 @@ impl Forms {
                 if old.country == new.country {
                     old.case = old.case.min(new.case);
                     old.source = old.source.max(new.source);
+                    old.state |= new.state;
                 } else if new.source > old.source {
                     *old = new;
                 } else if new.source == old.source && old.country.is_some() {
@@ -108,6 +131,7 @@ impl Forms {
                     let old = o.get_mut();
                     old.country = None;
                     old.case = Case::Any;
+                    old.state = false;
                 }
             }
         }
@@ -127,6 +151,7 @@ impl Forms {
                 country: c.country,
                 case: c.case,
                 head: c.head,
+                state: c.state,
             })
             .collect()
     }

@@ -37,6 +37,21 @@ pub(crate) struct Entry {
     /// The word whose case decides: the first that is not an article, so
     /// that "de la Haye" and "La Haye" both match "La Haye".
     pub head: u8,
+    /// A state or province ("Texas", "Ontario", "Calif."): a place name
+    /// just before it, after a comma, is a town of its country ("Paris,
+    /// Texas").
+    pub state: bool,
+}
+
+/// The longest name found at a word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Match {
+    /// Index into the country table; `None` for a blocked form.
+    pub country: Option<u16>,
+    /// Words it covers.
+    pub len: usize,
+    /// Whether it is a state or province ([`Entry::state`]).
+    pub state: bool,
 }
 
 impl Entry {
@@ -84,11 +99,10 @@ impl Index {
         &self.entries
     }
 
-    /// The longest entry matching at word `at`: its country (`None` when
-    /// blocked) and how many words it covers. Inlined: the place scan
+    /// The longest entry matching at word `at`. Inlined: the place scan
     /// calls it at every word of a text, and most words start no name.
     #[inline]
-    pub fn longest(&self, words: &Words, at: usize) -> Option<(Option<u16>, usize)> {
+    pub fn longest(&self, words: &Words, at: usize) -> Option<Match> {
         let candidates = self.by_first.get(words.key(at))?;
         candidates
             .iter()
@@ -103,7 +117,11 @@ impl Index {
                         .all(|(k, w)| words.key(at + k) == w)
                     && e.matches_case(words, at)
             })
-            .map(|e| (e.country, e.words.len()))
+            .map(|e| Match {
+                country: e.country,
+                len: e.words.len(),
+                state: e.state,
+            })
     }
 }
 
@@ -118,7 +136,12 @@ mod tests {
             country: Some(country),
             case,
             head: 0,
+            state: false,
         }
+    }
+
+    fn found(index: &Index, w: &Words, at: usize) -> Option<(Option<u16>, usize)> {
+        index.longest(w, at).map(|m| (m.country, m.len))
     }
 
     #[test]
@@ -130,14 +153,14 @@ mod tests {
             entry("Calif", 3, Case::Abbrev),
         ]);
         let w = words("la Guinée équatoriale et la Guinée, guinée");
-        assert_eq!(index.longest(&w, 1), Some((Some(2), 2)));
-        assert_eq!(index.longest(&w, 5), Some((Some(1), 1)));
-        assert_eq!(index.longest(&w, 6), None);
+        assert_eq!(found(&index, &w, 1), Some((Some(2), 2)));
+        assert_eq!(found(&index, &w, 5), Some((Some(1), 1)));
+        assert_eq!(found(&index, &w, 6), None);
         let w = words("tell us, the US and U.S. in Calif. or Calif");
-        assert_eq!(index.longest(&w, 1), None);
-        assert_eq!(index.longest(&w, 3), Some((Some(3), 1)));
-        assert_eq!(index.longest(&w, 5), Some((Some(3), 1)));
-        assert_eq!(index.longest(&w, 7), Some((Some(3), 1)));
-        assert_eq!(index.longest(&w, 9), None);
+        assert_eq!(found(&index, &w, 1), None);
+        assert_eq!(found(&index, &w, 3), Some((Some(3), 1)));
+        assert_eq!(found(&index, &w, 5), Some((Some(3), 1)));
+        assert_eq!(found(&index, &w, 7), Some((Some(3), 1)));
+        assert_eq!(found(&index, &w, 9), None);
     }
 }

@@ -105,13 +105,15 @@ impl Gazetteer {
                 })?),
             };
             let case = match line.kind {
-                curated::Kind::Name => Case::Capital,
+                curated::Kind::Name | curated::Kind::State => Case::Capital,
                 curated::Kind::Adj | curated::Kind::Block => Case::Any,
                 curated::Kind::Acronym => Case::Upper,
                 curated::Kind::Abbrev => Case::Abbrev,
             };
+            // US state abbreviations ("Tex.") are states too.
+            let state = matches!(line.kind, curated::Kind::State | curated::Kind::Abbrev);
             for form in &line.forms {
-                forms.add(form, id, case, Source::Curated);
+                forms.add_place(form, id, case, Source::Curated, state);
                 if line.kind == curated::Kind::Adj
                     && let Some(p) = forms::plural_fr(form)
                 {
@@ -139,38 +141,76 @@ impl Gazetteer {
         })
     }
 
-    /// Countries named in `text`, most mentioned first (ties by code).
+    /// Countries named in `text`, most mentioned first (ties: the one named
+    /// first).
     ///
     /// Counts names, aliases, capitals, major cities and demonyms; at each
     /// word the longest known name wins, so "Guinée équatoriale" is not also
-    /// "Guinée" and "New Jersey" is not Jersey.
+    /// "Guinée" and "New Jersey" is not Jersey. A place named just before a
+    /// comma and a state or province ("Paris, Texas", "Moscow, Idaho") counts
+    /// for the state's country.
     pub fn places(&self, text: &str) -> Vec<PlaceCount> {
         let words = scan::words(text);
         let mut counts = vec![0u32; self.countries.len()];
+        let mut first = vec![usize::MAX; self.countries.len()];
         let mut at = 0;
         while at < words.len() {
             match self.index.longest(&words, at) {
-                Some((country, n)) => {
-                    if let Some(slot) = country.and_then(|c| counts.get_mut(usize::from(c))) {
+                Some(m) => {
+                    let next = at + m.len.max(1);
+                    let country = m
+                        .country
+                        .map(|c| self.state_after(&words, next).unwrap_or(c));
+                    if let Some(c) = country.map(usize::from)
+                        && let (Some(slot), Some(seen)) = (counts.get_mut(c), first.get_mut(c))
+                    {
                         *slot = slot.saturating_add(1);
+                        *seen = (*seen).min(at);
                     }
-                    at += n.max(1);
+                    at = next;
                 }
                 None => at += 1,
             }
         }
-        let mut found: Vec<PlaceCount> = counts
+        let mut found: Vec<(usize, PlaceCount)> = counts
             .iter()
+            .zip(&first)
             .zip(&self.countries)
-            .filter(|&(&n, _)| n > 0)
-            .map(|(&mentions, c)| PlaceCount {
-                iso2: c.iso2.clone(),
-                mentions,
+            .filter(|&((&n, _), _)| n > 0)
+            .map(|((&mentions, &at), c)| {
+                (
+                    at,
+                    PlaceCount {
+                        iso2: c.iso2.clone(),
+                        mentions,
+                    },
+                )
             })
             .collect();
-        // Countries are in code order, so a stable sort keeps ties by code.
-        found.sort_by_key(|p| std::cmp::Reverse(p.mentions));
-        found
+        found.sort_by_key(|(at, p)| (std::cmp::Reverse(p.mentions), *at));
+        found.into_iter().map(|(_, p)| p).collect()
+    }
+
+    /// The country of a state or province named right after the place that
+    /// ends before word `next`, after a comma (and "en"/"au": "Saint-
+    /// Pétersbourg, en Floride"), unless the state is one of a list
+    /// ("Mexico, California and Texas", "Mexico, Texas, Cuba": then each
+    /// place is itself).
+    fn state_after(&self, words: &scan::Words, next: usize) -> Option<u16> {
+        if !words.get(next.checked_sub(1)?)?.comma_after {
+            return None;
+        }
+        let at = next + usize::from(matches!(words.key(next), "en" | "au"));
+        let state = self.index.longest(words, at).filter(|m| m.state)?;
+        let after = at + state.len;
+        let listed = if words.get(after - 1).is_some_and(|w| w.comma_after) {
+            self.index
+                .longest(words, after)
+                .is_some_and(|m| m.country.is_some())
+        } else {
+            matches!(words.key(after), "and" | "et" | "or" | "ou")
+        };
+        if listed { None } else { state.country }
     }
 
     /// The country with this ISO alpha-2 code.
@@ -419,13 +459,51 @@ mod tests {
     }
 
     #[test]
-    fn order_is_mentions_then_code() {
+    fn order_is_mentions_then_first_named() {
         let places = gazetteer().places("Peru, Chile, Chile, Bolivia, Peru, Argentina");
         let order: Vec<_> = places
             .iter()
             .map(|p| (p.iso2.as_str(), p.mentions))
             .collect();
-        assert_eq!(order, [("CL", 2), ("PE", 2), ("AR", 1), ("BO", 1)]);
+        assert_eq!(order, [("PE", 2), ("CL", 2), ("BO", 1), ("AR", 1)]);
+    }
+
+    #[test]
+    fn a_town_named_before_its_state_is_in_the_states_country() {
+        assert_eq!(codes("A tornado hit Paris, Texas, on Sunday."), ["US"]);
+        assert_eq!(
+            codes("Police in Moscow, Idaho, and Mexico, Missouri"),
+            ["US"]
+        );
+        assert_eq!(
+            codes("LEBANON, Pa. (AP) — A fire in Lebanon, Pa., killed two"),
+            ["US"]
+        );
+        assert_eq!(
+            codes("Un homme de London, en Ontario, et de Saint-Pétersbourg, en Floride"),
+            ["CA", "US"]
+        );
+        // A list of places is not a town and its state.
+        assert_eq!(
+            codes("Rains hit Mexico, California and Arizona."),
+            ["MX", "US"]
+        );
+        assert_eq!(codes("Storms in Mexico, Texas, Cuba."), ["CU", "MX", "US"]);
+        assert_eq!(
+            codes("Fashion weeks in Milan, Paris, New York and London"),
+            ["FR", "GB", "IT", "US"]
+        );
+    }
+
+    #[test]
+    fn rivers_dishes_venues_and_people_named_after_countries_are_not_them() {
+        assert!(codes("The Niger River flooded; le fleuve Niger et le fleuve Congo.").is_empty());
+        assert_eq!(
+            codes("Des pluies dans l'État du Niger, dans le delta du Niger"),
+            ["NG"]
+        );
+        assert!(codes("Brussels sprouts, a German shepherd, des choux de Bruxelles").is_empty());
+        assert!(codes("Jordan Bardella a parlé ; Arsenal won at the Emirates Stadium.").is_empty());
     }
 
     #[test]
@@ -460,6 +538,7 @@ mod tests {
                 country: Some(3),
                 case: Case::Any,
                 head: 0,
+                state: false,
             }],
         };
         let bytes = postcard::to_stdvec(&bad).expect("serialise");

@@ -23,6 +23,8 @@ pub(crate) struct Word {
     pub dotted: bool,
     /// Directly followed by a dot ("Calif.").
     pub dot_after: bool,
+    /// Directly followed by a comma ("Paris, Texas").
+    pub comma_after: bool,
     /// On a line written mostly in capitals (a wire headline).
     pub shouting: bool,
 }
@@ -209,6 +211,7 @@ pub(crate) fn words(text: &str) -> Words {
             upper: has_letter && !has_lower,
             dotted: false,
             dot_after: bytes.get(end) == Some(&b'.'),
+            comma_after: bytes.get(end) == Some(&b','),
             shouting: false,
         });
         i = end;
@@ -253,6 +256,7 @@ fn push_dotted(out: &mut Words, raw: &str) {
         upper: true,
         dotted: true,
         dot_after: raw.ends_with('.'),
+        comma_after: false,
         shouting: false,
     });
 }
@@ -307,14 +311,14 @@ mod tests {
                     _ => break,
                 }
             }
-            push_word_reference(&mut out, &text[i..end], bytes.get(end) == Some(&b'.'));
+            push_word_reference(&mut out, &text[i..end], bytes.get(end).copied());
             i = end;
         }
         mark_shouting(&mut out.words[line_start..]);
         out
     }
 
-    fn push_word_reference(out: &mut Words, raw: &str, dot_after: bool) {
+    fn push_word_reference(out: &mut Words, raw: &str, after: Option<u8>) {
         let key_start = out.lower.len();
         let (mut has_letter, mut has_lower) = (false, false);
         if raw.is_ascii() {
@@ -340,7 +344,8 @@ mod tests {
             capital: raw.chars().next().is_some_and(char::is_uppercase),
             upper: has_letter && !has_lower,
             dotted: false,
-            dot_after,
+            dot_after: after == Some(b'.'),
+            comma_after: after == Some(b','),
             shouting: false,
         });
     }

@@ -23,7 +23,7 @@ use crate::{Error, Result};
 pub const MAGIC: &[u8; 8] = b"DTAGMDL\x1a";
 /// The format this build writes and reads; files of other versions are
 /// refused with a hint.
-pub const FORMAT_VERSION: u32 = 11;
+pub const FORMAT_VERSION: u32 = 12;
 
 /// Largest model file read, in bytes (the shipped model is 3.5 MB).
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
@@ -591,9 +591,9 @@ pub(crate) mod tests {
         bytes[0] = b'X';
         assert!(reason(&bytes).contains("magic"));
         let mut bytes = encode(&tiny()).unwrap();
-        bytes[8] = 12;
-        assert!(reason(&bytes).contains("format version 12"));
-        for old in [1, 10] {
+        bytes[8] = 13;
+        assert!(reason(&bytes).contains("format version 13"));
+        for old in [1, 11] {
             let mut bytes = encode(&tiny()).unwrap();
             bytes[8] = old;
             let r = reason(&bytes);
