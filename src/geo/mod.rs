@@ -148,19 +148,31 @@ impl Gazetteer {
     /// word the longest known name wins, so "Guinée équatoriale" is not also
     /// "Guinée" and "New Jersey" is not Jersey. A place named just before a
     /// comma and a state or province ("Paris, Texas", "Moscow, Idaho") counts
-    /// for the state's country.
+    /// for the state's country, and so does the same name later in the text.
     pub fn places(&self, text: &str) -> Vec<PlaceCount> {
         let words = scan::words(text);
         let mut counts = vec![0u32; self.countries.len()];
         let mut first = vec![usize::MAX; self.countries.len()];
+        // Towns placed by their state ("DUBLIN, Ohio"), and the state's
+        // country: the same name later in the text ("Dublin officials") is
+        // that town too.
+        let mut towns: Vec<(String, u16)> = Vec::new();
         let mut at = 0;
         while at < words.len() {
             match self.index.longest(&words, at) {
                 Some(m) => {
                     let next = at + m.len.max(1);
-                    let country = m
-                        .country
-                        .map(|c| self.state_after(&words, next).unwrap_or(c));
+                    let country = m.country.map(|c| match self.state_after(&words, next) {
+                        Some(state) => {
+                            towns.push((span_key(&words, at, next), state));
+                            state
+                        }
+                        None if towns.is_empty() => c,
+                        None => {
+                            let key = span_key(&words, at, next);
+                            towns.iter().find(|(t, _)| *t == key).map_or(c, |&(_, s)| s)
+                        }
+                    });
                     if let Some(c) = country.map(usize::from)
                         && let (Some(slot), Some(seen)) = (counts.get_mut(c), first.get_mut(c))
                     {
@@ -192,15 +204,23 @@ impl Gazetteer {
     }
 
     /// The country of a state or province named right after the place that
-    /// ends before word `next`, after a comma (and "en"/"au": "Saint-
-    /// Pétersbourg, en Floride"), unless the state is one of a list
+    /// ends before word `next`, after a comma (and "en", "au" or "dans le":
+    /// "Saint-Pétersbourg, en Floride", "Mexico, dans le Missouri"), unless the state is one of a list
     /// ("Mexico, California and Texas", "Mexico, Texas, Cuba": then each
     /// place is itself).
     fn state_after(&self, words: &scan::Words, next: usize) -> Option<u16> {
         if !words.get(next.checked_sub(1)?)?.comma_after {
             return None;
         }
-        let at = next + usize::from(matches!(words.key(next), "en" | "au"));
+        let mut at = next;
+        match words.key(at) {
+            "en" | "au" | "aux" => at += 1,
+            "dans" => {
+                at += 1;
+                at += usize::from(matches!(words.key(at), "le" | "la" | "l" | "les"));
+            }
+            _ => {}
+        }
         let state = self.index.longest(words, at).filter(|m| m.state)?;
         let after = at + state.len;
         let listed = if words.get(after - 1).is_some_and(|w| w.comma_after) {
@@ -241,6 +261,14 @@ impl Gazetteer {
         self.country(iso2)
             .map(|c| (c.subregion.as_str(), c.region.as_str()))
     }
+}
+
+/// The lowercased words `from..to` of `words`, joined by spaces.
+fn span_key(words: &scan::Words, from: usize, to: usize) -> String {
+    (from..to)
+        .map(|i| words.key(i))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The single demonyms of a taxonomy cell item: "Antiguan, Barbudan" and
@@ -503,6 +531,7 @@ mod tests {
             ["NG"]
         );
         assert!(codes("Brussels sprouts, a German shepherd, des choux de Bruxelles").is_empty());
+        assert_eq!(codes("A storm in the Gulf of Mexico hit Texas"), ["US"]);
         assert!(codes("Jordan Bardella a parlé ; Arsenal won at the Emirates Stadium.").is_empty());
     }
 
