@@ -32,6 +32,16 @@ const PARTICLES: &[&str] = &[
 /// Acronyms that are also ordinary words in upper-case headlines.
 const WORDLIKE_ACRONYMS: &[&str] = &["us", "eau"];
 
+/// What a form names and how: its country (`None`: blocked), case rule,
+/// source, and whether it is a state or province ([`Entry::state`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Claim {
+    pub country: Option<u16>,
+    pub case: Case,
+    pub source: Source,
+    pub state: bool,
+}
+
 #[derive(Debug, Clone)]
 struct Candidate {
     country: Option<u16>,
@@ -55,38 +65,37 @@ impl Forms {
     /// starts with an accented capital is also added without the accent, as
     /// French newsrooms often write "Etats-Unis".
     pub fn add(&mut self, form: &str, country: Option<u16>, case: Case, source: Source) {
-        self.add_place(form, country, case, source, false);
+        self.add_claim(
+            form,
+            Claim {
+                country,
+                case,
+                source,
+                state: false,
+            },
+        );
     }
 
-    /// [`Forms::add`] for a form that may be a state or province
-    /// ([`Entry::state`]).
-    pub fn add_place(
-        &mut self,
-        form: &str,
-        country: Option<u16>,
-        case: Case,
-        source: Source,
-        state: bool,
-    ) {
+    /// [`Forms::add`] with a [`Claim`], which may be a state or province.
+    pub fn add_claim(&mut self, form: &str, claim: Claim) {
         let form = strip_brackets(form);
         let form = form.trim();
         if form.is_empty() || form.contains(',') {
             return;
         }
         if let Some(plain) = without_first_accent(form) {
-            self.insert(&plain, country, case, source, state);
+            self.insert(&plain, claim);
         }
-        self.insert(form, country, case, source, state);
+        self.insert(form, claim);
     }
 
-    fn insert(
-        &mut self,
-        form: &str,
-        country: Option<u16>,
-        case: Case,
-        source: Source,
-        state: bool,
-    ) {
+    fn insert(&mut self, form: &str, claim: Claim) {
+        let Claim {
+            country,
+            case,
+            source,
+            state,
+        } = claim;
         let words = scan::words(form).keys();
         let chars: usize = words.iter().map(|w| w.chars().count()).sum();
         let short_ok = matches!(case, Case::Upper | Case::UpperWord | Case::Abbrev);

@@ -112,12 +112,18 @@ impl Gazetteer {
             };
             // US state abbreviations ("Tex.") are states too.
             let state = matches!(line.kind, curated::Kind::State | curated::Kind::Abbrev);
+            let claim = forms::Claim {
+                country: id,
+                case,
+                source: Source::Curated,
+                state,
+            };
             for form in &line.forms {
-                forms.add_place(form, id, case, Source::Curated, state);
+                forms.add_claim(form, claim);
                 if line.kind == curated::Kind::Adj
                     && let Some(p) = forms::plural_fr(form)
                 {
-                    forms.add(&p, id, case, Source::Curated);
+                    forms.add_claim(&p, claim);
                 }
             }
         }
