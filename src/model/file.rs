@@ -25,7 +25,7 @@ pub const MAGIC: &[u8; 8] = b"DTAGMDL\x1a";
 /// refused with a hint.
 pub const FORMAT_VERSION: u32 = 12;
 
-/// Largest model file read, in bytes (the shipped model is 3.5 MB).
+/// Largest model file read, in bytes (the shipped model is about 4 MB).
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
 /// Largest header, in bytes.
 const MAX_HEADER_BYTES: usize = 1 << 20;
